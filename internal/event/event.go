@@ -1,0 +1,216 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Event is one decoded callback body.
+//
+// Raw holds the bytes exactly as received; nothing in livecb re-encodes an
+// Event unless it means to change it (see Set). Fields holds the decoded
+// object with every field, known or not; numbers are json.Number so they keep
+// their exact digits (ids beyond 2^53 survive).
+type Event struct {
+	Raw    []byte
+	Kind   Kind
+	Fields map[string]any
+}
+
+// String returns the string value of a top-level field, or "".
+func (e *Event) String(name string) string {
+	if e == nil {
+		return ""
+	}
+	s, _ := e.Fields[name].(string)
+	return s
+}
+
+// Number returns the digits of a numeric field, whether the body holds it as
+// a JSON number or as a string, or "".
+func (e *Event) Number(name string) string {
+	if e == nil {
+		return ""
+	}
+	switch v := e.Fields[name].(type) {
+	case json.Number:
+		return v.String()
+	case string:
+		return strings.TrimSpace(v)
+	}
+	return ""
+}
+
+// Identity is what every kind says about the stream it concerns.
+type Identity struct {
+	Domain string `json:"publishDomain,omitempty"`
+	App    string `json:"appName,omitempty"`
+	Stream string `json:"streamName,omitempty"`
+}
+
+// Identity returns the publishDomain, appName and streamName of the event.
+func (e *Event) Identity() Identity {
+	return Identity{Domain: e.String("publishDomain"), App: e.String("appName"), Stream: e.String("streamName")}
+}
+
+func (id Identity) String() string {
+	return id.Domain + "/" + id.App + "/" + id.Stream
+}
+
+// DecodeError says why a body could not be decoded as a JSON object. It is
+// also reported as a Finding by Check.
+type DecodeError struct{ Finding Finding }
+
+func (e *DecodeError) Error() string { return e.Finding.Message }
+
+// Decode parses raw as one JSON object without losing information. It never
+// modifies raw; the returned Event keeps it. Problems of the bytes themselves
+// (empty, BOM, invalid UTF-8, syntax, not an object) are returned as a
+// *DecodeError.
+func Decode(raw []byte) (*Event, error) {
+	if f, bad := checkBytes(raw); bad {
+		return nil, &DecodeError{f}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &DecodeError{syntaxFinding(raw, err)}
+	}
+	// Anything but white space after the value is an error: two bodies glued
+	// together, or a stray character a receiver's parser may reject.
+	if _, err := dec.Token(); err != io.EOF {
+		off := int(dec.InputOffset())
+		line, col := lineCol(raw, off)
+		return nil, &DecodeError{Finding{Severity: Error, Code: CodeTrailingData, Line: line, Column: col,
+			Message: fmt.Sprintf("unexpected data after the JSON object at line %d, column %d: a body holds exactly one object", line, col)}}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, &DecodeError{Finding{Severity: Error, Code: CodeNotObject,
+			Message: fmt.Sprintf("the body is a JSON %s, not an object: each callback is one JSON object {...}", jsonTypeOf(v))}}
+	}
+	return &Event{Raw: raw, Fields: obj}, nil
+}
+
+func checkBytes(raw []byte) (Finding, bool) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return Finding{Severity: Error, Code: CodeEmpty, Message: "the body is empty: a callback is one JSON object"}, true
+	}
+	if bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
+		return Finding{Severity: Error, Code: CodeBOM, Line: 1, Column: 1,
+			Message: "the body starts with a UTF-8 byte-order mark (EF BB BF), which JSON forbids (RFC 8259 §8.1): remove it"}, true
+	}
+	if !utf8.Valid(raw) {
+		off := invalidUTF8Offset(raw)
+		line, col := lineCol(raw, off)
+		return Finding{Severity: Error, Code: CodeInvalidUTF8, Line: line, Column: col,
+			Message: fmt.Sprintf("invalid UTF-8 at byte %d (line %d, column %d): JSON text must be UTF-8", off, line, col)}, true
+	}
+	return Finding{}, false
+}
+
+func invalidUTF8Offset(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func syntaxFinding(raw []byte, err error) Finding {
+	off := len(raw)
+	msg := err.Error()
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off = int(se.Offset)
+		if off > 0 {
+			off-- // Offset counts the offending byte as read
+		}
+	} else if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
+		msg = "unexpected end of JSON input: the body is cut short"
+	}
+	line, col := lineCol(raw, off)
+	return Finding{Severity: Error, Code: CodeNotJSON, Line: line, Column: col,
+		Message: fmt.Sprintf("not valid JSON at line %d, column %d: %s", line, col, strings.TrimPrefix(msg, "json: "))}
+}
+
+// lineCol converts a byte offset into a 1-based line and column (in bytes).
+func lineCol(raw []byte, off int) (line, col int) {
+	if off > len(raw) {
+		off = len(raw)
+	}
+	before := raw[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = off - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+func jsonTypeOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case json.Number:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// ClassifyError says why an object is none of the known kinds.
+type ClassifyError struct {
+	Path    string
+	Message string
+}
+
+func (e *ClassifyError) Error() string { return e.Message }
+
+// Classify tells which kind an object is, following the spec's notes: the
+// "event" field names stream and record callbacks (a record with "group" is a
+// task record); snapshots and quality detections have no "event" and are
+// recognised by "snapshotTime" and "module".
+func Classify(fields map[string]any) (Kind, error) {
+	if ev, present := fields["event"]; present {
+		s, ok := ev.(string)
+		if !ok {
+			return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("\"event\" is a JSON %s; expected one of the strings publish_started, publish_done, record_done", jsonTypeOf(ev))}
+		}
+		switch strings.TrimSpace(s) {
+		case "publish_started":
+			return PublishStarted, nil
+		case "publish_done":
+			return PublishDone, nil
+		case "record_done":
+			if _, ok := fields["group"]; ok {
+				return TaskRecordDone, nil
+			}
+			if _, ok := fields["taskExternalId"]; ok {
+				return TaskRecordDone, nil
+			}
+			return RecordDone, nil
+		}
+		return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("unknown event %q: expected publish_started, publish_done or record_done (snapshot and quality callbacks carry no \"event\")", s)}
+	}
+	if _, ok := fields["module"]; ok {
+		return Quality, nil
+	}
+	if _, ok := fields["snapshotTime"]; ok {
+		return Snapshot, nil
+	}
+	return "", &ClassifyError{Message: "cannot tell which callback this is: no \"event\" (publish_started, publish_done, record_done), no \"snapshotTime\" (snapshot) and no \"module\" (quality detection)"}
+}

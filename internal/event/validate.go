@@ -1,0 +1,399 @@
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// Options change how strictly bodies are judged.
+type Options struct {
+	// Strict turns every warning into an error.
+	Strict bool
+}
+
+// Check decodes, classifies and validates one body. It never fails and never
+// panics: every problem with the body is a finding. The returned Event is nil
+// when the bytes are not a JSON object; its Kind is "" when it is none of the
+// known kinds.
+func Check(raw []byte, opts Options) (*Event, Findings) {
+	ev, err := Decode(raw)
+	if err != nil {
+		return nil, Findings{err.(*DecodeError).Finding}
+	}
+	k, err := Classify(ev.Fields)
+	if err != nil {
+		ce := err.(*ClassifyError)
+		return ev, Findings{{Path: ce.Path, Severity: Error, Code: CodeUnknownKind, Message: ce.Message}}
+	}
+	ev.Kind = k
+	return ev, Validate(ev, opts)
+}
+
+// Validate checks a decoded, classified event against its kind's JSON Schema
+// and the rules a schema cannot express: drift between the spec's revisions,
+// legacy names, cross-field times, URLs, plausibility of timestamps.
+func Validate(ev *Event, opts Options) Findings {
+	info, ok := kindIndex[ev.Kind]
+	if !ok {
+		return Findings{{Severity: Error, Code: CodeUnknownKind, Message: fmt.Sprintf("unknown kind %q", ev.Kind)}}
+	}
+	v := &validator{info: info}
+	if sch, err := compiledSchema(ev.Kind); err != nil {
+		v.add("", Error, CodeSchema, "internal error compiling the schema: %v", err)
+	} else if err := sch.Validate(ev.Fields); err != nil {
+		if ve, ok := err.(*jsonschema.ValidationError); ok {
+			v.schemaError(ev.Fields, ve)
+		} else {
+			v.add("", Error, CodeSchema, "%v", err)
+		}
+	}
+	v.object(ev.Fields, info.Fields, legacyNames[ev.Kind], nil)
+	v.kindRules(ev)
+	v.dropSatisfiedRequired(ev.Fields)
+
+	fs := v.findings
+	if opts.Strict {
+		for i := range fs {
+			fs[i].Severity = Error
+		}
+	}
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Path != fs[j].Path {
+			return fs[i].Path < fs[j].Path
+		}
+		if fs[i].Severity != fs[j].Severity {
+			return fs[i].Severity == Error
+		}
+		return fs[i].Code < fs[j].Code
+	})
+	return fs
+}
+
+type validator struct {
+	info     *KindInfo
+	findings Findings
+}
+
+func (v *validator) add(path string, sev Severity, code Code, format string, args ...any) {
+	v.findings = append(v.findings, Finding{Path: path, Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+var printer = message.NewPrinter(language.English)
+
+// schemaError turns the schema library's error tree into findings with
+// messages that say how to fix the body.
+func (v *validator) schemaError(doc any, e *jsonschema.ValidationError) {
+	loc := e.InstanceLocation
+	path := pointer(loc...)
+	f := fieldAt(v.info.Fields, loc)
+	switch k := e.ErrorKind.(type) {
+	case *kind.Required:
+		for _, name := range k.Missing {
+			what := ""
+			if mf := fieldAt(v.info.Fields, child(loc, name)); mf != nil {
+				what = " (" + mf.Doc + ")"
+			}
+			v.add(pointer(child(loc, name)...), Error, CodeMissingField,
+				"missing required field %q%s", name, what)
+		}
+		return
+	case *kind.AnyOf:
+		if f != nil && f.Numeric {
+			v.add(path, Error, CodeNotNumber, "%s cannot be read as a number: write digits, as a JSON number (%s) or a string (\"%s\")",
+				shortJSON(valueAt(doc, loc)), exampleNumber(*f), exampleNumber(*f))
+			return
+		}
+	case *kind.Type:
+		want := strings.Join(k.Want, " or ")
+		v.add(path, Error, CodeWrongType, "is a JSON %s; expected %s", k.Got, want)
+		return
+	case *kind.Enum:
+		var want []string
+		for _, w := range k.Want {
+			want = append(want, fmt.Sprint(w))
+		}
+		v.add(path, Error, CodeNotAllowed, "%s is not allowed; expected one of %s", shortJSON(k.Got), strings.Join(want, ", "))
+		return
+	case *kind.MinItems:
+		v.add(path, Error, CodeGroupEmpty, "group is empty: a task record has 1 to 10 time spans {beginTime, endTime}")
+		return
+	case *kind.MaxItems:
+		v.add(path, Error, CodeGroupTooLong, "group has %d time spans; a record task has at most %d", k.Got, k.Want)
+		return
+	}
+	if len(e.Causes) == 0 {
+		v.add(path, Error, CodeSchema, "%s", e.ErrorKind.LocalizedString(printer))
+		return
+	}
+	for _, c := range e.Causes {
+		v.schemaError(doc, c)
+	}
+}
+
+// fieldAt finds the field description for an instance location such as
+// ["group", "1", "endTime"].
+func fieldAt(fields []Field, loc []string) *Field {
+	var cur *Field
+	for i := 0; i < len(loc); i++ {
+		var next *Field
+		for j := range fields {
+			if fields[j].Name == loc[i] {
+				next = &fields[j]
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		cur = next
+		if cur.Type == TArray && i+1 < len(loc) {
+			i++ // skip the index
+		}
+		fields = cur.Items
+	}
+	return cur
+}
+
+func valueAt(doc any, loc []string) any {
+	for _, tok := range loc {
+		switch d := doc.(type) {
+		case map[string]any:
+			doc = d[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(d) {
+				return nil
+			}
+			doc = d[i]
+		default:
+			return nil
+		}
+	}
+	return doc
+}
+
+func shortJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	if len(b) > 60 {
+		return string(b[:57]) + "..."
+	}
+	return string(b)
+}
+
+func exampleNumber(f Field) string {
+	switch {
+	case f.Millis:
+		return "1553741853968"
+	case f.Decimal:
+		return "18439.0"
+	}
+	return "6007851133"
+}
+
+var numericRE = regexp.MustCompile(numericString)
+
+// object checks the fields of one JSON object (the body, or a group span)
+// that a schema cannot: drift, padding, negatives, timestamps, URLs, unknown
+// and legacy names.
+func (v *validator) object(obj map[string]any, fields []Field, legacy map[string]string, at []string) {
+	known := make(map[string]bool, len(fields))
+	for i := range fields {
+		f := &fields[i]
+		known[f.Name] = true
+		if val, ok := obj[f.Name]; ok {
+			v.value(f, val, child(at, f.Name))
+		}
+	}
+	names := make([]string, 0, len(obj))
+	for name := range obj {
+		if !known[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := pointer(child(at, name)...)
+		if target, ok := legacy[name]; ok {
+			v.add(path, Warning, CodeLegacyField, "%q is the name in the spec's table; its sample and the service use %q", name, target)
+			if f := fieldAt(fields, []string{target}); f != nil {
+				v.value(f, obj[name], child(at, name))
+			}
+			continue
+		}
+		v.add(path, Warning, CodeUnknownField, "unknown field %q: not in the spec for %s (receivers must ignore fields they do not know)", name, v.info.Kind)
+	}
+}
+
+func (v *validator) value(f *Field, val any, loc []string) {
+	path := pointer(loc...)
+	if s, ok := val.(string); ok && s != strings.TrimSpace(s) {
+		v.add(path, Warning, CodePadded, "%s is padded with white space; receivers comparing values exactly will miss it", shortJSON(s))
+	}
+	switch {
+	case f.Numeric:
+		v.number(f, val, path)
+	case f.URL:
+		if s, ok := val.(string); ok {
+			checkURL(v, path, s)
+		}
+	case f.Type == TArray:
+		items, _ := val.([]any)
+		for i, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				v.object(m, f.Items, nil, child(loc, strconv.Itoa(i)))
+			}
+		}
+	}
+}
+
+func (v *validator) number(f *Field, val any, path string) {
+	var digits string
+	switch n := val.(type) {
+	case json.Number:
+		digits = n.String()
+		if f.Type == TString {
+			v.add(path, Warning, CodeTypeDrift, "is a JSON number; the spec's sample has a string (\"%s\"); receivers must accept both", exampleNumber(*f))
+		}
+	case string:
+		if !numericRE.MatchString(n) {
+			return // the schema reports it
+		}
+		digits = strings.TrimSpace(n)
+		if f.Type == TNumber {
+			v.add(path, Warning, CodeTypeDrift, "is a string; the spec's sample has a JSON number (%s); receivers must accept both", exampleNumber(*f))
+		}
+	default:
+		return // the schema reports it
+	}
+	if f.NonNegative && strings.HasPrefix(digits, "-") {
+		v.add(path, Error, CodeNegative, "%s is negative; a %s cannot be", digits, f.Doc)
+		return
+	}
+	if !f.Decimal && strings.ContainsAny(digits, ".eE") {
+		v.add(path, Warning, CodeDecimalString, "%s is not a whole number; the spec's sample has an integer here", digits)
+	}
+	if f.Millis {
+		r, ok := new(big.Rat).SetString(digits)
+		if !ok {
+			return
+		}
+		ms, _ := r.Float64()
+		switch {
+		case ms >= 1e12 && ms < 4102444800000: // 2001-09-09 .. 2100-01-01
+		case ms >= 1e9 && ms < 4102444800:
+			v.add(path, Warning, CodeImplausibleTS, "%s looks like seconds; the spec's timestamps are milliseconds since the epoch (13 digits)", digits)
+		default:
+			v.add(path, Warning, CodeImplausibleTS, "%s is not a plausible millisecond timestamp (13 digits, between 2001 and 2100)", digits)
+		}
+	}
+}
+
+func checkURL(v *validator, path, s string) {
+	t := strings.TrimSpace(s)
+	if strings.ContainsAny(t, " \t\r\n") {
+		v.add(path, Error, CodeBadURL, "the URL contains white space; real download URLs have none")
+		return
+	}
+	u, err := url.Parse(t)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(path, Error, CodeBadURL, "%s is not an absolute http(s) URL", shortJSON(s))
+	}
+}
+
+// kindRules are the cross-field rules: times in order, status and version.
+func (v *validator) kindRules(ev *Event) {
+	f := ev.Fields
+	switch ev.Kind {
+	case RecordDone:
+		v.order(f, "beginTime", "endTime", "")
+		v.order(f, "startTime", "stopTime", "")
+	case Quality:
+		v.order(f, "startTime", "endTime", "")
+	case TaskRecordDone:
+		if spans, ok := f["group"].([]any); ok {
+			for i, s := range spans {
+				if m, ok := s.(map[string]any); ok {
+					v.order(m, "beginTime", "endTime", "/group/"+strconv.Itoa(i))
+				}
+			}
+		}
+	}
+	if s, ok := f["status"].(string); ok && strings.TrimSpace(s) != "success" {
+		v.add("/status", Warning, CodeStatus, "status is %s; the spec documents only \"success\" (an older revision also had \"fail\")", shortJSON(s))
+	}
+	if s, ok := f["version"].(string); ok {
+		expected := false
+		for _, want := range v.info.Versions {
+			expected = expected || strings.TrimSpace(s) == want
+		}
+		if !expected {
+			v.add("/version", Warning, CodeVersion, "version is %s; livecb knows %s for %s", shortJSON(s), strings.Join(v.info.Versions, " and "), ev.Kind)
+		}
+	}
+}
+
+func (v *validator) order(obj map[string]any, begin, end, at string) {
+	b, okb := ratOf(obj[begin])
+	e, oke := ratOf(obj[end])
+	if okb && oke && e.Cmp(b) < 0 {
+		v.add(at+"/"+end, Error, CodeTimeOrder, "%s (%s) is before %s (%s)", end, e.RatString(), begin, b.RatString())
+	}
+}
+
+func ratOf(val any) (*big.Rat, bool) {
+	var s string
+	switch n := val.(type) {
+	case json.Number:
+		s = n.String()
+	case string:
+		s = strings.TrimSpace(n)
+	default:
+		return nil, false
+	}
+	return new(big.Rat).SetString(s)
+}
+
+// dropSatisfiedRequired removes "missing field" errors for fields present
+// under their legacy name: that is reported as a warning instead.
+func (v *validator) dropSatisfiedRequired(fields map[string]any) {
+	legacy := legacyNames[v.info.Kind]
+	if len(legacy) == 0 {
+		return
+	}
+	out := v.findings[:0]
+	for _, f := range v.findings {
+		if f.Code == CodeMissingField {
+			name := strings.TrimPrefix(f.Path, "/")
+			satisfied := false
+			for old, target := range legacy {
+				if _, ok := fields[old]; ok && target == name {
+					satisfied = true
+				}
+			}
+			if satisfied {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	v.findings = out
+}
+
+// child returns loc extended by name, never sharing loc's backing array.
+func child(loc []string, name string) []string {
+	return append(append(make([]string, 0, len(loc)+1), loc...), name)
+}
