@@ -302,3 +302,13 @@ func suggest(name string) []string {
 	}
 	return out
 }
+
+// LegacyNames returns the spec table's names accepted for k's fields, mapped
+// to the names the service sends.
+func LegacyNames(k Kind) map[string]string {
+	out := map[string]string{}
+	for old, now := range legacyNames[k] {
+		out[old] = now
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+// Package term decides, once, how livecb writes to a terminal: whether
+// colour is on (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, --no-color, whether the
+// stream is a terminal), and how bytes that came from the network are made
+// safe to print.
+package term
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/fatih/color"
+	"github.com/mattn/go-isatty"
+)
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// ColorEnabled applies the conventions of no-color.org and bixense.com/clicolors:
+// NO_COLOR (any non-empty value) and --no-color turn colour off;
+// CLICOLOR_FORCE (non-zero) turns it on even when piped; CLICOLOR=0 turns
+// it off; otherwise colour is on only on a terminal.
+func ColorEnabled(getenv func(string) string, isTTY, noColorFlag bool) bool {
+	if noColorFlag || getenv("NO_COLOR") != "" {
+		return false
+	}
+	if v := getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
+		return true
+	}
+	if getenv("CLICOLOR") == "0" {
+		return false
+	}
+	return isTTY
+}
+
+// Palette colours text, or leaves it alone when colour is off.
+type Palette struct {
+	ok, bad, warn, dim, bold *color.Color
+}
+
+// NewPalette returns a palette that colours only when enabled.
+func NewPalette(enabled bool) *Palette {
+	mk := func(attrs ...color.Attribute) *color.Color {
+		c := color.New(attrs...)
+		if enabled {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return c
+	}
+	return &Palette{
+		ok:   mk(color.FgGreen),
+		bad:  mk(color.FgRed, color.Bold),
+		warn: mk(color.FgYellow),
+		dim:  mk(color.Faint),
+		bold: mk(color.Bold),
+	}
+}
+
+func (p *Palette) OK(s string) string   { return p.ok.Sprint(s) }
+func (p *Palette) Bad(s string) string  { return p.bad.Sprint(s) }
+func (p *Palette) Warn(s string) string { return p.warn.Sprint(s) }
+func (p *Palette) Dim(s string) string  { return p.dim.Sprint(s) }
+func (p *Palette) Bold(s string) string { return p.bold.Sprint(s) }
+
+// Sanitize makes text that came from the network safe to print on a
+// terminal: control characters (including ESC, so no escape sequence is
+// ever interpreted), invalid UTF-8 and bidirectional overrides are shown
+// escaped, Go-style (\x1b, \u202e).
+func Sanitize(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	if unicode.IsControl(r) {
+		return true
+	}
+	// Bidirectional controls can make a line read differently from its bytes.
+	return unicode.Is(unicode.Bidi_Control, r)
+}
