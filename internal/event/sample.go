@@ -116,7 +116,10 @@ func Sample(k Kind, s Stream) ([]byte, error) {
 	life := s.End.Sub(s.Start)
 	num := func(v string) json.RawMessage { return json.RawMessage(v) }
 	day := s.Start.UTC().Format("20060102")
-	base := fmt.Sprintf("http://s3.cn-north-1.jcloudcs.com/livecb-demo/%%s/%s/%s/%s/%s/", day, s.Domain, s.App, url.PathEscape(s.Name))
+	// base is itself a format: the escapes of a non-ASCII name ("%E7...")
+	// must not be read as verbs.
+	base := fmt.Sprintf("http://s3.cn-north-1.jcloudcs.com/livecb-demo/%%s/%s/%s/%s/%s/", day, s.Domain, s.App,
+		strings.ReplaceAll(url.PathEscape(s.Name), "%", "%%"))
 	stamp := func(t time.Time) string { return t.UTC().Format("20060102150405") }
 	// A plausible size: 2.5 Mbit/s of video, in bytes.
 	size := func(d time.Duration) string { return strconv.FormatInt(int64(d.Seconds()*2.5e6/8), 10) }
