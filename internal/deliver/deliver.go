@@ -219,7 +219,9 @@ func classify(err error) Cause {
 		return CauseRedirect
 	case errors.As(err, &dnsErr):
 		return CauseDNS
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &recordErr):
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &recordErr),
+		// https:// to a plain HTTP receiver; net/http has no typed error for it.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return CauseTLS
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return CauseRefused
