@@ -1,14 +1,638 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/tabwriter"
 
+	"github.com/agnivade/levenshtein"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/route"
 )
 
-// Placeholder, replaced by the real command.
+// annotationNoConfig marks a command that must work whatever the config
+// file holds: `config init --force` repairs a broken file, and shell
+// completion must never print config errors into a shell's start-up.
+const annotationNoConfig = "livecb/no-config"
+
 func newConfigCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "config", Hidden: true, RunE: func(*cobra.Command, []string) error {
-		return errors.New("config: not built yet")
-	}}
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Write a starter config file, or show the effective configuration",
+		Long: `Every flag of every command can also be set in a config file or the
+environment. The order of precedence is: flag > environment > file > default.
+
+The file is --config FILE, else $LIVECB_CONFIG, else ./livecb.yaml, else
+$XDG_CONFIG_HOME/livecb/livecb.yaml. A command's flag --timeout is the key
+COMMAND.FLAG (send.timeout) and the environment variable LIVECB_COMMAND_FLAG
+(LIVECB_SEND_TIMEOUT); the global flags are the keys output and no-color.
+The file also holds the callback routes: one URL per callback family (stream,
+record, snapshot, quality) and publish domain, each switched on or off, as
+the service's console configures them. Keys livecb does not know are errors.`,
+		Example: `  livecb config init                 # write ./livecb.yaml, commented
+  livecb config show                 # every key, its value and where it came from
+  LIVECB_SEND_TIMEOUT=2s livecb config show send`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(newConfigInitCmd(app), newConfigShowCmd(app))
+	return cmd
+}
+
+// ConfigInitOptions are the flags of `livecb config init`.
+type ConfigInitOptions struct {
+	File   string
+	Force  bool
+	Global bool
+}
+
+func newConfigInitCmd(app *App) *cobra.Command {
+	var opts ConfigInitOptions
+	cmd := &cobra.Command{
+		Use:   "init [FILE|-]",
+		Short: "Write a commented livecb.yaml to start from",
+		Long: `Write a config file that explains itself: the callback routes per publish
+domain with their on/off switches, then every flag of every command as a key
+with its default value and meaning. Timeouts and expected statuses are set;
+the other keys are commented out, ready to be switched on.
+
+FILE is ./livecb.yaml unless given; --global writes the per-user file
+($XDG_CONFIG_HOME/livecb/livecb.yaml) and - writes to standard output.
+An existing file is never overwritten without --force.`,
+		Example: `  livecb config init
+  livecb config init --global
+  livecb config init - | less
+  livecb config init --force ci/livecb.yaml`,
+		Args:        cobra.MaximumNArgs(1),
+		Annotations: map[string]string{annotationNoConfig: "true"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if opts.Global {
+					return usageErrorf("give either FILE or --global, not both")
+				}
+				opts.File = args[0]
+			}
+			return configInitRun(app, cmd.Root(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "overwrite the file if it exists")
+	cmd.Flags().BoolVar(&opts.Global, "global", false, "write the per-user file ($XDG_CONFIG_HOME/livecb/livecb.yaml)")
+	return cmd
+}
+
+func configInitRun(app *App, root *cobra.Command, opts ConfigInitOptions) error {
+	text := starterConfig(root, app.Build.Version)
+	if opts.File == "-" {
+		_, err := io.WriteString(app.Out, text)
+		return err
+	}
+	file := opts.File
+	switch {
+	case opts.Global:
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return ioError(fmt.Errorf("no per-user config directory: %v (give a FILE instead)", err))
+		}
+		file = filepath.Join(dir, "livecb", "livecb.yaml")
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return ioError(err)
+		}
+	case file == "":
+		file = "livecb.yaml"
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if !opts.Force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	}
+	f, err := os.OpenFile(file, flags, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return ioError(fmt.Errorf("%s already exists: pass --force to overwrite it, or give another file name", file))
+	}
+	if err != nil {
+		return ioError(err)
+	}
+	if _, err := io.WriteString(f, text); err != nil {
+		f.Close()
+		return ioError(err)
+	}
+	if err := f.Close(); err != nil {
+		return ioError(err)
+	}
+	app.errorf("Wrote %s. Check it with: livecb config show --config %s\n", file, file)
+	return nil
+}
+
+// activeByDefault says which keys config init writes uncommented: the
+// settings people change first.
+func activeByDefault(name string) bool {
+	return strings.Contains(name, "timeout") || strings.HasPrefix(name, "expect-status")
+}
+
+// starterConfig is the commented config file. Its per-command part is
+// generated from the command tree, so commands and flags added later are
+// in it without anyone remembering to add them.
+func starterConfig(root *cobra.Command, version string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `# livecb configuration, written by 'livecb config init' (livecb %s).
+#
+# Precedence: command-line flag > environment variable > this file > default.
+# Every flag of every command is a key: the flag --timeout of 'livecb send' is
+# send.timeout here and LIVECB_SEND_TIMEOUT in the environment. A key livecb
+# does not know is an error, so a typo never goes unnoticed.
+# 'livecb config show' prints every key, its value and where it came from.
+
+# Where callbacks go when no --to URL is given, configured the way the
+# service's console does it: one URL per callback family and publish domain,
+# each switched on or off.
+#   stream    publish_started, publish_done
+#   record    record_done (automatic and task recordings)
+#   snapshot  snapshots
+#   quality   quality detection (newer revision of the spec)
+# The entry for domain "*" serves every publish domain without its own entry.
+routes:
+  - domain: "*"
+    stream:
+      url: http://127.0.0.1:8080/callbacks/stream
+      enabled: true
+    record:
+      url: http://127.0.0.1:8080/callbacks/record
+      enabled: true
+    snapshot:
+      url: http://127.0.0.1:8080/callbacks/snapshot
+      enabled: true
+    quality:
+      url: http://127.0.0.1:8080/callbacks/quality
+      enabled: false   # switched off: livecb skips these callbacks, as the service would
+  # A publish domain of its own; its entry wins over "*".
+  # - domain: push.example.com
+  #   stream:
+  #     url: http://hooks.example.com/live/stream
+  #     enabled: true
+  #   record:
+  #     url: http://hooks.example.com/live/record
+  #     enabled: false
+
+# Output, for every command.
+output: text      # text, or json: one JSON object per line
+no-color: false   # colour also follows NO_COLOR, CLICOLOR=0, CLICOLOR_FORCE and whether output is a terminal
+`, version)
+
+	b.WriteString("\n# Per-command settings: each key is a flag of the command, shown with its\n# default. Remove the '#' to set one.\n")
+	for _, sub := range configCommands(root) {
+		writeConfigSection(&b, root, sub, 0, "")
+	}
+	return b.String()
+}
+
+// configCommands are the subcommands whose flags are config keys.
+func configCommands(c *cobra.Command) []*cobra.Command {
+	var out []*cobra.Command
+	for _, sub := range c.Commands() {
+		switch sub.Name() {
+		case "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			continue
+		}
+		if sub.Annotations[annotationNoConfig] != "" {
+			continue // never reads the file: its flags are no keys
+		}
+		out = append(out, sub)
+	}
+	return out
+}
+
+// ownConfigFlags are the flags of c that are config keys under c's section.
+func ownConfigFlags(root, c *cobra.Command) []*pflag.Flag {
+	var out []*pflag.Flag
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if !skipFlag(f) && root.PersistentFlags().Lookup(f.Name) != f {
+			out = append(out, f)
+		}
+	})
+	return out
+}
+
+// sectionStats says whether c or a subcommand has keys, and whether one is
+// written uncommented.
+func sectionStats(root, c *cobra.Command) (keys, active bool) {
+	for _, f := range ownConfigFlags(root, c) {
+		if !f.Hidden {
+			keys = true
+			active = active || activeByDefault(f.Name)
+		}
+	}
+	for _, sub := range configCommands(c) {
+		k, a := sectionStats(root, sub)
+		keys, active = keys || k, active || a
+	}
+	return keys, active
+}
+
+// writeConfigSection writes c's keys, then its subcommands', nested the way
+// YAML nests them. A section with nothing set is commented out whole; a
+// commented line keeps its '#' at base, the indentation of the innermost
+// section written uncommented, so that removing "# " uncomments it.
+func writeConfigSection(b *strings.Builder, root, c *cobra.Command, depth int, base string) {
+	keys, active := sectionStats(root, c)
+	if !keys {
+		return
+	}
+	indent := strings.Repeat("  ", depth)
+	line := func(on bool, ind, text string) {
+		if on {
+			b.WriteString(ind + text + "\n")
+		} else {
+			b.WriteString(base + "# " + strings.TrimPrefix(ind, base) + text + "\n")
+		}
+	}
+	if depth == 0 {
+		b.WriteString("\n")
+	}
+	head := c.Name() + ":"
+	if c.Short != "" {
+		head += "   # livecb " + strings.TrimPrefix(c.CommandPath(), root.Name()+" ") + ": " + firstLine(c.Short)
+	}
+	line(active, indent, head)
+	childBase := base
+	if active {
+		childBase = indent + "  "
+	}
+	var flags []*pflag.Flag
+	width := 0
+	for _, f := range ownConfigFlags(root, c) {
+		if !f.Hidden {
+			flags = append(flags, f)
+			width = max(width, len(f.Name)+2+len(yamlValue(f)))
+		}
+	}
+	saved := base
+	base = childBase
+	for _, f := range flags {
+		text := fmt.Sprintf("%-*s   # %s", width, f.Name+": "+yamlValue(f), firstLine(f.Usage))
+		line(active && activeByDefault(f.Name), indent+"  ", text)
+	}
+	base = saved
+	for _, sub := range configCommands(c) {
+		writeConfigSection(b, root, sub, depth+1, childBase)
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+var plainYAML = regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9_./:@+-]*$`)
+
+// yamlValue writes a flag's default so that YAML reads back the same string
+// the flag would parse. JSON strings and arrays are valid YAML.
+func yamlValue(f *pflag.Flag) string {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		items := sv.GetSlice()
+		if items == nil {
+			items = []string{}
+		}
+		j, _ := json.Marshal(items)
+		return string(j)
+	}
+	switch f.Value.Type() {
+	case "bool", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
+		"float32", "float64", "count":
+		return f.DefValue
+	case "duration":
+		return f.DefValue
+	}
+	if plainYAML.MatchString(f.DefValue) && !isYAMLKeyword(f.DefValue) {
+		return f.DefValue
+	}
+	j, _ := json.Marshal(f.DefValue)
+	return string(j)
+}
+
+func isYAMLKeyword(s string) bool {
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~":
+		return true
+	}
+	return false
+}
+
+// ConfigShowOptions are the flags of `livecb config show`.
+type ConfigShowOptions struct {
+	Prefixes []string
+}
+
+func newConfigShowCmd(app *App) *cobra.Command {
+	var opts ConfigShowOptions
+	cmd := &cobra.Command{
+		Use:   "show [KEY-PREFIX...]",
+		Short: "Print the effective configuration and where each value came from",
+		Long: `Print every configuration key with its effective value and where that value
+came from: flag, environment (with the variable's name), file (with its path)
+or default; then the callback routes. KEY-PREFIX limits the list to keys
+that start with it (send, listen.port).`,
+		Example: `  livecb config show
+  livecb config show send
+  LIVECB_OUTPUT=json livecb config show output
+  livecb config show --config ci/livecb.yaml --output json`,
+		ValidArgsFunction: completeConfigKeys,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Prefixes = args
+			return configShowRun(app, cmd, opts)
+		},
+	}
+	return cmd
+}
+
+// ConfigValue is one line of `config show`.
+type ConfigValue struct {
+	Key    string `json:"key"`
+	Value  any    `json:"value"`
+	Source string `json:"source"`
+	Env    string `json:"env,omitempty"`
+}
+
+func configShowRun(app *App, cmd *cobra.Command, opts ConfigShowOptions) error {
+	values := effectiveConfig(app, cmd)
+	match := func(key string) bool {
+		if len(opts.Prefixes) == 0 {
+			return true
+		}
+		for _, p := range opts.Prefixes {
+			if strings.HasPrefix(key, p) {
+				return true
+			}
+		}
+		return false
+	}
+	var shown []ConfigValue
+	for _, v := range values {
+		if match(v.Key) {
+			shown = append(shown, v)
+		}
+	}
+	routesSource := "default"
+	if app.settings != nil && app.ConfigFile != "" && app.settings.InConfig("routes") {
+		routesSource = "file " + app.ConfigFile
+	}
+	showRoutes := match("routes")
+	if len(shown) == 0 && !showRoutes {
+		return usageErrorf("no configuration key starts with %s: see 'livecb config show'", strings.Join(opts.Prefixes, " or "))
+	}
+
+	if app.JSON {
+		enc := json.NewEncoder(app.Out)
+		for _, v := range shown {
+			if err := enc.Encode(v); err != nil {
+				return err
+			}
+		}
+		if showRoutes {
+			routes := app.Routes
+			if routes == nil {
+				routes = route.Table{}
+			}
+			return enc.Encode(ConfigValue{Key: "routes", Value: routes, Source: routesSource})
+		}
+		return nil
+	}
+
+	if len(opts.Prefixes) == 0 {
+		file := app.ConfigFile
+		if file == "" {
+			file = "none (looked for " + strings.Join(defaultConfigFiles(), ", ") + ")"
+		}
+		fmt.Fprintf(app.Out, "%s %s\n\n", app.Color.Bold("Config file:"), file)
+	}
+	if len(shown) > 0 {
+		tw := tabwriter.NewWriter(app.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, app.Color.Bold("KEY\tVALUE\tSOURCE"))
+		for _, v := range shown {
+			src := v.Source
+			if src == "default" {
+				src = app.Color.Dim(src)
+			}
+			val := fmt.Sprint(v.Value)
+			if val == "" {
+				val = `""`
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, val, src)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if showRoutes {
+		if len(shown) > 0 {
+			fmt.Fprintln(app.Out)
+		}
+		if len(app.Routes) == 0 {
+			fmt.Fprintf(app.Out, "%s none: pass --to URL, or write them with 'livecb config init'\n", app.Color.Bold("Routes:"))
+			return nil
+		}
+		fmt.Fprintf(app.Out, "%s (%s)\n", app.Color.Bold("Routes:"), routesSource)
+		tw := tabwriter.NewWriter(app.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, app.Color.Bold("DOMAIN\tFAMILY\tSWITCH\tURL"))
+		for _, d := range app.Routes {
+			for _, f := range event.Families {
+				ep := d.Endpoint(f)
+				if ep.URL == "" && ep.Enabled == nil {
+					continue
+				}
+				sw := app.Color.OK("on")
+				if !ep.On() {
+					sw = app.Color.Warn("off")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Domain, f, sw, ep.URL)
+			}
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// effectiveConfig is every key with its value and source, sorted: the
+// global keys, then the commands' keys.
+func effectiveConfig(app *App, cmd *cobra.Command) []ConfigValue {
+	v := app.settings
+	if v == nil {
+		v = viper.New()
+	}
+	var out []ConfigValue
+	for _, e := range configEntries(cmd.Root()) {
+		if e.flag.Hidden {
+			continue
+		}
+		cv := ConfigValue{Key: e.key, Env: envName(e.key)}
+		if src, ok := app.Provenance[e.key]; ok {
+			// A flag of the running command: its value is already final.
+			cv.Source = src
+			cv.Value = flagValue(e.flag)
+		} else {
+			cv.Source = provenance(app, v, e.key, false)
+			switch {
+			case cv.Source == "default":
+				cv.Value = flagValue(e.flag)
+			case isSlice(e.flag):
+				cv.Value = "[" + strings.Join(v.GetStringSlice(e.key), ",") + "]"
+			default:
+				cv.Value = v.GetString(e.key)
+			}
+		}
+		out = append(out, cv)
+	}
+	return out
+}
+
+func isSlice(f *pflag.Flag) bool {
+	_, ok := f.Value.(pflag.SliceValue)
+	return ok
+}
+
+func flagValue(f *pflag.Flag) string {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		return "[" + strings.Join(sv.GetSlice(), ",") + "]"
+	}
+	return f.Value.String()
+}
+
+// provenance says where the value of key comes from.
+func provenance(app *App, v *viper.Viper, key string, changed bool) string {
+	if changed {
+		return "flag"
+	}
+	if env := envName(key); app.Getenv != nil && app.Getenv(env) != "" {
+		return "environment " + env
+	}
+	if app.ConfigFile != "" && v.InConfig(key) {
+		return "file " + app.ConfigFile
+	}
+	return "default"
+}
+
+// envName is the environment variable of a config key.
+func envName(key string) string {
+	return "LIVECB_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+}
+
+type configEntry struct {
+	key    string
+	global bool
+	flag   *pflag.Flag
+}
+
+// configEntries walks the command tree for every config key: the global
+// flags, then every command's own flags. Walking the tree, rather than
+// listing keys, covers commands added later.
+func configEntries(root *cobra.Command) []configEntry {
+	var out []configEntry
+	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if !skipFlag(f) {
+			out = append(out, configEntry{key: f.Name, global: true, flag: f})
+		}
+	})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range configCommands(c) {
+			for _, f := range ownConfigFlags(root, sub) {
+				out = append(out, configEntry{key: configKey(sub, f), flag: f})
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
+	return out
+}
+
+func skipFlag(f *pflag.Flag) bool {
+	return f.Name == "help" || f.Name == "config" || f.Name == "version"
+}
+
+// checkConfigKeys reports the keys of the config file that no command
+// knows, with the nearest known key when there is one.
+func checkConfigKeys(root *cobra.Command, v *viper.Viper, file string) error {
+	known := map[string]bool{"routes": true}
+	var names []string
+	for _, e := range configEntries(root) {
+		known[e.key] = true
+		names = append(names, e.key)
+	}
+	var problems []string
+	for _, k := range v.AllKeys() {
+		if known[k] || k == "routes" || strings.HasPrefix(k, "routes.") || !v.InConfig(k) {
+			continue
+		}
+		msg := fmt.Sprintf("unknown key %q", k)
+		if hint := nearestKey(k, names); hint != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", hint)
+		}
+		problems = append(problems, msg)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	return usageErrorf("config file %s: %s; 'livecb config show' lists the keys", file, strings.Join(problems, "; "))
+}
+
+// flattenDecodeError puts mapstructure's multi-line report on one line.
+func flattenDecodeError(err error) string {
+	var parts []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "* "))
+		if l == "" || strings.HasPrefix(l, "decoding failed due to") {
+			continue
+		}
+		parts = append(parts, l)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func nearestKey(k string, names []string) string {
+	best, bestDist := "", len(k)/3+1
+	for _, n := range names {
+		if d := levenshtein.ComputeDistance(k, n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best != "" {
+		return best
+	}
+	// A command's key written at the top level (timeout: instead of send.timeout).
+	var under []string
+	for _, n := range names {
+		if strings.HasSuffix(n, "."+k) {
+			under = append(under, n)
+		}
+	}
+	if len(under) > 0 {
+		return strings.Join(under, " or ")
+	}
+	return ""
+}
+
+// skipConfig reports whether cmd runs without reading the config file.
+func skipConfig(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Annotations[annotationNoConfig] != "" {
+			return true
+		}
+		switch c.Name() {
+		case "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return true
+		}
+	}
+	return false
 }

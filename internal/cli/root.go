@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -94,7 +95,13 @@ type App struct {
 	Routes   route.Table
 	// ConfigFile is the file the configuration came from ("" for none).
 	ConfigFile string
-	Now        func() time.Time
+	// Provenance says where each flag value of the running command came
+	// from, by config key: "flag", "environment LIVECB_X", "file PATH" or
+	// "default" (for `livecb config show`).
+	Provenance map[string]string
+	// settings is the merged file and environment configuration.
+	settings *viper.Viper
+	Now      func() time.Time
 }
 
 // UserAgent names livecb and its version in requests it sends.
@@ -193,6 +200,7 @@ against your receiver in CI.`,
 		root.AddCommand(c)
 	}
 	root.AddCommand(newVersionCmd(app), newConfigCmd(app))
+	registerCompletions(root)
 	wrapRunErrors(root)
 	return root
 }
@@ -234,6 +242,11 @@ func loadConfig(app *App, cmd *cobra.Command, explicit string) error {
 	v.SetEnvPrefix("LIVECB")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
 	v.AutomaticEnv()
+	app.settings = v
+	app.Provenance = map[string]string{}
+	if skipConfig(cmd) {
+		return nil
+	}
 
 	file := explicit
 	if file == "" {
@@ -257,15 +270,19 @@ func loadConfig(app *App, cmd *cobra.Command, explicit string) error {
 			return usageErrorf("config file %s: %v", file, err)
 		}
 		app.ConfigFile = file
+		if err := checkConfigKeys(cmd.Root(), v, file); err != nil {
+			return err
+		}
 	}
 
 	var apply error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if apply != nil || f.Changed || f.Name == "config" || f.Name == "help" {
+		if apply != nil || f.Name == "config" || f.Name == "help" {
 			return
 		}
 		key := configKey(cmd, f)
-		if !v.IsSet(key) {
+		app.Provenance[key] = provenance(app, v, key, f.Changed)
+		if f.Changed || !v.IsSet(key) {
 			return
 		}
 		var err error
@@ -281,8 +298,11 @@ func loadConfig(app *App, cmd *cobra.Command, explicit string) error {
 	if apply != nil {
 		return apply
 	}
-	if err := v.UnmarshalKey("routes", &app.Routes); err != nil {
-		return usageErrorf("config file %s: routes: %v", file, err)
+	// Unknown keys in a route are errors too (a misspelt "enabled" must not
+	// leave a family switched on).
+	strict := func(c *mapstructure.DecoderConfig) { c.ErrorUnused = true }
+	if err := v.UnmarshalKey("routes", &app.Routes, strict); err != nil {
+		return usageErrorf("config file %s: routes: %s", file, flattenDecodeError(err))
 	}
 	if err := app.Routes.Check(); err != nil {
 		return usageErrorf("%v (in %s)", err, file)

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// contractCaseNames lists the contract suite's case names for completing
+// `livecb test --run`. The test command sets it (in an init function) once
+// the suite exists; until then --run completes nothing.
+var contractCaseNames func() []string
+
+// registerCompletions adds dynamic completion to flags that the commands did
+// not give their own: --output values, config files, test-case names, and no
+// file names for numbers, durations and URLs. Positional FILE arguments
+// complete file names by cobra's default. It walks the whole tree, so
+// commands added later are covered.
+func registerCompletions(root *cobra.Command) {
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
+		[]cobra.Completion{"text\thuman-readable, coloured on a terminal", "json\tone JSON object per line"},
+		cobra.ShellCompDirectiveNoFileComp))
+	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
+
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if root.PersistentFlags().Lookup(f.Name) == f {
+				return
+			}
+			if _, ok := c.GetFlagCompletionFunc(f.Name); ok {
+				return
+			}
+			if fn := flagCompletion(f); fn != nil {
+				_ = c.RegisterFlagCompletionFunc(f.Name, fn)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+func flagCompletion(f *pflag.Flag) cobra.CompletionFunc {
+	if _, isFile := f.Annotations[cobra.BashCompFilenameExt]; isFile {
+		return nil
+	}
+	switch {
+	case f.Name == "run" || f.Name == "case" || f.Name == "skip":
+		return func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if contractCaseNames == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return contractCaseNames(), cobra.ShellCompDirectiveNoFileComp
+		}
+	case f.Name == "kind" || f.Name == "kinds":
+		return completeKinds
+	case strings.HasPrefix(f.Name, "expect-status"):
+		return cobra.FixedCompletions([]cobra.Completion{"200", "2xx", "200,204"}, cobra.ShellCompDirectiveNoFileComp)
+	case f.Name == "to" || strings.HasSuffix(f.Name, "url") || f.Name == "forward":
+		return cobra.NoFileCompletions
+	}
+	switch f.Value.Type() {
+	case "bool", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
+		"float32", "float64", "count", "duration", "intSlice", "durationSlice":
+		return cobra.NoFileCompletions
+	}
+	return nil
+}
+
+// completeConfigKeys completes `config show` prefixes: command sections and keys.
+func completeConfigKeys(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	seen := map[string]bool{}
+	var out []cobra.Completion
+	add := func(s string) {
+		if !seen[s] && strings.HasPrefix(s, toComplete) {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	add("routes")
+	for _, e := range configEntries(cmd.Root()) {
+		if i := strings.Index(e.key, "."); i > 0 {
+			add(e.key[:i])
+		}
+		add(e.key)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
