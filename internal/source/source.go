@@ -29,9 +29,15 @@ type Item struct {
 	// Truncated marks a last line without its newline that does not parse: a
 	// file cut by a crash. Readers skip it with a warning.
 	Truncated bool
-	// Broken says why a record of a structured input (a capture log) could
-	// not be read; Body is then the raw line.
+	// Broken says why a record of a structured input (a capture log, a HAR
+	// file) could not be read; Body is then the raw line when there is one.
 	Broken error
+	// Format is the format of the file the item comes from.
+	Format Format
+	// ContentType and Target (path and query) are those of the original
+	// request, for inputs that recorded it (captures, HAR); "" otherwise.
+	ContentType string
+	Target      string
 }
 
 // Where is file:line, for messages.
@@ -44,6 +50,7 @@ const (
 	FormatJSON    Format = "json"    // one callback, the whole file
 	FormatNDJSON  Format = "ndjson"  // one callback per line
 	FormatCapture Format = "capture" // livecb listen --save
+	FormatHAR     Format = "har"     // HAR 1.2 (browser developer tools, mitmproxy, Charles)
 )
 
 // wholeDocLimit bounds how much of a file is held in memory while deciding
@@ -55,6 +62,12 @@ const wholeDocLimit = 64 << 20
 // used in Item.File. fn's error stops the reading and is returned.
 func Read(name string, r io.Reader, fn func(Item) error) (Format, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
+	if isHAR(br) {
+		if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
+			br.Discard(3)
+		}
+		return FormatHAR, readHAR(name, br, fn)
+	}
 	lr := &lineReader{r: br}
 
 	// The first non-blank line decides: a complete JSON value on its own
@@ -67,9 +80,9 @@ func Read(name string, r io.Reader, fn func(Item) error) (Format, error) {
 			if errors.Is(err, io.EOF) {
 				if len(buffered) > 0 {
 					// Only blank lines: an empty document.
-					return FormatJSON, fn(Item{File: name, Line: 1, Body: joinLines(buffered)})
+					return FormatJSON, fn(Item{File: name, Line: 1, Body: joinLines(buffered), Format: FormatJSON})
 				}
-				return FormatJSON, fn(Item{File: name, Line: 1, Body: []byte{}})
+				return FormatJSON, fn(Item{File: name, Line: 1, Body: []byte{}, Format: FormatJSON})
 			}
 			return "", err
 		}
@@ -96,7 +109,7 @@ func Read(name string, r io.Reader, fn func(Item) error) (Format, error) {
 			if json.Valid(doc) || !anyLineIsJSON(lines) {
 				// A single document, valid or not: validate reports its
 				// syntax errors with line and column inside the file.
-				return FormatJSON, fn(Item{File: name, Line: 1, Body: doc})
+				return FormatJSON, fn(Item{File: name, Line: 1, Body: doc, Format: FormatJSON})
 			}
 			break
 		}
@@ -138,13 +151,13 @@ func lineMode(name string, lr *lineReader, buffered []line, fn func(Item) error)
 		if len(bytes.TrimSpace(text)) == 0 {
 			return nil
 		}
-		it := Item{File: name, Line: lineNo, Body: text}
 		if !decided {
 			decided = true
 			if capture.IsRecord(text) {
 				format = FormatCapture
 			}
 		}
+		it := Item{File: name, Line: lineNo, Body: text, Format: format}
 		if !newline && !json.Valid(text) {
 			it.Truncated = true
 			return fn(it)
@@ -157,6 +170,7 @@ func lineMode(name string, lr *lineReader, buffered []line, fn func(Item) error)
 			}
 			body, _ := rec.Bytes()
 			it.Body, it.Capture, it.Time = body, rec, rec.Time
+			it.ContentType, it.Target = rec.Header.Get("Content-Type"), rec.Target
 		}
 		return fn(it)
 	}
