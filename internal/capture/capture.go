@@ -23,12 +23,14 @@ const Format = "livecb.capture.v1"
 
 // Record is one received request.
 type Record struct {
-	Format string      `json:"format"`
-	Seq    uint64      `json:"seq"`
-	Time   time.Time   `json:"time"` // arrival, RFC 3339 with nanoseconds
-	Remote string      `json:"remote"`
-	Method string      `json:"method"`
-	Target string      `json:"target"` // path and query as received
+	Format string    `json:"format"`
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"` // arrival, RFC 3339 with nanoseconds
+	Remote string    `json:"remote"`
+	Method string    `json:"method"`
+	Target string    `json:"target"` // path and query as received
+	// Host is the Host header (Go keeps it out of Header).
+	Host   string      `json:"host,omitempty"`
 	Header http.Header `json:"header"`
 	// Body holds the body as text when it is valid UTF-8; else it is base64
 	// and Encoding says so. Use Bytes to get the exact bytes back.

@@ -1,14 +1,490 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+
+	"github.com/livecb/livecb/internal/capture"
+	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/listen"
+	"github.com/livecb/livecb/internal/term"
 )
 
-// Placeholder, replaced by the real command.
+// ListenOptions are the flags of `livecb listen`.
+type ListenOptions struct {
+	Host      string
+	Port      int
+	ReadyFile string
+
+	Status         int
+	Body           string
+	Delay          time.Duration
+	ForwardTo      string
+	ForwardTimeout time.Duration
+
+	Save    string
+	Sync    bool
+	MaxBody string
+
+	FamilyPaths bool
+	Paths       []string
+	Strict      bool
+	Verbose     bool
+
+	Count         int
+	Timeout       time.Duration
+	Expect        []string
+	FailOnInvalid bool
+
+	// Grace bounds the wait for requests in flight at shutdown.
+	Grace time.Duration
+}
+
 func newListenCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "listen", Hidden: true, RunE: func(*cobra.Command, []string) error {
-		return errors.New("listen: not built yet")
-	}}
+	opts := &ListenOptions{}
+	cmd := &cobra.Command{
+		Use:   "listen",
+		Short: "Receive callbacks: show, validate and capture every one",
+		Long: `Receive callbacks the way your receiver would, and show exactly what arrives.
+
+listen binds 127.0.0.1 (--host to choose; a warning says when that is not a
+loopback address) and accepts POSTs on any path. It says "ready" with its URL
+once the port is bound (--port 0 picks a free one; --ready-file PATH also
+writes the URL there, for scripts). Each request is one line: time, method and
+path, kind, publishDomain/appName/streamName, the key fields of its kind, and
+the verdict; findings follow with their JSON paths. -v adds the headers and the
+pretty-printed body. Everything that came from the network is printed
+escaped: control characters and escape sequences are never interpreted.
+--output json prints one JSON object per request (a capture record with
+"valid" and "callback" added).
+
+The answer is 200 with an empty body; --status, --body and --delay change it,
+to see how a sender reacts. --forward-to URL passes each callback on, byte for
+byte with its headers (except hop-by-hop ones), to a real receiver and gives
+the caller that receiver's answer; a URL without a path gets the request's
+path and query appended.
+
+--save FILE appends every request (invalid, oversized and wrong-method ones
+too) to a capture log, each record written whole before the answer is sent;
+'livecb validate' and 'livecb replay' read it. Bodies above --max-body are
+answered 413 and their first bytes captured. --family-paths checks that each
+family's callbacks arrive on its own path (/stream, /record, /snapshot,
+/quality; --path FAMILY=PATH to change one).
+
+Without CI flags listen runs until SIGINT or SIGTERM, then prints a summary
+and exits 0. CI mode: --count N stops after N callbacks; --expect KIND[=N]
+(repeatable) requires at least N callbacks of KIND and, without --count, stops
+once all have arrived; --timeout D stops after D; --fail-on-invalid fails on
+any callback with an error. Exit status: 0 when every expectation holds, 1
+otherwise (the summary says which), 4 when the port cannot be bound.`,
+		Example: `  livecb listen --port 8080
+  livecb listen --port 8080 --save capture.ndjson -v
+  livecb listen --forward-to http://localhost:3000/callbacks --save capture.ndjson
+  livecb listen --status 500 --delay 3s          # see how the sender retries
+  livecb listen --port 0 --ready-file url.txt --count 6 --expect record_done --fail-on-invalid --timeout 60s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return listenRun(app, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Host, "host", "127.0.0.1", "address to bind (0.0.0.0 for every interface)")
+	f.IntVarP(&opts.Port, "port", "p", 8080, "port to bind; 0 picks a free port")
+	f.StringVar(&opts.ReadyFile, "ready-file", "", "write the URL to this file once the port is bound")
+	f.IntVar(&opts.Status, "status", 200, "HTTP status to answer")
+	f.StringVar(&opts.Body, "body", "", "body to answer")
+	f.DurationVar(&opts.Delay, "delay", 0, "wait this long before answering (e.g. 3s)")
+	f.StringVar(&opts.ForwardTo, "forward-to", "", "pass every callback on to this URL and answer with its answer")
+	f.DurationVar(&opts.ForwardTimeout, "forward-timeout", 5*time.Second, "timeout of each forwarded request")
+	f.StringVar(&opts.Save, "save", "", "append every request to this capture log (NDJSON)")
+	f.BoolVar(&opts.Sync, "sync", false, "fsync the capture log after each record (durable across power loss)")
+	f.StringVar(&opts.MaxBody, "max-body", "1MiB", "largest body accepted; larger ones get 413 (e.g. 64KiB, 10MB)")
+	f.BoolVar(&opts.FamilyPaths, "family-paths", false, "require each family on its own path: /stream, /record, /snapshot, /quality")
+	f.StringArrayVar(&opts.Paths, "path", nil, "a family's path, FAMILY=PATH (implies --family-paths; repeatable)")
+	f.BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "also print headers and the pretty-printed body")
+	f.IntVar(&opts.Count, "count", 0, "stop after this many callbacks (CI)")
+	f.DurationVar(&opts.Timeout, "timeout", 0, "stop after this long; with --count or --expect, fail if they did not arrive (CI)")
+	f.StringArrayVar(&opts.Expect, "expect", nil, "KIND[=N]: at least N callbacks of KIND must arrive (default 1; repeatable; CI)")
+	f.BoolVar(&opts.FailOnInvalid, "fail-on-invalid", false, "fail if any callback has an error (CI)")
+	f.DurationVar(&opts.Grace, "grace", 10*time.Second, "at shutdown, how long requests in flight may take to finish")
+	cmd.RegisterFlagCompletionFunc("expect", completeKinds)
+	return cmd
+}
+
+// listenConfig is ListenOptions checked and converted.
+type listenConfig struct {
+	engine listen.Options
+	goal   listen.Goal
+}
+
+func (opts *ListenOptions) check() (*listenConfig, error) {
+	if opts.Port < 0 || opts.Port > 65535 {
+		return nil, usageErrorf("--port %d: use 1-65535, or 0 for any free port", opts.Port)
+	}
+	if opts.Status < 100 || opts.Status > 599 {
+		return nil, usageErrorf("--status %d: use an HTTP status, 100-599", opts.Status)
+	}
+	maxBody, err := humanize.ParseBytes(opts.MaxBody)
+	if err != nil || maxBody == 0 || maxBody > 1<<34 {
+		return nil, usageErrorf("--max-body %q: use a size such as 1MiB, 512KiB or 1048576", opts.MaxBody)
+	}
+	if opts.Count < 0 {
+		return nil, usageErrorf("--count %d: use a positive number", opts.Count)
+	}
+	if opts.Delay < 0 || opts.Timeout < 0 || opts.ForwardTimeout < 0 {
+		return nil, usageErrorf("durations must not be negative")
+	}
+	c := &listenConfig{
+		engine: listen.Options{
+			Addr:           net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)),
+			Status:         opts.Status,
+			Body:           []byte(opts.Body),
+			Delay:          opts.Delay,
+			ForwardTo:      opts.ForwardTo,
+			ForwardTimeout: opts.ForwardTimeout,
+			MaxBody:        int64(maxBody),
+			Strict:         opts.Strict,
+		},
+		goal: listen.Goal{Count: opts.Count, FailOnInvalid: opts.FailOnInvalid},
+	}
+	for _, e := range opts.Expect {
+		exp, err := listen.ParseExpectation(e)
+		if err != nil {
+			return nil, usageErrorf("--expect %s: %v", e, err)
+		}
+		c.goal.Expect = append(c.goal.Expect, exp)
+	}
+	if opts.FamilyPaths || len(opts.Paths) > 0 {
+		c.engine.Paths = map[event.Family]string{}
+		for f, p := range listen.DefaultPaths {
+			c.engine.Paths[f] = p
+		}
+		for _, fp := range opts.Paths {
+			fam, path, ok := strings.Cut(fp, "=")
+			if !ok || !strings.HasPrefix(path, "/") || !isFamily(event.Family(fam)) {
+				return nil, usageErrorf("--path %q: write FAMILY=/PATH with FAMILY one of stream, record, snapshot, quality", fp)
+			}
+			c.engine.Paths[event.Family(fam)] = path
+		}
+	}
+	return c, nil
+}
+
+func isFamily(f event.Family) bool {
+	for _, g := range event.Families {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+func listenRun(app *App, opts *ListenOptions) error {
+	cfg, err := opts.check()
+	if err != nil {
+		return err
+	}
+	if !isLoopback(opts.Host) {
+		app.errorf("%s --host %s is not a loopback address: anyone who can reach this machine can send callbacks to it\n",
+			app.ErrColor.Warn("Warning:"), opts.Host)
+	}
+	var cw *capture.Writer
+	if opts.Save != "" {
+		if cw, err = capture.Create(opts.Save, opts.Sync); err != nil {
+			return ioError(fmt.Errorf("--save: %w", err))
+		}
+	}
+	pr := newRequestPrinter(app, opts.Verbose)
+	reached := make(chan struct{})
+	closed := false
+	cfg.engine.Capture = cw
+	cfg.engine.OnRequest = func(r *listen.Request, st *listen.Stats) {
+		pr.print(r)
+		if r.CaptureErr != nil {
+			app.errorf("%s could not write the capture log: %v\n", app.ErrColor.Bad("Error:"), r.CaptureErr)
+		}
+		if !closed && cfg.goal.Reached(*st) {
+			closed = true
+			close(reached)
+		}
+	}
+	srv, err := listen.Listen(cfg.engine)
+	if err != nil {
+		if cw != nil {
+			cw.Close()
+		}
+		var be *listen.BindError
+		if errors.As(err, &be) {
+			return ioError(err)
+		}
+		return usageErrorf("%v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+
+	url := srv.URL()
+	app.errorf("ready: listening on %s (POST callbacks to any path%s; Ctrl-C to stop)\n", url, savingNote(opts.Save))
+	if opts.ReadyFile != "" {
+		if err := writeFileAtomic(opts.ReadyFile, []byte(url+"\n")); err != nil {
+			srv.Shutdown(context.Background())
+			if cw != nil {
+				cw.Close()
+			}
+			return ioError(fmt.Errorf("--ready-file: %w", err))
+		}
+	}
+
+	var timeout <-chan time.Time
+	if opts.Timeout > 0 {
+		t := time.NewTimer(opts.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var why string
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		why = "interrupted"
+	case <-reached:
+		if cfg.goal.Count > 0 {
+			why = fmt.Sprintf("--count %d reached", cfg.goal.Count)
+		} else {
+			why = "every --expect held"
+		}
+	case <-timeout:
+		why = fmt.Sprintf("--timeout %s reached", opts.Timeout)
+	case serveErr = <-served:
+		why = "the server stopped"
+	}
+	stop()
+
+	grace, cancel := context.WithTimeout(context.Background(), max(opts.Grace, time.Millisecond))
+	defer cancel()
+	if err := srv.Shutdown(grace); err != nil {
+		app.errorf("%s requests still in flight after --grace %s were cut off\n", app.ErrColor.Warn("Warning:"), opts.Grace)
+	}
+	if cw != nil {
+		if err := cw.Close(); err != nil {
+			return ioError(fmt.Errorf("--save %s: %w", opts.Save, err))
+		}
+	}
+	st := srv.Stats()
+	printListenSummary(app, st, why)
+	if serveErr != nil {
+		return ioError(serveErr)
+	}
+	if cfg.goal.Active() {
+		failures := cfg.goal.Failures(st)
+		for _, f := range failures {
+			app.errorf("%s %s\n", app.ErrColor.Bad("FAIL"), f)
+		}
+		if len(failures) > 0 {
+			return checkFailed
+		}
+		app.errorf("%s every expectation held\n", app.ErrColor.OK("PASS"))
+	}
+	return nil
+}
+
+func savingNote(path string) string {
+	if path == "" {
+		return ""
+	}
+	return "; saving to " + path
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it,
+// so that a script polling for path never reads it half written.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+func printListenSummary(app *App, st listen.Stats, why string) {
+	line := fmt.Sprintf("%s: %d valid (%d with warnings), %d invalid", plural(st.Callbacks, "callback"), st.Valid, st.Warned, st.Invalid)
+	if st.Other > 0 {
+		line += fmt.Sprintf("; %s not POST", plural(st.Other, "other request"))
+	}
+	app.errorf("stopped (%s). %s\n", why, line)
+	if st.Callbacks == 0 {
+		return
+	}
+	var parts []string
+	for _, k := range event.KindNames() {
+		if n := st.Kinds[event.Kind(k)]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	if st.Unknown > 0 {
+		parts = append(parts, fmt.Sprintf("unknown %d", st.Unknown))
+	}
+	app.errorf("  %s\n", strings.Join(parts, ", "))
+}
+
+// requestPrinter renders listener requests: one line each with findings
+// below (text), or one JSON object each (--output json). listen and demo
+// share it. Calls come one at a time (the engine serialises them).
+type requestPrinter struct {
+	w       io.Writer
+	p       *term.Palette
+	json    bool
+	verbose bool
+	enc     *json.Encoder
+}
+
+func newRequestPrinter(app *App, verbose bool) *requestPrinter {
+	return &requestPrinter{w: app.Out, p: app.Color, json: app.JSON, verbose: verbose, enc: json.NewEncoder(app.Out)}
+}
+
+// listenJSON is one line of --output json: the capture record plus the verdict.
+type listenJSON struct {
+	*capture.Record
+	Callback bool `json:"callback"`
+	Valid    bool `json:"valid"`
+}
+
+const kindWidth = len("task_record_done")
+
+func (pr *requestPrinter) print(r *listen.Request) {
+	rec := r.Record
+	if pr.json {
+		out := listenJSON{Record: rec, Callback: r.Callback, Valid: r.Valid()}
+		if out.Findings == nil {
+			out.Findings = event.Findings{}
+		}
+		pr.enc.Encode(out)
+		return
+	}
+	var b strings.Builder
+	b.WriteString(pr.p.Dim(rec.Time.Local().Format("15:04:05.000")))
+	fmt.Fprintf(&b, "  %-*s", len("POST /snapshot"), term.Sanitize(rec.Method)+" "+term.Sanitize(rec.Target))
+	kind := string(rec.Kind)
+	if kind == "" {
+		kind = "-"
+	}
+	fmt.Fprintf(&b, "  %-*s", kindWidth, kind)
+	if r.Event != nil && r.Event.Kind != "" {
+		fmt.Fprintf(&b, "  %s", term.Sanitize(r.Event.Identity().String()))
+		for _, kf := range r.Event.KeyFields() {
+			fmt.Fprintf(&b, " %s=%s", kf.Name, quoteIfSpaced(term.Sanitize(kf.Value)))
+		}
+	} else if rec.Truncated || r.Event == nil {
+		fmt.Fprintf(&b, "  %s", humanize.IBytes(uint64(rec.Size)))
+	}
+	if r.Callback {
+		fmt.Fprintf(&b, "  %s", verdict(pr.p, rec.Findings))
+	} else {
+		fmt.Fprintf(&b, "  %s", pr.p.Bad("NOT A CALLBACK"))
+	}
+	fmt.Fprintf(&b, "  %s", pr.answer(rec.Answer))
+	fmt.Fprintln(pr.w, b.String())
+	printFindings(pr.w, pr.p, rec.Findings, "    ")
+	if pr.verbose {
+		pr.details(rec)
+	}
+}
+
+func (pr *requestPrinter) answer(a capture.Answer) string {
+	s := fmt.Sprintf("→ %d", a.Status)
+	if a.Forwarded != nil {
+		if a.Forwarded.Error != "" {
+			s += " (forward failed)"
+		} else {
+			s += fmt.Sprintf(" from %s in %.1fms", term.Sanitize(a.Forwarded.URL), a.Forwarded.LatencyMS)
+		}
+	}
+	if a.Status >= 300 {
+		return pr.p.Warn(s)
+	}
+	return pr.p.Dim(s)
+}
+
+// details prints the headers and the body of a request (-v), escaped.
+func (pr *requestPrinter) details(rec *capture.Record) {
+	names := make([]string, 0, len(rec.Header)+1)
+	for k := range rec.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if rec.Host != "" {
+		fmt.Fprintf(pr.w, "    %s %s\n", pr.p.Dim("Host:"), term.Sanitize(rec.Host))
+	}
+	for _, k := range names {
+		for _, v := range rec.Header[k] {
+			fmt.Fprintf(pr.w, "    %s %s\n", pr.p.Dim(term.Sanitize(k)+":"), term.Sanitize(v))
+		}
+	}
+	body, _ := rec.Bytes()
+	if len(body) == 0 {
+		fmt.Fprintf(pr.w, "    %s\n", pr.p.Dim("(empty body)"))
+		return
+	}
+	const show = 2 << 10 // enough to read a callback; the capture log has all of it
+	cut := len(body) > show
+	if cut {
+		body = body[:show]
+	}
+	var pretty bytes.Buffer
+	if !cut && json.Indent(&pretty, body, "", "  ") == nil {
+		body = pretty.Bytes()
+	}
+	for _, line := range strings.Split(strings.TrimRight(string(body), "\n"), "\n") {
+		fmt.Fprintf(pr.w, "    %s\n", term.Sanitize(line))
+	}
+	if cut || rec.Truncated {
+		fmt.Fprintf(pr.w, "    %s\n", pr.p.Dim(fmt.Sprintf("(body cut, %s in all)", humanize.IBytes(uint64(rec.Size)))))
+	}
+	fmt.Fprintln(pr.w)
+}
+
+// quoteIfSpaced quotes a value that would not read as one word.
+func quoteIfSpaced(s string) string {
+	if s == "" || strings.ContainsAny(s, " \"") {
+		return strconv.Quote(s)
+	}
+	return s
 }

@@ -1,0 +1,554 @@
+// Package listen is livecb's receiver of callbacks: an HTTP server that
+// reads every request (whatever its method, path or body), classifies and
+// validates it through internal/event, writes it to the capture log before
+// answering, and answers as told (or with the answer of a real receiver it
+// forwards to). It reports each request through a callback and keeps counts
+// for the summary and for CI expectations; it never prints.
+package listen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/livecb/livecb/internal/capture"
+	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/event"
+)
+
+// Codes of the findings the listener adds to the body's own: they are about
+// the request, not the body, so internal/event does not know them.
+const (
+	CodeBodyTooLarge    event.Code = "body_too_large"
+	CodeMethod          event.Code = "method_not_allowed"
+	CodeContentType     event.Code = "content_type"
+	CodeWrongFamilyPath event.Code = "wrong_family_path"
+	CodeUnexpectedPath  event.Code = "unexpected_path"
+	CodeCaptureFailed   event.Code = "capture_failed"
+	CodeForwardFailed   event.Code = "forward_failed"
+)
+
+const (
+	// DefaultMaxBody is --max-body's default: 1 MiB, far above any callback.
+	DefaultMaxBody = 1 << 20
+	// drainLimit bounds what is read (and dropped) past MaxBody, to learn
+	// the size and let the client read the 413 instead of a reset.
+	drainLimit               = 64 << 20
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 30 * time.Second
+	defaultIdleTimeout       = 60 * time.Second
+	defaultForwardTimeout    = 5 * time.Second
+)
+
+// DefaultPaths are the per-family paths of --family-paths.
+var DefaultPaths = map[event.Family]string{
+	event.FamilyStream:   "/stream",
+	event.FamilyRecord:   "/record",
+	event.FamilySnapshot: "/snapshot",
+	event.FamilyQuality:  "/quality",
+}
+
+// Options configure a Server. The zero value of each field is a sensible
+// default.
+type Options struct {
+	// Addr is host:port to bind; port 0 picks a free port.
+	Addr string
+	// Status and Body are the answer (default 200, empty).
+	Status int
+	Body   []byte
+	// Delay waits before answering, after the request is captured.
+	Delay time.Duration
+	// ForwardTo passes every POST on to a real receiver, whose answer the
+	// caller then gets. A URL without a path gets the request's path and
+	// query appended.
+	ForwardTo      string
+	ForwardTimeout time.Duration
+	// MaxBody is the largest body read (default 1 MiB); a larger one is
+	// answered 413 and its first MaxBody bytes captured.
+	MaxBody int64
+	// Strict counts warnings as errors.
+	Strict bool
+	// Paths, when not empty, are the paths each family's callbacks must
+	// arrive on; a callback on another family's path is an error.
+	Paths map[event.Family]string
+	// Capture, when not nil, receives every request before it is answered.
+	Capture *capture.Writer
+	// Timeouts against slow clients (defaults 10 s, 30 s, 60 s).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+	// OnRequest is called for each request, after it is captured and
+	// before it is answered, with the counts including it (read them during
+	// the call only). Calls never overlap and come in capture order.
+	OnRequest func(*Request, *Stats)
+}
+
+// Request is one request the listener received and what it made of it.
+type Request struct {
+	// Record is the capture record (also when nothing is saved); its Seq
+	// numbers requests from 1.
+	Record *capture.Record
+	// Event is the decoded body, nil when it is not a JSON object (or was
+	// not read: wrong method, too large).
+	Event *event.Event
+	// Callback is true for a POST: a callback, valid or not. Other methods
+	// are shown and captured but not counted as callbacks.
+	Callback bool
+	// CaptureErr is set when the capture log could not be written; the
+	// request was then answered 500 so that the sender retries.
+	CaptureErr error
+}
+
+// Valid reports whether the request is a callback without errors.
+func (r *Request) Valid() bool { return r.Callback && !r.Record.Findings.HasErrors() }
+
+// Server is a running listener.
+type Server struct {
+	opts    Options
+	ln      net.Listener
+	srv     *http.Server
+	forward *deliver.Client
+
+	mu    sync.Mutex // orders capture, OnRequest and stats
+	seq   uint64
+	stats Stats
+}
+
+// BindError is returned by Listen when the address cannot be bound.
+type BindError struct {
+	Addr string
+	Err  error
+}
+
+func (e *BindError) Error() string {
+	msg := fmt.Sprintf("cannot listen on %s: %v", e.Addr, e.Err)
+	if errors.Is(e.Err, errAddrInUse) || strings.Contains(e.Err.Error(), "address already in use") {
+		msg += " (another program uses this port: choose another with --port, or --port 0 for any free port)"
+	}
+	return msg
+}
+
+func (e *BindError) Unwrap() error { return e.Err }
+
+var errAddrInUse = errors.New("address already in use")
+
+// Listen binds the address and returns a server ready to Serve: once it
+// returns, connections are accepted (queued by the kernel until Serve).
+func Listen(opts Options) (*Server, error) {
+	if opts.Status == 0 {
+		opts.Status = http.StatusOK
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = defaultReadHeaderTimeout
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = defaultReadTimeout
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = defaultIdleTimeout
+	}
+	if opts.ForwardTimeout <= 0 {
+		opts.ForwardTimeout = defaultForwardTimeout
+	}
+	s := &Server{opts: opts, stats: newStats()}
+	if opts.ForwardTo != "" {
+		u, err := url.Parse(opts.ForwardTo)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--forward-to %q is not an absolute http(s) URL", opts.ForwardTo)
+		}
+		// No retries: the sender retries on its own, and a retried
+		// callback would reach the receiver twice for one arrival.
+		s.forward = deliver.New(deliver.Options{Timeout: opts.ForwardTimeout, MaxConns: 64})
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, &BindError{Addr: opts.Addr, Err: err}
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
+		IdleTimeout:       opts.IdleTimeout,
+		// Slow-client and oversized-header attacks are bounded; the body
+		// is bounded by MaxBody in ServeHTTP.
+		MaxHeaderBytes: 64 << 10,
+	}
+	return s, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// URL is the base URL callbacks are sent to.
+func (s *Server) URL() string {
+	return "http://" + s.ln.Addr().String()
+}
+
+// Serve accepts connections until Shutdown or Close. It returns nil after
+// Shutdown.
+func (s *Server) Serve() error {
+	err := s.srv.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for requests in flight to
+// be captured and answered, or for ctx to end (then it closes them).
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	return err
+}
+
+// Stats returns a copy of the counts so far.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.clone()
+}
+
+// ServeHTTP handles one request: read, check, forward, capture, report,
+// wait, answer.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &capture.Record{
+		Time:   time.Now(),
+		Remote: r.RemoteAddr,
+		Method: r.Method,
+		Target: r.RequestURI,
+		Host:   r.Host,
+		Header: r.Header.Clone(),
+	}
+	req := &Request{Record: rec, Callback: r.Method == http.MethodPost}
+
+	body, size, truncated, readErr := readBody(r.Body, s.opts.MaxBody)
+	rec.SetBody(body)
+	rec.Size = size
+	rec.Truncated = truncated
+
+	answer := capture.Answer{Status: s.opts.Status, Body: string(s.opts.Body)}
+	var fs event.Findings
+	switch {
+	case r.Method != http.MethodPost:
+		answer = capture.Answer{Status: http.StatusMethodNotAllowed, Body: "livecb listen: callbacks are POST requests\n"}
+		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeMethod,
+			Message: fmt.Sprintf("%s request: callbacks are POSTs; answered 405", r.Method)})
+	case truncated:
+		answer = capture.Answer{Status: http.StatusRequestEntityTooLarge,
+			Body: fmt.Sprintf("livecb listen: body larger than %d bytes\n", s.opts.MaxBody)}
+		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeBodyTooLarge,
+			Message: fmt.Sprintf("the body (%d bytes%s) is larger than --max-body (%d bytes): answered 413, captured its first %d bytes",
+				size, orMore(size, s.opts.MaxBody), s.opts.MaxBody, len(body))})
+	case readErr != nil:
+		// The client went away or was too slow: capture what arrived.
+		answer = capture.Answer{Status: http.StatusBadRequest, Body: "livecb listen: could not read the body\n"}
+		fs = append(fs, event.Finding{Severity: event.Error, Code: event.CodeTruncated,
+			Message: fmt.Sprintf("reading the body failed after %d bytes: %v", size, readErr)})
+	default:
+		ev, bodyFindings := event.Check(body, event.Options{Strict: s.opts.Strict})
+		req.Event = ev
+		if ev != nil {
+			rec.Kind = ev.Kind
+		}
+		fs = append(fs, s.requestFindings(r, ev)...)
+		fs = append(fs, bodyFindings...)
+	}
+
+	var fwdHeader http.Header
+	if req.Callback && !truncated && readErr == nil && s.forward != nil {
+		answer, fwdHeader = s.forwardTo(r, body)
+		if answer.Forwarded.Error != "" {
+			fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeForwardFailed,
+				Message: "forwarding to " + answer.Forwarded.URL + " failed: " + answer.Forwarded.Error + "; answered 502"})
+		}
+	}
+	rec.Answer = answer
+	rec.Findings = fs
+
+	s.mu.Lock()
+	s.seq++
+	rec.Seq = s.seq
+	rec.Format = capture.Format
+	if s.opts.Capture != nil {
+		if err := s.opts.Capture.Write(rec); err != nil {
+			req.CaptureErr = err
+			fwdHeader = nil
+			rec.Answer = capture.Answer{Status: http.StatusInternalServerError, Body: "livecb listen: could not save the callback: " + err.Error() + "\n"}
+			rec.Findings = append(rec.Findings, event.Finding{Severity: event.Error, Code: CodeCaptureFailed,
+				Message: "could not write the capture log: " + err.Error() + "; answered 500 so that the sender retries"})
+		}
+	}
+	s.stats.add(req)
+	if s.opts.OnRequest != nil {
+		s.opts.OnRequest(req, &s.stats)
+	}
+	s.mu.Unlock()
+
+	if s.opts.Delay > 0 {
+		t := time.NewTimer(s.opts.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+	h := w.Header()
+	for k, vs := range fwdHeader {
+		h[k] = vs
+	}
+	if fwdHeader == nil && rec.Answer.Body != "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	if rec.Answer.Status == http.StatusMethodNotAllowed {
+		h.Set("Allow", http.MethodPost)
+	}
+	if truncated || readErr != nil {
+		// The rest of the body was not read: do not reuse the connection.
+		h.Set("Connection", "close")
+	}
+	w.WriteHeader(rec.Answer.Status)
+	io.WriteString(w, rec.Answer.Body)
+}
+
+func orMore(size, max int64) string {
+	if size >= max+1+drainLimit {
+		return " or more"
+	}
+	return ""
+}
+
+// readBody reads up to max bytes, then reads on (without keeping, up to
+// drainLimit) to learn the size and let the client see the answer instead of
+// a reset connection.
+func readBody(r io.Reader, max int64) (body []byte, size int64, truncated bool, err error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
+	body, size = buf.Bytes(), n
+	if err != nil {
+		return body, size, false, err
+	}
+	if n <= max {
+		return body, size, false, nil
+	}
+	body = body[:max]
+	rest, _ := io.Copy(io.Discard, io.LimitReader(r, drainLimit))
+	return body, size + rest, true, nil
+}
+
+// requestFindings are the findings about how a POST arrived: its content
+// type and, with per-family paths, its path.
+func (s *Server) requestFindings(r *http.Request, ev *event.Event) event.Findings {
+	var fs event.Findings
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	switch {
+	case ct == "":
+		fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeContentType,
+			Message: "no Content-Type header: the service sends application/json"})
+	case err != nil || mt != "application/json":
+		fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeContentType,
+			Message: fmt.Sprintf("Content-Type %q: the service sends application/json", ct)})
+	}
+	if len(s.opts.Paths) == 0 || ev == nil || ev.Kind == "" {
+		return fs
+	}
+	fam := ev.Kind.Family()
+	want := s.opts.Paths[fam]
+	if want == "" || r.URL.Path == want {
+		return fs
+	}
+	for other, p := range s.opts.Paths {
+		if p == r.URL.Path {
+			fs = append(fs, event.Finding{Severity: event.Error, Code: CodeWrongFamilyPath,
+				Message: fmt.Sprintf("a %s callback (%s family) arrived on %s, the %s family's path; the service sends it to the %s URL (%s)",
+					ev.Kind, fam, p, other, fam, want)})
+			return fs
+		}
+	}
+	fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeUnexpectedPath,
+		Message: fmt.Sprintf("a %s callback arrived on %s, which is no family's path; %s callbacks belong on %s", ev.Kind, r.URL.Path, fam, want)})
+	return fs
+}
+
+// hopByHop are the headers that concern one connection, not the message
+// (RFC 9110 §7.6.1); they are not forwarded.
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length"}
+
+func stripHopByHop(h http.Header) http.Header {
+	h = h.Clone()
+	for _, name := range h.Values("Connection") {
+		for _, f := range strings.Split(name, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				h.Del(f)
+			}
+		}
+	}
+	for _, name := range hopByHop {
+		h.Del(name)
+	}
+	return h
+}
+
+// forwardURL is ForwardTo, with the request's path and query when ForwardTo
+// has no path of its own.
+func (s *Server) forwardURL(r *http.Request) string {
+	u, _ := url.Parse(s.opts.ForwardTo)
+	if u.Path == "" || u.Path == "/" {
+		return strings.TrimSuffix(s.opts.ForwardTo, "/") + r.RequestURI
+	}
+	return s.opts.ForwardTo
+}
+
+func (s *Server) forwardTo(r *http.Request, body []byte) (capture.Answer, http.Header) {
+	target := s.forwardURL(r)
+	h := stripHopByHop(r.Header)
+	ct := h.Get("Content-Type")
+	h.Del("Content-Type")
+	res := s.forward.Do(r.Context(), deliver.Request{URL: target, Body: body, ContentType: ct, Header: h}, nil)
+	fw := &capture.Forward{URL: target, Status: res.Status, LatencyMS: float64(res.Latency.Microseconds()) / 1000}
+	if res.Err != nil {
+		fw.Error = string(res.Cause) + ": " + res.Err.Error()
+		return capture.Answer{Status: http.StatusBadGateway, Body: "livecb listen: forwarding failed: " + fw.Error + "\n", Forwarded: fw}, nil
+	}
+	return capture.Answer{Status: res.Status, Body: string(res.Excerpt), Forwarded: fw}, stripHopByHop(res.Header)
+}
+
+// Stats counts what arrived.
+type Stats struct {
+	Requests  int // every request
+	Callbacks int // POSTs
+	Valid     int // callbacks without errors
+	Warned    int // valid callbacks with warnings
+	Invalid   int // callbacks with errors
+	Other     int // requests that are not POSTs
+	Kinds     map[event.Kind]int
+	Unknown   int // callbacks of no known kind
+}
+
+func newStats() Stats { return Stats{Kinds: map[event.Kind]int{}} }
+
+func (st *Stats) add(r *Request) {
+	st.Requests++
+	if !r.Callback {
+		st.Other++
+		return
+	}
+	st.Callbacks++
+	if r.Record.Kind != "" {
+		st.Kinds[r.Record.Kind]++
+	} else {
+		st.Unknown++
+	}
+	errs, warns := r.Record.Findings.Count()
+	switch {
+	case errs > 0:
+		st.Invalid++
+	case warns > 0:
+		st.Valid++
+		st.Warned++
+	default:
+		st.Valid++
+	}
+}
+
+func (st Stats) clone() Stats {
+	c := st
+	c.Kinds = make(map[event.Kind]int, len(st.Kinds))
+	for k, v := range st.Kinds {
+		c.Kinds[k] = v
+	}
+	return c
+}
+
+// Expectation is one --expect KIND[=N]: at least N callbacks of Kind.
+type Expectation struct {
+	Kind event.Kind
+	N    int
+}
+
+func (e Expectation) String() string { return fmt.Sprintf("%s=%d", e.Kind, e.N) }
+
+// ParseExpectation parses KIND or KIND=N.
+func ParseExpectation(s string) (Expectation, error) {
+	name, num, hasN := strings.Cut(s, "=")
+	k, err := event.ParseKind(name)
+	if err != nil {
+		return Expectation{}, err
+	}
+	e := Expectation{Kind: k, N: 1}
+	if hasN {
+		n, err := strconv.Atoi(strings.TrimSpace(num))
+		if err != nil || n < 0 {
+			return Expectation{}, fmt.Errorf("--expect %q: write KIND or KIND=N with N a count (record_done=2)", s)
+		}
+		e.N = n
+	}
+	return e, nil
+}
+
+// Goal is what a CI run waits for and requires.
+type Goal struct {
+	// Count stops the listener after this many callbacks.
+	Count int
+	// Expect are counts of kinds that must arrive; without Count the
+	// listener stops once all hold.
+	Expect []Expectation
+	// FailOnInvalid fails the run when any callback has an error.
+	FailOnInvalid bool
+}
+
+// Active reports whether the goal asks for anything.
+func (g Goal) Active() bool { return g.Count > 0 || len(g.Expect) > 0 || g.FailOnInvalid }
+
+// Reached reports whether the listener can stop: Count callbacks arrived,
+// or (without Count) every expectation holds.
+func (g Goal) Reached(st Stats) bool {
+	if g.Count > 0 {
+		return st.Callbacks >= g.Count
+	}
+	if len(g.Expect) == 0 {
+		return false
+	}
+	for _, e := range g.Expect {
+		if st.Kinds[e.Kind] < e.N {
+			return false
+		}
+	}
+	return true
+}
+
+// Failures says which parts of the goal do not hold, one sentence each; none
+// means success.
+func (g Goal) Failures(st Stats) []string {
+	var out []string
+	if g.Count > 0 && st.Callbacks < g.Count {
+		out = append(out, fmt.Sprintf("expected %d callbacks, %d arrived", g.Count, st.Callbacks))
+	}
+	for _, e := range g.Expect {
+		if got := st.Kinds[e.Kind]; got < e.N {
+			out = append(out, fmt.Sprintf("expected at least %d %s, %d arrived", e.N, e.Kind, got))
+		}
+	}
+	if g.FailOnInvalid && st.Invalid > 0 {
+		out = append(out, fmt.Sprintf("%d invalid callback(s) arrived (--fail-on-invalid)", st.Invalid))
+	}
+	return out
+}
