@@ -1,0 +1,157 @@
+package contract
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// JUnit XML as GitHub Actions reporters, GitLab and Jenkins read it: one
+// testsuite, one testcase per case, a failure element whose message is the
+// reason and whose text holds the rule, the request and the answer.
+
+// JUnitSuites is the document's root element.
+type JUnitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []JUnitSuite `xml:"testsuite"`
+}
+
+// JUnitSuite is one run of the suite.
+type JUnitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Properties []JUnitProperty `xml:"properties>property,omitempty"`
+	Cases      []JUnitCase     `xml:"testcase"`
+}
+
+// JUnitProperty records a setting of the run (target, seed).
+type JUnitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+// JUnitCase is one case.
+type JUnitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *JUnitMessage `xml:"failure,omitempty"`
+	Skipped   *JUnitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+// JUnitMessage is a failure or a skip.
+type JUnitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// JUnit builds the report of a run that started at start.
+func JUnit(results []Result, start time.Time, total time.Duration, props map[string]string) JUnitSuites {
+	suite := JUnitSuite{Name: "livecb contract suite", Time: seconds(total), Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
+	for _, k := range []string{"target", "seed", "timeout", "expect-status"} {
+		if v, ok := props[k]; ok {
+			suite.Properties = append(suite.Properties, JUnitProperty{Name: k, Value: v})
+		}
+	}
+	for _, r := range results {
+		if r.Case == nil {
+			continue // not run (interrupted)
+		}
+		group, _, _ := strings.Cut(r.Case.Name, "/")
+		jc := JUnitCase{Name: r.Case.Name, Classname: "livecb." + group, Time: seconds(r.Duration), SystemOut: "rule: " + r.Case.Rule}
+		suite.Tests++
+		switch r.Outcome {
+		case Fail:
+			suite.Failures++
+			typ := "status"
+			switch {
+			case r.Failed >= 0 && r.Exchanges[r.Failed].Err != "":
+				typ = string(r.Exchanges[r.Failed].Cause)
+			case r.Verify != nil:
+				typ = "verify-cmd"
+			}
+			jc.Failure = &JUnitMessage{Message: r.Reason, Type: typ, Text: Details(r)}
+		case Skip:
+			suite.Skipped++
+			jc.Skipped = &JUnitMessage{Message: r.Reason}
+		}
+		suite.Cases = append(suite.Cases, jc)
+	}
+	return JUnitSuites{Name: "livecb test", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
+		Time: suite.Time, Suites: []JUnitSuite{suite}}
+}
+
+// WriteJUnit writes the report as an XML document.
+func WriteJUnit(w io.Writer, doc JUnitSuites) error {
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// WriteJUnitFile writes the report to a file, replacing it.
+func WriteJUnitFile(name string, doc JUnitSuites) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := WriteJUnit(f, doc); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Details is a failure's rule, request and answer, as plain text (the
+// caller sanitises it for a terminal).
+func Details(r Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rule:    %s\n", r.Case.Rule)
+	if r.Failed >= 0 {
+		ex := r.Exchanges[r.Failed]
+		fmt.Fprintf(&b, "request: POST %s (Content-Type: %s, %d bytes)\n", ex.URL, ex.ContentType, len(ex.Body))
+		fmt.Fprintf(&b, "         %s\n", excerpt(ex.Body, 300))
+		switch {
+		case ex.Err != "":
+			fmt.Fprintf(&b, "answer:  none after %s: %s\n", ex.Latency.Round(time.Millisecond), ex.Err)
+		default:
+			fmt.Fprintf(&b, "answer:  %d after %s\n", ex.Status, ex.Latency.Round(time.Millisecond))
+			if len(ex.Answer) > 0 {
+				fmt.Fprintf(&b, "         %s\n", strings.TrimSpace(excerpt(ex.Answer, 300)))
+			}
+		}
+	}
+	if r.Verify != nil && (r.Verify.ExitCode != 0 || r.Verify.Err != "") {
+		fmt.Fprintf(&b, "verify:  exit %d\n", r.Verify.ExitCode)
+		if s := strings.TrimSpace(r.Verify.Stderr); s != "" {
+			for _, line := range strings.Split(s, "\n") {
+				fmt.Fprintf(&b, "         %s\n", line)
+			}
+		}
+	}
+	return b.String()
+}
