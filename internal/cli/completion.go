@@ -18,6 +18,22 @@ var contractCaseNames func() []string
 // complete file names by cobra's default. It walks the whole tree, so
 // commands added later are covered.
 func registerCompletions(root *cobra.Command) {
+	// Create cobra's completion command now (rather than at execution) to
+	// make an unknown shell a usage error instead of a help page.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = cobra.NoArgs
+			c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+			for _, sh := range c.Commands() {
+				sh.RunE = generateCompletion(sh.Name())
+			}
+			c.Example = `  source <(livecb completion bash)                                # bash, this shell only
+  livecb completion zsh > "${fpath[1]}/_livecb"                   # zsh
+  livecb completion fish > ~/.config/fish/completions/livecb.fish # fish
+  livecb completion powershell | Out-String | Invoke-Expression   # PowerShell`
+		}
+	}
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
 		[]cobra.Completion{"text\thuman-readable, coloured on a terminal", "json\tone JSON object per line"},
 		cobra.ShellCompDirectiveNoFileComp))
@@ -88,4 +104,35 @@ func completeConfigKeys(cmd *cobra.Command, args []string, toComplete string) ([
 		add(e.key)
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// generateCompletion writes a shell's script to the command's output stream.
+// cobra's own subcommands bind os.Stdout when they are created, before
+// Main sets the streams; these write where Main says, so tests and `go
+// generate` capture them.
+func generateCompletion(shell string) func(cmd *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		desc := true
+		if f := cmd.Flags().Lookup("no-descriptions"); f != nil && f.Value.String() == "true" {
+			desc = false
+		}
+		w, root := cmd.OutOrStdout(), cmd.Root()
+		switch shell {
+		case "bash":
+			return root.GenBashCompletionV2(w, desc)
+		case "zsh":
+			if desc {
+				return root.GenZshCompletion(w)
+			}
+			return root.GenZshCompletionNoDesc(w)
+		case "fish":
+			return root.GenFishCompletion(w, desc)
+		case "powershell":
+			if desc {
+				return root.GenPowerShellCompletionWithDesc(w)
+			}
+			return root.GenPowerShellCompletion(w)
+		}
+		return usageErrorf("no completion for shell %q", shell)
+	}
 }
