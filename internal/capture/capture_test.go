@@ -1,0 +1,181 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livecb/livecb/internal/event"
+)
+
+func TestSetBodyRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		body     []byte
+		encoding string
+	}{
+		{"json", []byte(`{"a":1}`), ""},
+		{"empty", []byte{}, ""},
+		{"non-ASCII UTF-8", []byte(`{"streamName":"直播-é"}`), ""},
+		{"control bytes", []byte("\x1b[2J\x00\r\n"), ""},
+		{"invalid UTF-8", []byte("{\"a\":\"\xff\xfe\"}"), "base64"},
+		{"cut UTF-8 sequence", []byte("caf\xc3"), "base64"},
+	} {
+		var r Record
+		r.SetBody(tc.body)
+		if r.Encoding != tc.encoding {
+			t.Errorf("%s: encoding %q, want %q", tc.name, r.Encoding, tc.encoding)
+		}
+		got, err := r.Bytes()
+		if err != nil || !bytes.Equal(got, tc.body) {
+			t.Errorf("%s: Bytes() = %q, %v; want %q", tc.name, got, err, tc.body)
+		}
+	}
+	r := Record{Body: "x", Encoding: "gzip"}
+	if _, err := r.Bytes(); err == nil {
+		t.Error("an unknown encoding was accepted")
+	}
+}
+
+func TestWriterAndParse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.ndjson")
+	w, err := Create(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 28, 10, 58, 55, 123456789, time.UTC)
+	in := []*Record{
+		{Time: at, Remote: "127.0.0.1:5000", Method: "POST", Target: "/cb?a=1", Host: "localhost:8080",
+			Header: http.Header{"Content-Type": {"application/json"}}, Size: 7, Kind: event.Snapshot,
+			Answer: Answer{Status: 200}},
+		{Time: at, Method: "POST", Size: 2, Truncated: true,
+			Findings: event.Findings{{Severity: event.Error, Code: "body_too_large", Message: "too big"}},
+			Answer:   Answer{Status: 502, Forwarded: &Forward{URL: "http://127.0.0.1:1/", LatencyMS: 1.5, Error: "refused"}}},
+	}
+	in[0].SetBody([]byte(`{"a":1}`))
+	in[1].SetBody([]byte{0xff, 0x00})
+	for _, r := range in {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	// The time keeps its nanoseconds; the format field comes first.
+	if !strings.HasPrefix(lines[0], `{"format":"livecb.capture.v1","seq":1,"time":"2026-03-28T10:58:55.123456789Z"`) {
+		t.Errorf("line 1: %s", lines[0])
+	}
+	for i, line := range lines {
+		if !IsRecord([]byte(line)) {
+			t.Errorf("line %d not recognised as a record", i+1)
+		}
+		r, err := Parse([]byte(line))
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if r.Seq != uint64(i+1) || !r.Time.Equal(at) {
+			t.Errorf("line %d: seq %d time %v", i+1, r.Seq, r.Time)
+		}
+		want, _ := in[i].Bytes()
+		if got, _ := r.Bytes(); !bytes.Equal(got, want) {
+			t.Errorf("line %d: body %q, want %q", i+1, got, want)
+		}
+	}
+	r, _ := Parse([]byte(lines[1]))
+	if !r.Truncated || r.Answer.Forwarded == nil || r.Answer.Forwarded.Error != "refused" || r.Findings[0].Code != "body_too_large" {
+		t.Errorf("record 2: %+v", r)
+	}
+	r, _ = Parse([]byte(lines[0]))
+	if r.Host != "localhost:8080" || r.Target != "/cb?a=1" || r.Kind != event.Snapshot || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("record 1: %+v", r)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for _, line := range []string{
+		`{"format":"livecb.capture.v2","seq":1}`,
+		`{"seq":1}`,
+		`{"format":"livecb.capture.v1","body":"!!","encoding":"base64"}`,
+		`not json`,
+	} {
+		if _, err := Parse([]byte(line)); err == nil {
+			t.Errorf("Parse(%s) succeeded", line)
+		}
+	}
+	if IsRecord([]byte(`{"event":"publish_done"}`)) {
+		t.Error("a callback body was taken for a capture record")
+	}
+}
+
+func TestConcurrentWritesKeepWholeLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.ndjson")
+	w, err := Create(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := &Record{Method: "POST"}
+			r.SetBody([]byte(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, strings.Repeat("x", 5000))))
+			if err := w.Write(r); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	w.Close()
+	f, _ := os.Open(path)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	seqs := map[uint64]bool{}
+	for sc.Scan() {
+		r, err := Parse(sc.Bytes())
+		if err != nil {
+			t.Fatalf("line %d: %v", len(seqs)+1, err)
+		}
+		seqs[r.Seq] = true
+	}
+	if len(seqs) != n {
+		t.Errorf("%d distinct records, want %d", len(seqs), n)
+	}
+}
+
+func TestCreateAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.ndjson")
+	for i := 0; i < 2; i++ {
+		w, err := Create(path, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(&Record{Method: "POST"})
+		w.Close()
+	}
+	data, _ := os.ReadFile(path)
+	if n := strings.Count(string(data), "\n"); n != 2 {
+		t.Errorf("%d lines after two runs, want 2 (append)", n)
+	}
+	if _, err := Create(filepath.Join(path, "sub"), false); err == nil {
+		t.Error("Create under a file succeeded")
+	}
+}
