@@ -235,7 +235,7 @@ func parseSendArgs(args []string, withData bool) (kinds []event.Kind, lifecycle 
 	return kinds, false, nil
 }
 
-func parseHeaders(lines []string) (http.Header, error) {
+func parseSendHeaders(lines []string) (http.Header, error) {
 	h := http.Header{}
 	for _, l := range lines {
 		name, value, ok := strings.Cut(l, ":")
@@ -260,7 +260,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	if err != nil {
 		return err
 	}
-	header, err := parseHeaders(opts.Headers)
+	header, err := parseSendHeaders(opts.Headers)
 	if err != nil {
 		return err
 	}
