@@ -84,8 +84,12 @@ func Decode(raw []byte) (*Event, error) {
 	}
 	// Anything but white space after the value is an error: two bodies glued
 	// together, or a stray character a receiver's parser may reject.
+	off := int(dec.InputOffset())
 	if _, err := dec.Token(); err != io.EOF {
-		off := int(dec.InputOffset())
+		// Point at the first byte after the value that is not white space.
+		for off < len(raw) && (raw[off] == ' ' || raw[off] == '\t' || raw[off] == '\r' || raw[off] == '\n') {
+			off++
+		}
 		line, col := lineCol(raw, off)
 		return nil, &DecodeError{Finding{Severity: Error, Code: CodeTrailingData, Line: line, Column: col,
 			Message: fmt.Sprintf("unexpected data after the JSON object at line %d, column %d: a body holds exactly one object", line, col)}}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,7 +48,9 @@ func Validate(ev *Event, opts Options) Findings {
 		return Findings{{Severity: Error, Code: CodeUnknownKind, Message: fmt.Sprintf("unknown kind %q", ev.Kind)}}
 	}
 	v := &validator{info: info}
-	if sch, err := compiledSchema(ev.Kind); err != nil {
+	if conforms(ev.Kind, ev.Fields) {
+		// Nothing for the schema to find (see fastpath.go).
+	} else if sch, err := compiledSchema(ev.Kind); err != nil {
 		v.add("", Error, CodeSchema, "internal error compiling the schema: %v", err)
 	} else if err := sch.Validate(ev.Fields); err != nil {
 		if ve, ok := err.(*jsonschema.ValidationError); ok {
@@ -63,6 +64,12 @@ func Validate(ev *Event, opts Options) Findings {
 	v.dropSatisfiedRequired(ev.Fields)
 
 	fs := v.findings
+	if len(fs) < 2 {
+		if opts.Strict && len(fs) == 1 {
+			fs[0].Severity = Error
+		}
+		return fs
+	}
 	if opts.Strict {
 		for i := range fs {
 			fs[i].Severity = Error
@@ -204,54 +211,72 @@ func exampleNumber(f Field) string {
 	return "6007851133"
 }
 
-var numericRE = regexp.MustCompile(numericString)
-
 // object checks the fields of one JSON object (the body, or a group span)
 // that a schema cannot: drift, padding, negatives, timestamps, URLs, unknown
 // and legacy names.
 func (v *validator) object(obj map[string]any, fields []Field, legacy map[string]string, at []string) {
-	known := make(map[string]bool, len(fields))
 	for i := range fields {
 		f := &fields[i]
-		known[f.Name] = true
 		if val, ok := obj[f.Name]; ok {
-			v.value(f, val, child(at, f.Name))
+			v.value(f, val, place{at, f.Name})
 		}
 	}
-	names := make([]string, 0, len(obj))
+	var unknown []string
 	for name := range obj {
-		if !known[name] {
-			names = append(names, name)
+		if !hasField(fields, name) {
+			unknown = append(unknown, name)
 		}
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		path := pointer(child(at, name)...)
+	sort.Strings(unknown)
+	for _, name := range unknown {
+		p := place{at, name}
 		if target, ok := legacy[name]; ok {
-			v.add(path, Warning, CodeLegacyField, "%q is the name in the spec's table; its sample and the service use %q", name, target)
+			v.add(p.path(), Warning, CodeLegacyField, "%q is the name in the spec's table; its sample and the service use %q", name, target)
 			if f := fieldAt(fields, []string{target}); f != nil {
-				v.value(f, obj[name], child(at, name))
+				// The schema does not know legacy names: check the type here.
+				if f.Numeric && !isNumeric(obj[name]) {
+					v.add(p.path(), Error, CodeNotNumber, "%s cannot be read as a number", shortJSON(obj[name]))
+				}
+				v.value(f, obj[name], p)
 			}
 			continue
 		}
-		v.add(path, Warning, CodeUnknownField, "unknown field %q: not in the spec for %s (receivers must ignore fields they do not know)", name, v.info.Kind)
+		v.add(p.path(), Warning, CodeUnknownField, "unknown field %q: not in the spec for %s (receivers must ignore fields they do not know)", name, v.info.Kind)
 	}
 }
 
-func (v *validator) value(f *Field, val any, loc []string) {
-	path := pointer(loc...)
-	if s, ok := val.(string); ok && s != strings.TrimSpace(s) {
-		v.add(path, Warning, CodePadded, "%s is padded with white space; receivers comparing values exactly will miss it", shortJSON(s))
+func hasField(fields []Field, name string) bool {
+	for i := range fields {
+		if fields[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// place is where a value is; its JSON Pointer is built only when a finding
+// needs it, since most values have none.
+type place struct {
+	at   []string
+	name string
+}
+
+func (p place) path() string { return pointer(child(p.at, p.name)...) }
+
+func (v *validator) value(f *Field, val any, p place) {
+	if s, ok := val.(string); ok && s != trimSpaceASCII(s) && s != strings.TrimSpace(s) {
+		v.add(p.path(), Warning, CodePadded, "%s is padded with white space; receivers comparing values exactly will miss it", shortJSON(s))
 	}
 	switch {
 	case f.Numeric:
-		v.number(f, val, path)
+		v.number(f, val, p)
 	case f.URL:
 		if s, ok := val.(string); ok {
-			checkURL(v, path, s)
+			checkURL(v, p, s)
 		}
 	case f.Type == TArray:
 		items, _ := val.([]any)
+		loc := child(p.at, p.name)
 		for i, it := range items {
 			if m, ok := it.(map[string]any); ok {
 				v.object(m, f.Items, nil, child(loc, strconv.Itoa(i)))
@@ -260,57 +285,66 @@ func (v *validator) value(f *Field, val any, loc []string) {
 	}
 }
 
-func (v *validator) number(f *Field, val any, path string) {
+func (v *validator) number(f *Field, val any, p place) {
 	var digits string
 	switch n := val.(type) {
 	case json.Number:
 		digits = n.String()
 		if f.Type == TString {
-			v.add(path, Warning, CodeTypeDrift, "is a JSON number; the spec's sample has a string (\"%s\"); receivers must accept both", exampleNumber(*f))
+			v.add(p.path(), Warning, CodeTypeDrift, "is a JSON number; the spec's sample has a string (\"%s\"); receivers must accept both", exampleNumber(*f))
 		}
 	case string:
-		if !numericRE.MatchString(n) {
+		if !isNumericString(n) {
 			return // the schema reports it
 		}
-		digits = strings.TrimSpace(n)
+		digits = trimSpaceASCII(n)
 		if f.Type == TNumber {
-			v.add(path, Warning, CodeTypeDrift, "is a string; the spec's sample has a JSON number (%s); receivers must accept both", exampleNumber(*f))
+			v.add(p.path(), Warning, CodeTypeDrift, "is a string; the spec's sample has a JSON number (%s); receivers must accept both", exampleNumber(*f))
 		}
 	default:
 		return // the schema reports it
 	}
 	if f.NonNegative && strings.HasPrefix(digits, "-") {
-		v.add(path, Error, CodeNegative, "%s is negative; a %s cannot be", digits, f.Doc)
+		v.add(p.path(), Error, CodeNegative, "%s is negative; a %s cannot be", digits, f.Doc)
 		return
 	}
 	if !f.Decimal && strings.ContainsAny(digits, ".eE") {
-		v.add(path, Warning, CodeDecimalString, "%s is not a whole number; the spec's sample has an integer here", digits)
+		v.add(p.path(), Warning, CodeDecimalString, "%s is not a whole number; the spec's sample has an integer here", digits)
 	}
 	if f.Millis {
-		r, ok := new(big.Rat).SetString(digits)
-		if !ok {
+		ms, err := strconv.ParseFloat(digits, 64)
+		if err != nil {
 			return
 		}
-		ms, _ := r.Float64()
 		switch {
 		case ms >= 1e12 && ms < 4102444800000: // 2001-09-09 .. 2100-01-01
 		case ms >= 1e9 && ms < 4102444800:
-			v.add(path, Warning, CodeImplausibleTS, "%s looks like seconds; the spec's timestamps are milliseconds since the epoch (13 digits)", digits)
+			v.add(p.path(), Warning, CodeImplausibleTS, "%s looks like seconds; the spec's timestamps are milliseconds since the epoch (13 digits)", digits)
 		default:
-			v.add(path, Warning, CodeImplausibleTS, "%s is not a plausible millisecond timestamp (13 digits, between 2001 and 2100)", digits)
+			v.add(p.path(), Warning, CodeImplausibleTS, "%s is not a plausible millisecond timestamp (13 digits, between 2001 and 2100)", digits)
 		}
 	}
 }
 
-func checkURL(v *validator, path, s string) {
+func isNumeric(val any) bool {
+	switch n := val.(type) {
+	case json.Number:
+		return true
+	case string:
+		return isNumericString(n)
+	}
+	return false
+}
+
+func checkURL(v *validator, p place, s string) {
 	t := strings.TrimSpace(s)
 	if strings.ContainsAny(t, " \t\r\n") {
-		v.add(path, Error, CodeBadURL, "the URL contains white space; real download URLs have none")
+		v.add(p.path(), Error, CodeBadURL, "the URL contains white space; real download URLs have none")
 		return
 	}
 	u, err := url.Parse(t)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.add(path, Error, CodeBadURL, "%s is not an absolute http(s) URL", shortJSON(s))
+		v.add(p.path(), Error, CodeBadURL, "%s is not an absolute http(s) URL", shortJSON(s))
 	}
 }
 
@@ -347,6 +381,14 @@ func (v *validator) kindRules(ev *Event) {
 }
 
 func (v *validator) order(obj map[string]any, begin, end, at string) {
+	bi, okb := intOf(obj[begin])
+	ei, oke := intOf(obj[end])
+	if okb && oke {
+		if ei < bi {
+			v.add(at+"/"+end, Error, CodeTimeOrder, "%s (%d) is before %s (%d)", end, ei, begin, bi)
+		}
+		return
+	}
 	b, okb := ratOf(obj[begin])
 	e, oke := ratOf(obj[end])
 	if okb && oke && e.Cmp(b) < 0 {
@@ -365,6 +407,22 @@ func ratOf(val any) (*big.Rat, bool) {
 		return nil, false
 	}
 	return new(big.Rat).SetString(s)
+}
+
+// intOf reads an integer time without allocating; ok is false for anything
+// else (fractions, exponents, non-numbers), which order compares exactly.
+func intOf(val any) (int64, bool) {
+	var s string
+	switch n := val.(type) {
+	case json.Number:
+		s = string(n)
+	case string:
+		s = trimSpaceASCII(n)
+	default:
+		return 0, false
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	return i, err == nil
 }
 
 // dropSatisfiedRequired removes "missing field" errors for fields present

@@ -1,0 +1,81 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// FuzzCheck feeds arbitrary bytes to decode + classify + validate. Check must
+// never panic, never alter the bytes, always explain a rejection, and give
+// the same answer twice. Seeds: every fixture plus the corpus committed in
+// testdata/fuzz/FuzzCheck (crashers found earlier stay there for good).
+func FuzzCheck(f *testing.F) {
+	for _, k := range KindNames() {
+		f.Add(Fixture(Kind(k)))
+	}
+	f.Add([]byte("\xef\xbb\xbf{}"))
+	f.Add([]byte(`{"event":"record_done","group":[{"beginTime":"1e999","endTime":"-0"}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		orig := bytes.Clone(raw)
+		ev, fs := Check(raw, Options{})
+		if !bytes.Equal(raw, orig) {
+			t.Fatal("Check modified its input")
+		}
+		if ev == nil && len(fs) == 0 {
+			t.Fatal("rejected without a finding")
+		}
+		if ev != nil && !bytes.Equal(ev.Raw, raw) {
+			t.Fatal("Event.Raw differs from the input")
+		}
+		for _, f := range fs {
+			if f.Code == "" || f.Message == "" || (f.Severity != Error && f.Severity != Warning) {
+				t.Fatalf("incomplete finding %+v", f)
+			}
+			if f.Path != "" && !strings.HasPrefix(f.Path, "/") {
+				t.Fatalf("path %q is not a JSON Pointer", f.Path)
+			}
+		}
+		if ev != nil && ev.Kind != "" && !json.Valid(raw) {
+			t.Fatal("classified invalid JSON")
+		}
+		if ev != nil && ev.Kind != "" {
+			// The fast path and the schema library must agree.
+			sch, err := compiledSchema(ev.Kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if schemaOK := sch.Validate(ev.Fields) == nil; schemaOK != conforms(ev.Kind, ev.Fields) {
+				t.Fatalf("schema says %v, fast path says %v for %s", schemaOK, !schemaOK, raw)
+			}
+		}
+		_, again := Check(raw, Options{})
+		if !reflect.DeepEqual(fs, again) {
+			t.Fatalf("not deterministic:\n%v\n%v", fs, again)
+		}
+	})
+}
+
+// FuzzSet applies arbitrary --set paths and values to a fixture: no panic,
+// and a successful edit yields valid JSON.
+func FuzzSet(f *testing.F) {
+	f.Add("group.1.endTime", `"1553228747300"`)
+	f.Add("taskExternalId", "163594946396839937")
+	f.Add("/a~1b/0", "{}")
+	f.Add("group.10.x", "1")
+	f.Fuzz(func(t *testing.T, path, value string) {
+		o, err := ParseSet(path+"="+value, false)
+		if err != nil {
+			return
+		}
+		body, _, err := Apply(TaskRecordDone, Fixture(TaskRecordDone), []Override{o})
+		if err != nil {
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("Set(%q, %q) produced invalid JSON: %s", path, value, body)
+		}
+	})
+}
