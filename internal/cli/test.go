@@ -1,14 +1,368 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/livecb/livecb/internal/contract"
+	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/route"
+	"github.com/livecb/livecb/internal/term"
 )
 
-// Placeholder, replaced by the real command.
+// TestOptions are the flags of `livecb test`.
+type TestOptions struct {
+	To             string
+	List           bool
+	Run            string
+	Skip           string
+	Timeout        time.Duration
+	ExpectStatus   string
+	Negative       bool
+	NegativeExpect string
+	Concurrency    int
+	Headers        []string
+	VerifyCmd      string
+	VerifyTimeout  time.Duration
+	JUnit          string
+	Seed           uint64
+	Domain         string
+	App            string
+}
+
 func newTestCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "test", Hidden: true, RunE: func(*cobra.Command, []string) error {
-		return errors.New("test: not built yet")
-	}}
+	opts := &TestOptions{}
+	cmd := &cobra.Command{
+		Use:   "test [--to URL]",
+		Short: "Run the contract-test suite against your callback receiver",
+		Long: `Run named contract cases against a running callback receiver: every kind
+with its realistic sample, the spec's type drift (numbers as strings, strings
+as numbers, decimal strings), unknown fields, bodies without "event"
+(snapshot, quality), the same callback twice, lifecycles in and out of
+order, unusual stream names, empty and absent pushParams, int64-sized values
+and a taskExternalId beyond 2^53. --negative adds malformed bodies, which
+should get a 4xx (never a 5xx, never a dropped connection).
+
+Each case states the rule it checks and passes when every callback gets the
+expected status (200) within --timeout (2s, the vendor's timeout for its
+other callbacks). --list shows the cases; --run and --skip select them by
+regular expression on their names.
+
+--verify-cmd runs a shell command after each case to check what the
+receiver did (rows stored, ids intact, one row for a repeated callback).
+It gets LIVECB_CASE, LIVECB_KIND (of the last callback), LIVECB_KINDS,
+LIVECB_CALLBACKS, LIVECB_DOMAIN, LIVECB_APP, LIVECB_STREAM, LIVECB_BODY_FILE
+(the last body sent) and, when the case sent a task record,
+LIVECB_TASK_EXTERNAL_ID; a non-zero exit fails the case.
+
+Without --to, callbacks go to the family URLs of the config file's routes
+(cases of a family switched off there are skipped). --junit writes a JUnit
+XML report for CI; --output json prints one object per case.
+
+Exit status: 0 when every selected case passes, 1 when one fails, 3 when
+the receiver cannot be reached at the start.`,
+		Example: `  livecb test --list
+  livecb test --to http://127.0.0.1:8080/callback
+  livecb test --to http://127.0.0.1:8080/callback --junit report.xml
+  livecb test --to http://127.0.0.1:8080/cb --run 'drift|duplicate' --skip quality
+  livecb test --to http://127.0.0.1:8080/cb -H 'Authorization: Bearer s3cret' --negative
+  livecb test --to http://127.0.0.1:8080/cb \
+    --verify-cmd 'test -z "$LIVECB_TASK_EXTERNAL_ID" || grep -q "$LIVECB_TASK_EXTERNAL_ID" records.tsv'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return testRun(app, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.To, "to", "", "receiver URL for every case (default: the family URLs of the config file's routes)")
+	f.BoolVar(&opts.List, "list", false, "list the cases and their rules, run nothing")
+	f.StringVar(&opts.Run, "run", "", "run only cases whose names match this regular expression")
+	f.StringVar(&opts.Skip, "skip", "", "skip cases whose names match this regular expression")
+	f.DurationVar(&opts.Timeout, "timeout", 2*time.Second, "time limit for each answer")
+	f.StringVar(&opts.ExpectStatus, "expect-status", "200", "status every callback must get: 200, 2xx or a list (200,204)")
+	f.BoolVar(&opts.Negative, "negative", false, "also run the negative cases (malformed JSON, empty body, wrong content type)")
+	f.StringVar(&opts.NegativeExpect, "negative-expect", "4xx", "status the negative cases must get")
+	f.IntVar(&opts.Concurrency, "concurrency", 1, "cases run at once (the callbacks of one case are always sent in order)")
+	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "header for every request, 'Name: value' (repeatable), e.g. for auth")
+	f.StringVar(&opts.VerifyCmd, "verify-cmd", "", "shell command run after each case (sh -c); a non-zero exit fails the case")
+	f.DurationVar(&opts.VerifyTimeout, "verify-timeout", 30*time.Second, "time limit for each --verify-cmd")
+	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML report to this file")
+	f.Uint64Var(&opts.Seed, "seed", 0, "seed for stream names and times, to reproduce a run (default: random)")
+	f.StringVar(&opts.Domain, "domain", "", "publish domain of the callbacks (default push.yourdomain.com)")
+	f.StringVar(&opts.App, "app", "", "app name of the callbacks (default live)")
+	return cmd
+}
+
+// testCaseJSON is one case in --output json (--list and results).
+type testCaseJSON struct {
+	Name     string           `json:"name"`
+	Rule     string           `json:"rule"`
+	Negative bool             `json:"negative,omitempty"`
+	Kinds    []event.Kind     `json:"kinds"`
+	Outcome  string           `json:"outcome,omitempty"`
+	TimeMS   *float64         `json:"time_ms,omitempty"`
+	Reason   string           `json:"reason,omitempty"`
+	Stream   string           `json:"stream,omitempty"`
+	Requests []testExchange   `json:"requests,omitempty"`
+	Verify   *contract.Verify `json:"verify,omitempty"`
+}
+
+type testExchange struct {
+	contract.Exchange
+	LatencyMS     float64 `json:"latency_ms"`
+	BodyExcerpt   string  `json:"body_excerpt"`
+	AnswerExcerpt string  `json:"answer_excerpt,omitempty"`
+}
+
+func testRun(app *App, opts *TestOptions) error {
+	var run, skip *regexp.Regexp
+	var err error
+	if opts.Run != "" {
+		if run, err = regexp.Compile(opts.Run); err != nil {
+			return usageErrorf("--run %q: %v", opts.Run, err)
+		}
+	}
+	if opts.Skip != "" {
+		if skip, err = regexp.Compile(opts.Skip); err != nil {
+			return usageErrorf("--skip %q: %v", opts.Skip, err)
+		}
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = uint64(app.Now().UnixNano())
+	}
+	all, err := contract.Suite(contract.SuiteOptions{Now: app.Now(), Seed: seed, Domain: opts.Domain, App: opts.App})
+	if err != nil {
+		return err
+	}
+	if opts.List {
+		return testList(app, contract.Select(all, run, skip, true))
+	}
+
+	expect, err := deliver.ParseExpect(opts.ExpectStatus)
+	if err != nil {
+		return usageErrorf("--expect-status: %v", err)
+	}
+	negExpect, err := deliver.ParseExpect(opts.NegativeExpect)
+	if err != nil {
+		return usageErrorf("--negative-expect: %v", err)
+	}
+	if opts.Concurrency < 1 {
+		return usageErrorf("--concurrency %d: run at least 1 case at a time", opts.Concurrency)
+	}
+	if opts.Timeout <= 0 {
+		return usageErrorf("--timeout %s: give a positive duration such as 2s", opts.Timeout)
+	}
+	header, err := testHeaders(opts.Headers)
+	if err != nil {
+		return err
+	}
+	cases := contract.Select(all, run, skip, opts.Negative)
+	if len(cases) == 0 {
+		return usageErrorf("no case matches --run %q --skip %q: see livecb test --list", opts.Run, opts.Skip)
+	}
+
+	target := func(domain string, f event.Family) (string, error) {
+		if opts.To != "" {
+			return opts.To, nil
+		}
+		u, err := app.Routes.Resolve(domain, f)
+		var off *route.SkippedError
+		if errors.As(err, &off) {
+			return "", &contract.SkipError{Reason: off.Error()}
+		}
+		return u, err
+	}
+	urls, err := contract.URLs(cases, target)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := contract.Probe(ctx, urls, opts.Timeout); err != nil {
+		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("%v\nstart the receiver first, and wait until it listens (see the README's CI section)", err)}
+	}
+	where := strings.Join(urls, ", ")
+	if !app.JSON {
+		fmt.Fprintf(app.Err, "livecb test: %s against %s (seed %d)\n", plural(len(cases), "case"), term.Sanitize(where), seed)
+	}
+
+	width := 0
+	for _, c := range cases {
+		width = max(width, len(c.Name))
+	}
+	enc := json.NewEncoder(app.Out)
+	var writeErr error
+	start := time.Now()
+	results := contract.Run(ctx, cases, contract.Options{
+		Target: target, Timeout: opts.Timeout, Expect: expect, NegativeExpect: negExpect,
+		Concurrency: opts.Concurrency, Header: header, UserAgent: app.UserAgent(),
+		VerifyCmd: opts.VerifyCmd, VerifyTimeout: opts.VerifyTimeout,
+	}, func(r contract.Result) {
+		if app.JSON {
+			if err := enc.Encode(testResultJSON(r)); err != nil && writeErr == nil {
+				writeErr = err
+			}
+			return
+		}
+		printTestResult(app.Out, app.Color, r, width)
+	})
+	elapsed := time.Since(start)
+	if writeErr != nil {
+		return ioError(writeErr)
+	}
+
+	var passed, failed, skipped, notRun int
+	for _, r := range results {
+		switch {
+		case r.Case == nil:
+			notRun++
+		case r.Outcome == contract.Pass:
+			passed++
+		case r.Outcome == contract.Fail:
+			failed++
+		default:
+			skipped++
+		}
+	}
+	if opts.JUnit != "" {
+		doc := contract.JUnit(results, start, elapsed, map[string]string{
+			"target": where, "seed": strconv.FormatUint(seed, 10), "timeout": opts.Timeout.String(), "expect-status": opts.ExpectStatus})
+		if err := contract.WriteJUnitFile(opts.JUnit, doc); err != nil {
+			return ioError(fmt.Errorf("--junit: %w", err))
+		}
+	}
+	summary := fmt.Sprintf("%s: %d passed, %d failed", plural(len(cases), "case"), passed, failed)
+	if skipped > 0 {
+		summary += fmt.Sprintf(", %d skipped", skipped)
+	}
+	if notRun > 0 {
+		summary += fmt.Sprintf(", %d not run", notRun)
+	}
+	summary += fmt.Sprintf(" in %s", elapsed.Round(time.Millisecond))
+	switch {
+	case failed > 0:
+		summary = app.ErrColor.Bad("FAIL") + " " + summary
+	default:
+		summary = app.ErrColor.OK("PASS") + " " + summary
+	}
+	fmt.Fprintln(app.Err, summary)
+	if opts.JUnit != "" {
+		fmt.Fprintf(app.Err, "JUnit report: %s\n", opts.JUnit)
+	}
+	if ctx.Err() != nil {
+		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted")}
+	}
+	if failed > 0 {
+		if !app.JSON {
+			fmt.Fprintf(app.Err, "to rerun the failures, add: --seed %d --run '%s'\n", seed, failedPattern(results))
+		}
+		return checkFailed
+	}
+	return nil
+}
+
+func failedPattern(results []contract.Result) string {
+	var names []string
+	for _, r := range results {
+		if r.Case != nil && r.Outcome == contract.Fail {
+			names = append(names, regexp.QuoteMeta(r.Case.Name))
+		}
+	}
+	return "^(" + strings.Join(names, "|") + ")$"
+}
+
+func testHeaders(hs []string) (http.Header, error) {
+	h := http.Header{}
+	for _, raw := range hs {
+		name, value, ok := strings.Cut(raw, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return nil, usageErrorf("-H %q: write a header as 'Name: value', e.g. -H 'Authorization: Bearer TOKEN'", raw)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return h, nil
+}
+
+func testList(app *App, cases []contract.Case) error {
+	if app.JSON {
+		enc := json.NewEncoder(app.Out)
+		for _, c := range cases {
+			if err := enc.Encode(testCaseJSON{Name: c.Name, Rule: c.Rule, Negative: c.Negative, Kinds: c.Kinds()}); err != nil {
+				return ioError(err)
+			}
+		}
+		return nil
+	}
+	width := 0
+	for _, c := range cases {
+		width = max(width, len(c.Name))
+	}
+	for _, c := range cases {
+		rule := c.Rule
+		if c.Negative {
+			rule = "(--negative) " + rule
+		}
+		fmt.Fprintf(app.Out, "%-*s  %s\n", width, c.Name, rule)
+	}
+	fmt.Fprintf(app.Err, "%s\n", plural(len(cases), "case"))
+	return nil
+}
+
+func printTestResult(w io.Writer, p *term.Palette, r contract.Result, width int) {
+	var status string
+	switch r.Outcome {
+	case contract.Pass:
+		status = p.OK("PASS")
+	case contract.Fail:
+		status = p.Bad("FAIL")
+	default:
+		status = p.Warn("SKIP")
+	}
+	fmt.Fprintf(w, "%s  %-*s  %s\n", status, width, r.Case.Name, p.Dim(caseTime(r.Duration)))
+	switch r.Outcome {
+	case contract.Fail:
+		fmt.Fprintf(w, "      %s %s\n", p.Bad("reason: "), term.Sanitize(r.Reason))
+		for _, line := range strings.Split(strings.TrimRight(contract.Details(r), "\n"), "\n") {
+			fmt.Fprintf(w, "      %s\n", term.Sanitize(line))
+		}
+	case contract.Skip:
+		fmt.Fprintf(w, "      %s\n", term.Sanitize(r.Reason))
+	}
+}
+
+func testResultJSON(r contract.Result) testCaseJSON {
+	ms := float64(r.Duration.Microseconds()) / 1000
+	out := testCaseJSON{Name: r.Case.Name, Rule: r.Case.Rule, Negative: r.Case.Negative, Kinds: r.Case.Kinds(),
+		Outcome: string(r.Outcome), TimeMS: &ms, Reason: r.Reason, Stream: r.Case.Stream.Name, Verify: r.Verify}
+	for _, ex := range r.Exchanges {
+		out.Requests = append(out.Requests, testExchange{Exchange: ex,
+			LatencyMS:     float64(ex.Latency.Microseconds()) / 1000,
+			BodyExcerpt:   contract.Excerpt(ex.Body, 512),
+			AnswerExcerpt: contract.Excerpt(ex.Answer, 512)})
+	}
+	return out
+}
+
+// caseTime shows a case's time in milliseconds, to a tenth below a second.
+func caseTime(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+	}
+	return d.Round(time.Millisecond).String()
 }

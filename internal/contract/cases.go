@@ -146,9 +146,10 @@ func Suite(opts SuiteOptions) ([]Case, error) {
 	for _, info := range kinds {
 		k := info.Kind
 		s := b.stream()
-		rule := fmt.Sprintf("every kind: a realistic %s callback (%s) must get 200", k, info.Description)
+		what, _, _ := strings.Cut(info.Description, " (")
+		rule := fmt.Sprintf("every kind: a realistic %s callback (%s) must get 200", k, what)
 		if k == event.Snapshot || k == event.Quality {
-			rule = fmt.Sprintf("%s bodies carry no \"event\" field: a receiver must not require one (%s)", k, info.Description)
+			rule = fmt.Sprintf("%s callbacks (%s) carry no \"event\" field: a receiver must not require one", k, what)
 		}
 		b.add(Case{Name: "sample/" + string(k), Rule: rule, Stream: s,
 			Callbacks: []Callback{{Kind: k, Body: b.sample(k, s)}}})

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -137,9 +138,9 @@ func Details(r Result) string {
 		fmt.Fprintf(&b, "         %s\n", excerpt(ex.Body, 300))
 		switch {
 		case ex.Err != "":
-			fmt.Fprintf(&b, "answer:  none after %s: %s\n", ex.Latency.Round(time.Millisecond), ex.Err)
+			fmt.Fprintf(&b, "answer:  none after %s: %s\n", ex.Latency.Round(100*time.Microsecond), ex.Err)
 		default:
-			fmt.Fprintf(&b, "answer:  %d after %s\n", ex.Status, ex.Latency.Round(time.Millisecond))
+			fmt.Fprintf(&b, "answer:  %d %s after %s\n", ex.Status, http.StatusText(ex.Status), ex.Latency.Round(100*time.Microsecond))
 			if len(ex.Answer) > 0 {
 				fmt.Fprintf(&b, "         %s\n", strings.TrimSpace(excerpt(ex.Answer, 300)))
 			}
