@@ -352,7 +352,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	r := &send.Runner{Client: client, Expect: expect, Speed: opts.Speed}
-	sr := newSendRenderer(app, expect)
+	sr := newSendRenderer(app, expect, items)
 	if opts.Retries > 0 {
 		r.OnAttempt = func(it send.Item, n int, a deliver.Attempt) { sr.attempt(it, n, opts.Retries+1, a) }
 	}
@@ -375,7 +375,16 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	}
 	fmt.Fprintln(app.Err, line)
 	if f := sum.FirstFailure; f != nil {
-		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("could not deliver %s to %s: %s (%v)", f.Kind, f.URL, f.Result.Cause, f.Result.Err)}
+		msg := fmt.Sprintf("could not deliver %s to %s: %s", f.Kind, f.URL, f.Result.Cause)
+		switch f.Result.Cause {
+		case deliver.CauseRefused:
+			msg += ": is the receiver running, and on this port?"
+		case deliver.CauseTimeout:
+			msg += fmt.Sprintf(" after %s: the receiver did not answer in time (--timeout)", opts.Timeout)
+		default:
+			msg += fmt.Sprintf(" (%v)", f.Result.Err)
+		}
+		return &ExitError{Code: ExitNetwork, Err: errors.New(term.Sanitize(msg))}
 	}
 	if sum.Missed > 0 {
 		return checkFailed
@@ -511,19 +520,35 @@ type sendRenderer struct {
 	app    *App
 	expect deliver.Expect
 	enc    *json.Encoder
+	width  int // of the kind column
 }
 
-func newSendRenderer(app *App, expect deliver.Expect) *sendRenderer {
+func newSendRenderer(app *App, expect deliver.Expect, items []send.Item) *sendRenderer {
 	enc := json.NewEncoder(app.Out)
 	enc.SetEscapeHTML(false)
-	return &sendRenderer{app: app, expect: expect, enc: enc}
+	width := 0
+	for _, it := range items {
+		width = max(width, len(itemName(it)))
+	}
+	return &sendRenderer{app: app, expect: expect, enc: enc, width: width}
+}
+
+func itemName(it send.Item) string {
+	name := string(it.Kind)
+	if name == "" {
+		name = "(custom)"
+	}
+	if it.Copy > 0 {
+		name += " (again)"
+	}
+	return name
 }
 
 func (r *sendRenderer) attempt(it send.Item, n, of int, a deliver.Attempt) {
 	p := r.app.ErrColor
 	what := fmt.Sprintf("%d %s", a.Status, http.StatusText(a.Status))
 	if a.Err != "" {
-		what = p.Bad(term.Sanitize(a.Err))
+		what = p.Bad(string(a.Cause))
 	} else if a.Status >= 500 {
 		what = p.Bad(what)
 	}
@@ -536,20 +561,14 @@ func (r *sendRenderer) outcome(o send.Outcome) {
 		return
 	}
 	p := r.app.Color
-	name := string(o.Kind)
-	if name == "" {
-		name = "(custom)"
-	}
-	if o.Copy > 0 {
-		name += " (again)"
-	}
+	name := fmt.Sprintf("%-*s", r.width, itemName(o.Item))
 	if o.Skipped != "" {
-		fmt.Fprintf(r.app.Err, "%s %-16s %s\n", r.app.ErrColor.Warn("skipped"), name, o.Skipped)
+		fmt.Fprintf(r.app.Err, "%s %s  %s\n", r.app.ErrColor.Warn("skipped"), name, o.Skipped)
 		return
 	}
 	res := o.Result
 	if res.Err != nil {
-		fmt.Fprintf(r.app.Out, "%-16s %s  %s  %s\n", name, o.URL, p.Bad("FAILED: "+string(res.Cause)), p.Dim(roundLatency(res.Latency).String()))
+		fmt.Fprintf(r.app.Out, "%s  %s  %s  %s\n", name, o.URL, p.Bad("FAILED: "+string(res.Cause)), p.Dim(roundLatency(res.Latency).String()))
 		return
 	}
 	status := fmt.Sprintf("%d %s", res.Status, http.StatusText(res.Status))
@@ -562,7 +581,11 @@ func (r *sendRenderer) outcome(o send.Outcome) {
 	if len(excerpt) > 80 {
 		excerpt = excerpt[:80] + "..."
 	}
-	fmt.Fprintf(r.app.Out, "%-16s %s  %s  %s  %s\n", name, o.URL, status, p.Dim(roundLatency(res.Latency).String()), term.Sanitize(excerpt))
+	line := fmt.Sprintf("%s  %s  %s  %s", name, o.URL, status, p.Dim(roundLatency(res.Latency).String()))
+	if excerpt != "" {
+		line += "  " + term.Sanitize(excerpt)
+	}
+	fmt.Fprintln(r.app.Out, line)
 }
 
 func roundLatency(d time.Duration) time.Duration {

@@ -98,6 +98,7 @@ type Attempt struct {
 	Status  int           `json:"status,omitempty"`
 	Latency time.Duration `json:"latency_ns"`
 	Err     string        `json:"error,omitempty"`
+	Cause   Cause         `json:"cause,omitempty"`
 }
 
 // Result is how the receiver answered (the last attempt) and every attempt.
@@ -142,7 +143,7 @@ func (c *Client) Do(ctx context.Context, r Request, onAttempt func(n int, a Atte
 		res = c.once(ctx, r)
 		a := Attempt{Status: res.Status, Latency: res.Latency}
 		if res.Err != nil {
-			a.Err = res.Err.Error()
+			a.Err, a.Cause = res.Err.Error(), res.Cause
 		}
 		attempts = append(attempts, a)
 		res.Attempts = attempts
