@@ -59,7 +59,8 @@ type JUnitCase struct {
 type JUnitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
+	// Text is CDATA so that reports stay readable; xmlSafe keeps it valid.
+	Text string `xml:",cdata"`
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
@@ -89,10 +90,10 @@ func JUnit(results []Result, start time.Time, total time.Duration, props map[str
 			case r.Verify != nil:
 				typ = "verify-cmd"
 			}
-			jc.Failure = &JUnitMessage{Message: r.Reason, Type: typ, Text: Details(r)}
+			jc.Failure = &JUnitMessage{Message: xmlSafe(r.Reason), Type: typ, Text: xmlSafe(Details(r))}
 		case Skip:
 			suite.Skipped++
-			jc.Skipped = &JUnitMessage{Message: r.Reason}
+			jc.Skipped = &JUnitMessage{Message: xmlSafe(r.Reason)}
 		}
 		suite.Cases = append(suite.Cases, jc)
 	}
@@ -155,4 +156,18 @@ func Details(r Result) string {
 		}
 	}
 	return b.String()
+}
+
+// xmlSafe replaces the characters XML 1.0 cannot hold (most control
+// characters; answers from a receiver may contain any bytes) with U+FFFD.
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r >= 0xD800 && r < 0xE000, r == 0xFFFE, r == 0xFFFF:
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
