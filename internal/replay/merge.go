@@ -1,0 +1,108 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/livecb/livecb/internal/source"
+)
+
+// Input is one file to replay.
+type Input struct {
+	// Name is how messages refer to the file (file:line).
+	Name string
+	// Open opens it; the reader is closed when the file is read.
+	Open func() (io.ReadCloser, error)
+}
+
+// entry is one item of one input, with the time it sorts by.
+type entry struct {
+	item source.Item
+	// key is the item's time, or for an item without one the time of the
+	// item before it in the same file (zero at the start): inputs without
+	// timing keep their file order.
+	key   time.Time
+	input int
+	err   error
+}
+
+// readInput streams one input's items into out, then closes it.
+func readInput(ctx context.Context, idx int, in Input, out chan<- entry) {
+	defer close(out)
+	send := func(e entry) error {
+		select {
+		case out <- e:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	rc, err := in.Open()
+	if err != nil {
+		send(entry{input: idx, err: err})
+		return
+	}
+	defer rc.Close()
+	var last time.Time
+	_, err = source.Read(in.Name, rc, func(it source.Item) error {
+		if !it.Time.IsZero() {
+			last = it.Time
+		}
+		return send(entry{item: it, key: last, input: idx})
+	})
+	if err != nil && ctx.Err() == nil {
+		send(entry{input: idx, err: fmt.Errorf("%s: %w", in.Name, err)})
+	}
+}
+
+// merge reads every input at once, each as a stream, and yields their items
+// in time order (ties: the earlier input on the command line first), one
+// at a time: memory holds one pending item per input. It stops when ctx is
+// done or next returns false.
+func merge(ctx context.Context, inputs []Input, next func(entry) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chans := make([]chan entry, len(inputs))
+	for i, in := range inputs {
+		chans[i] = make(chan entry, 16)
+		go readInput(ctx, i, in, chans[i])
+	}
+	heads := make([]*entry, len(inputs))
+	pull := func(i int) error {
+		e, ok := <-chans[i]
+		if !ok {
+			heads[i] = nil
+			chans[i] = nil
+			return nil
+		}
+		if e.err != nil {
+			return e.err
+		}
+		heads[i] = &e
+		return nil
+	}
+	for i := range inputs {
+		if err := pull(i); err != nil {
+			return err
+		}
+	}
+	for {
+		best := -1
+		for i, h := range heads {
+			if h != nil && (best < 0 || h.key.Before(heads[best].key)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		if !next(*heads[best]) {
+			return nil
+		}
+		if err := pull(best); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,577 @@
+// Package replay re-sends captured callbacks: it reads capture logs, HAR
+// files and JSON/NDJSON files as streams, merges them in time order, picks
+// the callbacks asked for, changes them only when asked (--set,
+// --refresh-times), and delivers each body exactly as captured, at the
+// original pace or faster. It reports one Outcome per callback, in order,
+// and a Summary at the end; rendering is the caller's business.
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/route"
+	"github.com/livecb/livecb/internal/source"
+)
+
+// Options configure a replay.
+type Options struct {
+	Inputs []Input
+	Filter Filter
+	// Speed scales the original gaps between callbacks: 1 keeps them, 10
+	// plays ten times faster. 0 sends without waiting.
+	Speed float64
+	// Overrides are --set/--set-string/--unset, applied to every callback.
+	Overrides []event.Override
+	// RefreshTimes shifts every timestamp so that the first callback's
+	// times become Now, keeping all gaps.
+	RefreshTimes bool
+	Now          func() time.Time
+	// DryRun reports what would be sent, without sending or waiting.
+	DryRun bool
+	// StopOnError stops at the first broken record instead of skipping it.
+	StopOnError bool
+	// To is the target URL; empty means routing by family through Routes.
+	To string
+	// PreservePath appends each record's original path and query to the
+	// target.
+	PreservePath bool
+	Routes       route.Table
+	Client       *deliver.Client
+	Expect       deliver.Expect
+	// MaxInFlight is how many deliveries may be under way at once (default
+	// 1: the next callback leaves once the previous one is answered, so the
+	// receiver sees them in order).
+	MaxInFlight int
+}
+
+// State says what became of a record.
+type State string
+
+const (
+	Answered    State = "answered"    // the receiver answered (Outcome.OK says whether as expected)
+	Unreachable State = "unreachable" // no answer: refused, DNS, timeout, TLS...
+	DryRun      State = "dry-run"     // would be sent
+	Skipped     State = "skipped"     // not sent: no route, change failed
+	Off         State = "off"         // not sent: the family is switched off for the domain (the service would not send it)
+	Truncated   State = "truncated"   // a last line cut short; skipped
+	Broken      State = "broken"      // a record that could not be read; skipped
+)
+
+// Outcome is what happened to one record.
+type Outcome struct {
+	Source      string // file:line
+	File        string
+	Line        int
+	Time        time.Time // when it was captured; zero when the input has no timing
+	Kind        event.Kind
+	State       State
+	OK          bool   // answered with an expected status (or dry-run)
+	Reason      string // why it was skipped, broken or failed
+	URL         string
+	ContentType string
+	Size        int
+	// Offset is when it was due, after the start of the replay; Lateness is
+	// how late it left (paced replays only).
+	Offset   time.Duration
+	Lateness time.Duration
+	Paced    bool
+	Status   int
+	Latency  time.Duration
+	Attempts int
+	Cause    deliver.Cause
+	// Changes lists what was changed in the body; Findings are the changed
+	// body's findings (nil when unchanged).
+	Changes  []string
+	Warnings []string
+	Findings event.Findings
+	Body     []byte // the bytes sent (or that would be)
+}
+
+// Summary counts what happened.
+type Summary struct {
+	Read        int // callbacks read from the inputs
+	Filtered    int // left out by the filters
+	Selected    int
+	Answered    int
+	Missed      int // answered with a status other than expected
+	Unreachable int
+	DryRun      int
+	Skipped     int
+	Truncated   int
+	Broken      int
+	Changed     int
+	// ChangedInvalid counts changed bodies that no longer validate.
+	ChangedInvalid int
+	Latency        Percentiles
+	Lateness       Percentiles // paced replays only
+	Paced          bool
+	Elapsed        time.Duration
+	// Stopped says why the replay ended before the inputs did.
+	Stopped        string
+	StoppedOnError bool
+	SwitchedOff    int // callbacks whose family is switched off in the routes
+}
+
+// Failed reports whether any callback missed its expectation, went
+// unanswered or could not be sent, or --stop-on-error stopped the replay.
+// Truncated and broken records skipped with a warning do not fail it.
+func (s Summary) Failed() bool {
+	return s.Missed > 0 || s.Unreachable > 0 || s.Skipped > 0 || s.StoppedOnError
+}
+
+// Run replays. report is called once per record, in replay order, from a
+// single goroutine. The error is for inputs that cannot be read.
+func Run(ctx context.Context, opts Options, report func(Outcome)) (Summary, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxInFlight < 1 {
+		opts.MaxInFlight = 1
+	}
+	r := &runner{opts: opts, report: report, lat: newHist(), late: newHist()}
+	return r.run(ctx)
+}
+
+type runner struct {
+	opts   Options
+	report func(Outcome)
+
+	sum      Summary
+	lat      *hist
+	late     *hist
+	timeBase time.Time // the first captured time, for relative --since/--until
+
+	// pacing
+	paceSet   bool
+	paceStart time.Time // monotonic
+	paceT0    time.Time // captured time of the first paced callback
+
+	// --refresh-times
+	shiftSet bool
+	shift    time.Duration
+
+	stop      atomic.Bool
+	stopWhy   atomic.Value
+	sem       chan struct{}
+	order     chan chan Outcome
+	reporting sync.WaitGroup
+}
+
+func (r *runner) run(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	r.sem = make(chan struct{}, r.opts.MaxInFlight)
+	r.order = make(chan chan Outcome, r.opts.MaxInFlight+16)
+	r.reporting.Add(1)
+	go func() {
+		defer r.reporting.Done()
+		for slot := range r.order {
+			o := <-slot
+			r.count(o)
+			if r.report != nil {
+				r.report(o)
+			}
+		}
+	}()
+
+	err := merge(ctx, r.opts.Inputs, func(e entry) bool {
+		if ctx.Err() != nil || r.stop.Load() {
+			return false
+		}
+		return r.handle(ctx, e)
+	})
+	close(r.order)
+	r.reporting.Wait()
+	if err == nil && ctx.Err() != nil {
+		r.sum.Stopped = "interrupted"
+	}
+	if why, ok := r.stopWhy.Load().(string); ok && why != "" && r.sum.Stopped == "" {
+		r.sum.Stopped = why
+	}
+	r.sum.Elapsed = time.Since(start)
+	r.sum.Latency = r.lat.percentiles()
+	r.sum.Lateness = r.late.percentiles()
+	r.sum.Paced = r.opts.Speed > 0 && !r.opts.DryRun
+	return r.sum, err
+}
+
+// emit queues an outcome that is already known.
+func (r *runner) emit(o Outcome) {
+	slot := make(chan Outcome, 1)
+	slot <- o
+	r.order <- slot
+}
+
+func (r *runner) halt(why string) {
+	if r.stop.CompareAndSwap(false, true) {
+		r.stopWhy.Store(why)
+	}
+}
+
+// handle processes one record; false stops the replay.
+func (r *runner) handle(ctx context.Context, e entry) bool {
+	if lim := r.opts.Filter.Limit; lim > 0 && r.sum.Selected >= lim {
+		r.halt("")
+		return false
+	}
+	it := e.item
+	o := Outcome{Source: it.Where(), File: it.File, Line: it.Line, Time: it.Time}
+	switch {
+	case it.Truncated:
+		o.State, o.Reason = Truncated, "the last record is cut short (a file cut by a crash?); skipped"
+		r.emit(o)
+		return true
+	case it.Broken == nil && it.Format == source.FormatNDJSON && !jsonValid(it.Body):
+		it.Broken = errors.New("not JSON")
+	case it.Broken == nil && it.Capture != nil && it.Capture.Truncated:
+		it.Broken = fmt.Errorf("the listener kept only the first %d of %d bytes of this body (its --max-body)", len(it.Body), it.Capture.Size)
+	}
+	if it.Broken != nil {
+		o.State, o.Reason = Broken, it.Broken.Error()
+		r.emit(o)
+		if r.opts.StopOnError {
+			r.sum.StoppedOnError = true
+			r.halt("broken record at " + it.Where() + " (--stop-on-error)")
+			return false
+		}
+		return true
+	}
+	if r.timeBase.IsZero() && !it.Time.IsZero() {
+		r.timeBase = it.Time
+	}
+
+	ev, findings := event.Check(it.Body, event.Options{})
+	kind := event.Kind("")
+	if ev != nil {
+		kind = ev.Kind
+	}
+	o.Kind = kind
+	r.sum.Read++
+	if !r.opts.Filter.match(ev, findings, it.Time, r.timeBase) {
+		r.sum.Filtered++
+		return true
+	}
+	r.sum.Selected++
+
+	body := it.Body
+	// --refresh-times: the first callback's times become now.
+	if r.opts.RefreshTimes {
+		if !r.shiftSet {
+			ref := it.Time
+			if ref.IsZero() {
+				ref, _ = event.LatestTime(kind, body)
+			}
+			if !ref.IsZero() {
+				r.shift, r.shiftSet = r.opts.Now().Sub(ref), true
+			}
+		}
+		if r.shiftSet {
+			nb, paths, err := event.ShiftTimes(kind, body, r.shift)
+			if err != nil {
+				o.State, o.Reason = Skipped, "--refresh-times: "+err.Error()
+				r.emit(o)
+				return true
+			}
+			if len(paths) > 0 {
+				body = nb
+				o.Changes = append(o.Changes, fmt.Sprintf("times shifted by %s: %s", r.shift.Round(time.Millisecond), strings.Join(paths, ", ")))
+			}
+		}
+	}
+	if len(r.opts.Overrides) > 0 {
+		nb, warns, err := event.Apply(kind, body, r.opts.Overrides)
+		o.Warnings = append(o.Warnings, warns...)
+		if err != nil {
+			o.State, o.Reason = Skipped, err.Error()
+			r.emit(o)
+			return true
+		}
+		body = nb
+		for _, ov := range r.opts.Overrides {
+			o.Changes = append(o.Changes, ov.String())
+		}
+	}
+	if len(o.Changes) > 0 {
+		nev, fs := event.Check(body, event.Options{})
+		o.Findings = fs
+		if fs == nil {
+			o.Findings = event.Findings{}
+		}
+		if nev != nil {
+			o.Kind = nev.Kind
+		}
+	}
+	o.Body, o.Size, o.ContentType = body, len(body), it.ContentType
+	if o.ContentType == "" {
+		o.ContentType = "application/json"
+	}
+
+	target, err := r.target(it, ev)
+	if err != nil {
+		o.State, o.Reason = Skipped, err.Error()
+		var off *route.SkippedError
+		if errors.As(err, &off) {
+			o.State = Off
+		}
+		r.emit(o)
+		return true
+	}
+	o.URL = target
+
+	if r.opts.DryRun {
+		o.State, o.OK = DryRun, true
+		if r.opts.Speed > 0 {
+			o.Offset = r.offset(e.key, time.Time{})
+		}
+		r.emit(o)
+		return true
+	}
+	return r.deliver(ctx, e, o)
+}
+
+// offset is when a callback captured at key is due after the start.
+func (r *runner) offset(key, now time.Time) time.Duration {
+	if key.IsZero() {
+		return 0
+	}
+	if !r.paceSet {
+		r.paceSet, r.paceT0 = true, key
+		if now.IsZero() {
+			now = time.Now()
+		}
+		r.paceStart = now
+	}
+	d := time.Duration(float64(key.Sub(r.paceT0)) / r.opts.Speed)
+	return max(d, 0)
+}
+
+func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
+	// Wait for a free slot first, so that lateness includes waiting for a
+	// slow receiver.
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	if r.stop.Load() {
+		<-r.sem
+		return false
+	}
+	if r.opts.Speed > 0 {
+		o.Paced = true
+		o.Offset = r.offset(e.key, time.Now())
+		if r.paceSet {
+			due := r.paceStart.Add(o.Offset)
+			if !waitUntil(ctx, due) {
+				<-r.sem
+				return false
+			}
+			o.Lateness = time.Since(due)
+		}
+	}
+	slot := make(chan Outcome, 1)
+	r.order <- slot
+	go func() {
+		defer func() { <-r.sem }()
+		res := r.opts.Client.Do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}, nil)
+		o.Status, o.Latency, o.Attempts = res.Status, res.Latency, len(res.Attempts)
+		if res.Err != nil {
+			o.State, o.Cause, o.Reason = Unreachable, res.Cause, res.Err.Error()
+			if ctx.Err() == nil {
+				r.halt(fmt.Sprintf("%s unreachable (%s) at %s", o.URL, res.Cause, o.Source))
+			}
+		} else {
+			o.State = Answered
+			o.OK = r.opts.Expect.Match(res.Status)
+			if !o.OK {
+				o.Reason = fmt.Sprintf("expected %s", r.opts.Expect)
+			}
+		}
+		slot <- o
+	}()
+	return true
+}
+
+// waitUntil sleeps until t, spinning for the last millisecond so callbacks
+// leave on time rather than when the timer fires. False when ctx ended.
+func waitUntil(ctx context.Context, t time.Time) bool {
+	const spin = time.Millisecond
+	if d := time.Until(t) - spin; d > 0 {
+		timer := time.NewTimer(d)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		}
+	}
+	for time.Now().Before(t) {
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// target is where a callback goes: --to, or the route of its family.
+func (r *runner) target(it source.Item, ev *event.Event) (string, error) {
+	base := r.opts.To
+	if base == "" {
+		if ev == nil || ev.Kind == "" {
+			return "", errors.New("cannot route a body of unknown kind by family: pass --to URL")
+		}
+		u, err := r.opts.Routes.Resolve(ev.String("publishDomain"), ev.Kind.Family())
+		if err != nil {
+			return "", err
+		}
+		base = u
+	}
+	if r.opts.PreservePath && it.Target != "" {
+		return JoinTarget(base, it.Target)
+	}
+	return base, nil
+}
+
+// JoinTarget appends an original request target (path and query) to base:
+// http://h/base + /cb?x=1 = http://h/base/cb?x=1.
+func JoinTarget(base, target string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("target %q: %v", base, err)
+	}
+	p, q, _ := strings.Cut(target, "?")
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	raw := strings.TrimSuffix(u.EscapedPath(), "/") + p
+	unescaped, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", fmt.Errorf("original path %q: %v", target, err)
+	}
+	u.Path, u.RawPath = unescaped, raw
+	switch {
+	case u.RawQuery == "":
+		u.RawQuery = q
+	case q != "":
+		u.RawQuery += "&" + q
+	}
+	return u.String(), nil
+}
+
+func (r *runner) count(o Outcome) {
+	s := &r.sum
+	switch o.State {
+	case Answered:
+		s.Answered++
+		if !o.OK {
+			s.Missed++
+		}
+		r.lat.record(o.Latency)
+	case Unreachable:
+		s.Unreachable++
+	case DryRun:
+		s.DryRun++
+	case Skipped:
+		s.Skipped++
+	case Off:
+		s.SwitchedOff++
+	case Truncated:
+		s.Truncated++
+	case Broken:
+		s.Broken++
+	}
+	if o.Paced && (o.State == Answered || o.State == Unreachable) {
+		r.late.record(o.Lateness)
+	}
+	if len(o.Changes) > 0 {
+		s.Changed++
+		if o.Findings.HasErrors() {
+			s.ChangedInvalid++
+		}
+	}
+}
+
+// Filter picks callbacks.
+type Filter struct {
+	Kinds []event.Kind
+	// Domain, App and Stream are shell patterns (path.Match): cam-*.
+	Domain, App, Stream string
+	Since, Until        Bound
+	ValidOnly           bool
+	InvalidOnly         bool
+	// Limit stops after this many callbacks (0: no limit).
+	Limit int
+}
+
+func (f Filter) match(ev *event.Event, fs event.Findings, at, base time.Time) bool {
+	if len(f.Kinds) > 0 {
+		ok := false
+		for _, k := range f.Kinds {
+			ok = ok || (ev != nil && ev.Kind == k)
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, p := range [][2]string{{f.Domain, "publishDomain"}, {f.App, "appName"}, {f.Stream, "streamName"}} {
+		if p[0] == "" {
+			continue
+		}
+		if ok, _ := path.Match(p[0], ev.String(p[1])); !ok || ev == nil {
+			return false
+		}
+	}
+	if f.ValidOnly && fs.HasErrors() || f.InvalidOnly && !fs.HasErrors() {
+		return false
+	}
+	if f.Since.Set || f.Until.Set {
+		if at.IsZero() {
+			return false // no time to compare
+		}
+		if f.Since.Set && at.Before(f.Since.resolve(base)) {
+			return false
+		}
+		if f.Until.Set && !at.Before(f.Until.resolve(base)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Bound is --since or --until: a time (RFC 3339), or a duration after the
+// first captured callback (90s, 5m).
+type Bound struct {
+	Set    bool
+	At     time.Time
+	Offset time.Duration
+}
+
+func (b Bound) resolve(base time.Time) time.Time {
+	if !b.At.IsZero() {
+		return b.At
+	}
+	return base.Add(b.Offset)
+}
+
+// ParseBound parses an RFC 3339 time or a Go duration.
+func ParseBound(s string) (Bound, error) {
+	if s == "" {
+		return Bound{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return Bound{Set: true, At: t}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return Bound{Set: true, Offset: d}, nil
+	}
+	return Bound{}, fmt.Errorf("%q: use an RFC 3339 time (2024-05-14T08:21:00Z) or a duration after the first callback (90s, 5m)", s)
+}
