@@ -451,7 +451,9 @@ func sendDryRun(app *App, items []send.Item) error {
 	enc.SetEscapeHTML(false)
 	for _, it := range items {
 		if app.JSON {
-			if err := enc.Encode(newSendRecord(send.Outcome{Item: it, Skipped: it.Skip})); err != nil {
+			rec := newSendRecord(send.Outcome{Item: it, Skipped: it.Skip})
+			rec.DryRun = true
+			if err := enc.Encode(rec); err != nil {
 				return err
 			}
 			continue
@@ -494,6 +496,7 @@ type sendRecord struct {
 	Cause       deliver.Cause     `json:"cause,omitempty"`
 	Skipped     string            `json:"skipped,omitempty"`
 	Attempts    []deliver.Attempt `json:"attempts,omitempty"`
+	DryRun      bool              `json:"dry_run,omitempty"`
 }
 
 func newSendRecord(o send.Outcome) sendRecord {

@@ -461,3 +461,29 @@ func TestSendSpeedPacesTheLifecycle(t *testing.T) {
 		t.Errorf("took %s, want at least 300ms", d)
 	}
 }
+
+func TestSendJSONAttemptsAndCompletion(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(503)
+		}
+	}))
+	defer srv.Close()
+	res := runSend(t, "", false, "send", "snapshot", "--to", srv.URL, "--retries", "1", "--backoff", "1ms", "-o", "json")
+	if res.code != 0 || !strings.Contains(res.out, `"attempts":[{"status":503,"latency_ns":`) || !strings.Contains(res.out, `{"status":200,"latency_ns":`) {
+		t.Fatalf("exit %d: %s", res.code, res.out)
+	}
+	dry := runSend(t, "", false, "send", "snapshot", "--dry-run", "-o", "json")
+	if !strings.Contains(dry.out, `"dry_run":true`) || strings.Contains(dry.out, `},"status":`) {
+		t.Errorf("dry run json: %s", dry.out)
+	}
+	comp := runSend(t, "", false, "__complete", "send", "li")
+	if !strings.HasPrefix(comp.out, "lifecycle\t") {
+		t.Errorf("completion of li: %q", comp.out)
+	}
+	comp = runSend(t, "", false, "__complete", "send", "task")
+	if !strings.HasPrefix(comp.out, "task_record_done\t") {
+		t.Errorf("completion of task: %q", comp.out)
+	}
+}
