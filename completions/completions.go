@@ -1,11 +1,12 @@
 // Package completions holds livecb's shell completion scripts, generated
 // from the command tree by `livecb completion SHELL` and committed so that
-// release archives and packages ship them. Regenerate them with:
+// release archives and packages ship them. The same step regenerates the
+// README's table of config keys. Regenerate both with:
 //
 //	go generate ./completions
 //
-// TestCurrent fails when a committed script differs from what livecb
-// generates now.
+// The tests fail when a committed file differs from what livecb generates
+// now.
 package completions
 
 //go:generate go run gen.go

@@ -636,3 +636,27 @@ func skipConfig(cmd *cobra.Command) bool {
 	}
 	return false
 }
+
+// ConfigReference is the README's table of every config key with its
+// default and meaning, generated from the command tree (go generate
+// ./completions writes it into README.md).
+func ConfigReference() string {
+	app := &App{Streams: Streams{Getenv: func(string) string { return "" }}}
+	root := newRootCmd(app)
+	var b strings.Builder
+	b.WriteString("| key | default | meaning |\n|---|---|---|\n")
+	for _, e := range configEntries(root) {
+		if e.flag.Hidden {
+			continue
+		}
+		def := yamlValue(e.flag)
+		if def == `""` {
+			def = ""
+		} else {
+			def = "`" + def + "`"
+		}
+		usage := strings.ReplaceAll(firstLine(e.flag.Usage), "|", `\|`)
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", e.key, def, usage)
+	}
+	return b.String()
+}
