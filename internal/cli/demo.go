@@ -143,9 +143,18 @@ func demoRun(app *App, opts *DemoOptions) error {
 		fmt.Fprintf(app.Out, "%s expected %d callbacks with exactly 1 invalid (the broken one)\n", app.Color.Bad("Unexpected:"), len(calls))
 	}
 	fmt.Fprintf(app.Out, "The listener saved every request to %s\n\nNext:\n", path)
-	fmt.Fprintf(app.Out, "  livecb validate %s      # check the capture again\n", path)
-	fmt.Fprintf(app.Out, "  livecb listen --port 8080 --save capture.ndjson   # receive your own callbacks\n")
-	fmt.Fprintf(app.Out, "  livecb events                                      # the kinds and their fields\n")
+	next := [][2]string{
+		{"livecb validate " + path, "check the capture again"},
+		{"livecb listen --port 8080 --save capture.ndjson", "receive your own callbacks"},
+		{"livecb events", "the kinds and their fields"},
+	}
+	width := 0
+	for _, n := range next {
+		width = max(width, len(n[0]))
+	}
+	for _, n := range next {
+		fmt.Fprintf(app.Out, "  %-*s  # %s\n", width, n[0], n[1])
+	}
 	if !ok {
 		return checkFailed
 	}
