@@ -1,14 +1,440 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+
+	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/replay"
+	"github.com/livecb/livecb/internal/term"
 )
 
-// Placeholder, replaced by the real command.
+// ReplayOptions are the flags of `livecb replay`.
+type ReplayOptions struct {
+	Files        []string
+	To           string
+	PreservePath bool
+	Headers      []string
+	Timeout      time.Duration
+	Retries      int
+	Backoff      time.Duration
+	Insecure     bool
+	ExpectStatus string
+	Speed        float64
+	Parallel     int
+
+	Kinds               []string
+	Domain, App, Stream string
+	Since, Until        string
+	Limit               int
+	ValidOnly           bool
+	InvalidOnly         bool
+
+	Overrides    overrideList
+	RefreshTimes bool
+	DryRun       bool
+	StopOnError  bool
+}
+
 func newReplayCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "replay", Hidden: true, RunE: func(*cobra.Command, []string) error {
-		return errors.New("replay: not built yet")
-	}}
+	opts := &ReplayOptions{}
+	cmd := &cobra.Command{
+		Use:   "replay FILE... [--to URL]",
+		Short: "Re-send captured callbacks byte for byte, in order, at their pace",
+		Long: `Re-send captured callbacks to a receiver: capture logs written by
+'livecb listen --save', HAR files exported from browser developer tools,
+mitmproxy or Charles (each POST with a body is one callback), and plain JSON or
+NDJSON files of bodies ('-' reads standard input). Several files are merged in
+time order; files are read as streams, so memory stays flat.
+
+Each body leaves exactly as captured (the same bytes, never decoded and
+re-encoded) with its original Content-Type; -H adds or overrides headers.
+--preserve-path appends each record's original path and query to --to.
+Without --to, callbacks go where the config file routes their family and
+publish domain (a family switched off there is skipped with a notice).
+
+Order is always the captured order. By default callbacks leave without
+waiting; --speed 1 keeps the original gaps, --speed 10 plays ten times faster.
+
+Filters: --kind, --domain/--app/--stream (shell patterns: cam-*),
+--since/--until (an RFC 3339 time, or a duration after the first captured
+callback: 90s), --limit, --valid-only/--invalid-only.
+
+Bodies change only when asked: --set/--set-string/--unset as in 'livecb
+send' (numbers keep every digit), --refresh-times shifts every timestamp so
+that the first callback happens now, keeping all gaps. Changed bodies are
+validated again and their findings reported.
+
+A truncated last line (a capture cut by a crash) is skipped with a warning;
+another broken record is reported with file:line and skipped, or stops the
+replay with --stop-on-error.
+
+Exit status: 0 when every answer has an --expect-status, 1 when one does not
+(or a callback could not be sent, or --stop-on-error stopped the replay), 2
+for a usage error, 3 when the receiver cannot be reached (the replay stops
+there), 4 when a file cannot be read.`,
+		Example: `  livecb replay capture.ndjson --to http://localhost:3000/cb
+  livecb replay capture.ndjson --to http://localhost:3000 --preserve-path --speed 1
+  livecb replay staging.har --kind record_done --stream 'cam-*' --dry-run
+  livecb replay a.ndjson b.ndjson --refresh-times --set streamName=test-1 --to http://localhost:3000/cb
+  livecb replay capture.ndjson --since 2m --until 5m --speed 10 --output json --to http://localhost:3000/cb`,
+		Args: cobra.MinimumNArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return []string{"ndjson", "json", "har", "jsonl"}, cobra.ShellCompDirectiveFilterFileExt
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Files = args
+			return replayRun(cmd.Context(), app, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.To, "to", "", "receiver URL (default: the config file's routes)")
+	f.BoolVar(&opts.PreservePath, "preserve-path", false, "append each record's original path and query to the target URL")
+	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "extra request header 'Name: value', overriding the original (repeatable)")
+	f.DurationVar(&opts.Timeout, "timeout", 3*time.Second, "time limit of each attempt")
+	f.IntVar(&opts.Retries, "retries", 0, "retries after a connection error or a 5xx, with exponential backoff")
+	f.DurationVar(&opts.Backoff, "backoff", 200*time.Millisecond, "wait before the first retry; it doubles each time")
+	f.BoolVar(&opts.Insecure, "insecure", false, "do not verify the receiver's TLS certificate")
+	f.StringVar(&opts.ExpectStatus, "expect-status", "200", "expected answer: a status (200), a class (2xx) or a list (200,204)")
+	f.Float64Var(&opts.Speed, "speed", 0, "keep the captured gaps: 1 real time, 10 ten times faster, 0 no waiting")
+	f.IntVar(&opts.Parallel, "parallel", 1, "deliveries under way at once; above 1 a slow receiver does not delay the schedule, but arrival order is no longer guaranteed")
+	f.StringSliceVar(&opts.Kinds, "kind", nil, "replay only these kinds (repeatable, or comma-separated)")
+	f.StringVar(&opts.Domain, "domain", "", "replay only this publishDomain (shell pattern)")
+	f.StringVar(&opts.App, "app", "", "replay only this appName (shell pattern)")
+	f.StringVar(&opts.Stream, "stream", "", "replay only this streamName (shell pattern)")
+	f.StringVar(&opts.Since, "since", "", "replay only callbacks captured at or after: an RFC 3339 time, or a duration after the first callback")
+	f.StringVar(&opts.Until, "until", "", "replay only callbacks captured before: an RFC 3339 time, or a duration after the first callback")
+	f.IntVar(&opts.Limit, "limit", 0, "stop after this many callbacks (0: all)")
+	f.BoolVar(&opts.ValidOnly, "valid-only", false, "replay only callbacks without validation errors")
+	f.BoolVar(&opts.InvalidOnly, "invalid-only", false, "replay only callbacks with validation errors")
+	f.Var(opts.Overrides.flag("set"), "set", "set a field: PATH=VALUE, JSON when it parses as JSON, else a string (repeatable)")
+	f.Var(opts.Overrides.flag("set-string"), "set-string", "set a field to a string: PATH=VALUE (repeatable)")
+	f.Var(opts.Overrides.flag("unset"), "unset", "remove a field: PATH (repeatable)")
+	f.BoolVar(&opts.RefreshTimes, "refresh-times", false, "shift every timestamp so the first callback happens now, keeping all gaps")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "list what would be sent, without sending")
+	f.BoolVar(&opts.StopOnError, "stop-on-error", false, "stop at the first broken record instead of skipping it")
+	cmd.RegisterFlagCompletionFunc("kind", completeKinds) //nolint:errcheck // the flag exists
+	return cmd
+}
+
+func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
+	var ro replay.Options
+	if o.To != "" {
+		if u, err := url.Parse(o.To); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return ro, usageErrorf("--to %q is not an absolute http(s) URL: write it as http://host:port/path", o.To)
+		}
+	} else if len(app.Routes) == 0 && !o.DryRun {
+		return ro, usageErrorf("no receiver: pass --to URL, or configure routes in the config file (see `livecb config init`)")
+	}
+	if o.Speed < 0 {
+		return ro, usageErrorf("--speed %v: give 0 (no waiting), 1 (real time) or more", o.Speed)
+	}
+	if o.Parallel < 1 || o.Parallel > 1000 {
+		return ro, usageErrorf("--parallel %d: give 1 to 1000", o.Parallel)
+	}
+	if o.Limit < 0 {
+		return ro, usageErrorf("--limit %d: give 0 (all) or more", o.Limit)
+	}
+	if o.ValidOnly && o.InvalidOnly {
+		return ro, usageErrorf("--valid-only and --invalid-only exclude each other: pass one")
+	}
+	if o.Timeout <= 0 {
+		return ro, usageErrorf("--timeout %s: give a positive duration such as 3s", o.Timeout)
+	}
+	if o.Retries < 0 || o.Retries > 20 {
+		return ro, usageErrorf("--retries %d: give 0 to 20", o.Retries)
+	}
+	expect, err := deliver.ParseExpect(o.ExpectStatus)
+	if err != nil {
+		return ro, usageErrorf("--expect-status: %v", err)
+	}
+	header, err := parseSendHeaders(o.Headers)
+	if err != nil {
+		return ro, err
+	}
+	overrides, err := o.Overrides.Overrides()
+	if err != nil {
+		return ro, err
+	}
+	filter := replay.Filter{Domain: o.Domain, App: o.App, Stream: o.Stream, Limit: o.Limit,
+		ValidOnly: o.ValidOnly, InvalidOnly: o.InvalidOnly}
+	for _, name := range o.Kinds {
+		k, err := parseKind(name)
+		if err != nil {
+			return ro, err
+		}
+		filter.Kinds = append(filter.Kinds, k)
+	}
+	if filter.Since, err = replay.ParseBound(o.Since); err != nil {
+		return ro, usageErrorf("--since %v", err)
+	}
+	if filter.Until, err = replay.ParseBound(o.Until); err != nil {
+		return ro, usageErrorf("--until %v", err)
+	}
+	stdin := 0
+	for _, name := range o.Files {
+		if name == "-" {
+			if stdin++; stdin > 1 {
+				return ro, usageErrorf("standard input (-) can be read only once")
+			}
+			ro.Inputs = append(ro.Inputs, replay.Input{Name: "stdin", Open: func() (io.ReadCloser, error) { return io.NopCloser(app.In), nil }})
+			continue
+		}
+		// Fail before sending anything when a file is missing.
+		if _, err := os.Stat(name); err != nil {
+			return ro, ioError(err)
+		}
+		ro.Inputs = append(ro.Inputs, replay.Input{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
+	}
+	ro.Filter = filter
+	ro.Speed = o.Speed
+	ro.Overrides = overrides
+	ro.RefreshTimes = o.RefreshTimes
+	ro.Now = app.Now
+	ro.DryRun = o.DryRun
+	ro.StopOnError = o.StopOnError
+	ro.To = o.To
+	ro.PreservePath = o.PreservePath
+	ro.Routes = app.Routes
+	ro.Expect = expect
+	ro.MaxInFlight = o.Parallel
+	ro.Client = deliver.New(deliver.Options{
+		Timeout: o.Timeout, Retries: o.Retries, Backoff: o.Backoff,
+		Insecure: o.Insecure, UserAgent: app.UserAgent(), Header: header, MaxConns: o.Parallel,
+	})
+	return ro, nil
+}
+
+func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ro, err := opts.engineOptions(app)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+
+	r := &replayRenderer{app: app, opts: opts, expect: ro.Expect, enc: json.NewEncoder(app.Out)}
+	r.enc.SetEscapeHTML(false)
+	if app.ErrTTY && !app.JSON && !opts.DryRun {
+		r.bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(app.Err),
+			progressbar.OptionSetDescription("replaying"),
+			progressbar.OptionSetItsString("callbacks"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSpinnerType(14),
+		)
+	}
+	sum, err := replay.Run(ctx, ro, r.outcome)
+	if r.bar != nil {
+		r.bar.Finish() //nolint:errcheck // cosmetic
+	}
+	if err != nil {
+		return ioError(err)
+	}
+	r.summary(sum)
+
+	switch {
+	case sum.Stopped == "interrupted":
+		return &ExitError{Code: ExitInterrupted}
+	case sum.Unreachable > 0:
+		msg := "stopped: " + sum.Stopped
+		if r.firstUnreachable != nil && r.firstUnreachable.Cause == deliver.CauseRefused {
+			msg += ": is the receiver running, and on this port?"
+		} else if r.firstUnreachable != nil {
+			msg += " (" + r.firstUnreachable.Reason + ")"
+		}
+		return &ExitError{Code: ExitNetwork, Err: errors.New(term.Sanitize(msg))}
+	case sum.StoppedOnError:
+		return &ExitError{Code: ExitCheckFailed, Err: errors.New(term.Sanitize("stopped: " + sum.Stopped))}
+	case sum.Failed():
+		return checkFailed
+	}
+	return nil
+}
+
+// replayRenderer prints outcomes: one line per callback on stdout (or a JSON
+// object), warnings and notices on stderr, a progress bar on a terminal.
+type replayRenderer struct {
+	app              *App
+	opts             *ReplayOptions
+	expect           deliver.Expect
+	enc              *json.Encoder
+	bar              *progressbar.ProgressBar
+	firstUnreachable *replay.Outcome
+}
+
+// replayRecord is one line of --output json.
+type replayRecord struct {
+	Source      string         `json:"source"`
+	File        string         `json:"file"`
+	Line        int            `json:"line"`
+	Captured    *time.Time     `json:"captured,omitempty"`
+	Kind        event.Kind     `json:"kind,omitempty"`
+	State       replay.State   `json:"state"`
+	OK          bool           `json:"ok"`
+	URL         string         `json:"url,omitempty"`
+	ContentType string         `json:"content_type,omitempty"`
+	Size        int            `json:"size"`
+	Status      int            `json:"status,omitempty"`
+	LatencyMS   float64        `json:"latency_ms"`
+	OffsetMS    *float64       `json:"offset_ms,omitempty"`
+	LatenessMS  *float64       `json:"lateness_ms,omitempty"`
+	Attempts    int            `json:"attempts,omitempty"`
+	Cause       deliver.Cause  `json:"cause,omitempty"`
+	Reason      string         `json:"reason,omitempty"`
+	Changes     []string       `json:"changes,omitempty"`
+	Warnings    []string       `json:"warnings,omitempty"`
+	Findings    event.Findings `json:"findings,omitempty"`
+}
+
+func millisOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func newReplayRecord(o replay.Outcome) replayRecord {
+	rec := replayRecord{Source: o.Source, File: o.File, Line: o.Line, Kind: o.Kind, State: o.State, OK: o.OK,
+		URL: o.URL, ContentType: o.ContentType, Size: o.Size, Status: o.Status, LatencyMS: millisOf(o.Latency),
+		Attempts: o.Attempts, Cause: o.Cause, Reason: o.Reason, Changes: o.Changes, Warnings: o.Warnings, Findings: o.Findings}
+	if !o.Time.IsZero() {
+		t := o.Time
+		rec.Captured = &t
+	}
+	if o.Paced || (o.State == replay.DryRun && o.Offset > 0) {
+		off := millisOf(o.Offset)
+		rec.OffsetMS = &off
+	}
+	if o.Paced {
+		late := millisOf(o.Lateness)
+		rec.LatenessMS = &late
+	}
+	return rec
+}
+
+func (r *replayRenderer) outcome(o replay.Outcome) {
+	if r.bar != nil {
+		r.bar.Clear() //nolint:errcheck // cosmetic
+		defer r.bar.Add(1) //nolint:errcheck // cosmetic
+	}
+	if o.State == replay.Unreachable && r.firstUnreachable == nil {
+		oc := o
+		r.firstUnreachable = &oc
+	}
+	ep := r.app.ErrColor
+	src := term.Sanitize(o.Source)
+	switch o.State {
+	case replay.Truncated:
+		fmt.Fprintf(r.app.Err, "%s %s: %s\n", ep.Warn("warning:"), src, o.Reason)
+	case replay.Broken:
+		fmt.Fprintf(r.app.Err, "%s %s: broken record: %s; skipped\n", ep.Bad("error:"), src, term.Sanitize(o.Reason))
+	case replay.Off:
+		fmt.Fprintf(r.app.Err, "%s %s %s: %s\n", ep.Warn("skipped"), src, o.Kind, o.Reason)
+	}
+	for _, w := range o.Warnings {
+		fmt.Fprintf(r.app.Err, "%s %s: %s\n", ep.Warn("warning:"), src, term.Sanitize(w))
+	}
+	if r.app.JSON {
+		r.enc.Encode(newReplayRecord(o)) //nolint:errcheck // a closed stdout shows in the exit
+		return
+	}
+	switch o.State {
+	case replay.Truncated, replay.Broken, replay.Off:
+		return
+	}
+	p := r.app.Color
+	kind := string(o.Kind)
+	if kind == "" {
+		kind = "-"
+	}
+	line := fmt.Sprintf("%s  %-16s  ", src, kind)
+	showURL := r.opts.To == "" || r.opts.PreservePath || o.State == replay.DryRun
+	switch o.State {
+	case replay.DryRun:
+		dest := term.Sanitize(o.URL)
+		if dest == "" {
+			dest = "no URL (pass --to)"
+		}
+		line += fmt.Sprintf("-> %s  %s, %s", dest, plural(o.Size, "byte"), term.Sanitize(o.ContentType))
+		if r.opts.Speed > 0 {
+			line += p.Dim(fmt.Sprintf("  at +%s", roundLatency(o.Offset)))
+		}
+		showURL = false
+	case replay.Skipped:
+		line += p.Bad("NOT SENT: " + term.Sanitize(o.Reason))
+		showURL = false
+	case replay.Unreachable:
+		line += p.Bad("FAILED: "+string(o.Cause)) + "  " + p.Dim(roundLatency(o.Latency).String())
+	case replay.Answered:
+		status := fmt.Sprintf("%d %s", o.Status, http.StatusText(o.Status))
+		if o.OK {
+			status = p.OK(status)
+		} else {
+			status = p.Bad(status) + " " + p.Bad("(expected "+r.expect.String()+")")
+		}
+		line += status + "  " + p.Dim(roundLatency(o.Latency).String())
+	}
+	if o.Paced {
+		line += p.Dim(fmt.Sprintf("  late %s", roundLatency(o.Lateness)))
+	}
+	if showURL {
+		line += "  -> " + term.Sanitize(o.URL)
+	}
+	fmt.Fprintln(r.app.Out, line)
+	if len(o.Changes) > 0 {
+		fmt.Fprintf(r.app.Out, "    changed: %s; now %s\n", term.Sanitize(strings.Join(o.Changes, "; ")), verdict(p, o.Findings))
+		printFindings(r.app.Out, p, o.Findings, "    ")
+	}
+}
+
+func (r *replayRenderer) summary(s replay.Summary) {
+	w := r.app.Err
+	var parts []string
+	add := func(n int, format string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf(format, n))
+		}
+	}
+	var head string
+	if r.opts.DryRun {
+		head = fmt.Sprintf("%s would be sent (dry run)", plural(s.DryRun, "callback"))
+	} else {
+		head = fmt.Sprintf("%s replayed in %s: %d answered %s", plural(s.Answered+s.Unreachable, "callback"),
+			s.Elapsed.Round(time.Millisecond), s.Answered-s.Missed, r.expect)
+		add(s.Missed, "%d answered otherwise")
+		add(s.Unreachable, "%d unreachable")
+	}
+	add(s.Skipped, "%d not sent")
+	add(s.SwitchedOff, "%d switched off")
+	add(s.Filtered, "%d filtered out")
+	add(s.Truncated, "%d truncated line skipped")
+	add(s.Broken, "%d broken record skipped")
+	add(s.Changed, "%d changed")
+	add(s.ChangedInvalid, "%d invalid after changes")
+	if len(parts) > 0 {
+		head += ", " + strings.Join(parts, ", ")
+	}
+	fmt.Fprintln(w, head)
+	if s.Latency.Count > 0 {
+		line := fmt.Sprintf("latency p50 %s, p99 %s", roundLatency(s.Latency.P50), roundLatency(s.Latency.P99))
+		if s.Paced && s.Lateness.Count > 0 {
+			line += fmt.Sprintf("; schedule lateness p50 %s, p99 %s", roundLatency(s.Lateness.P50), roundLatency(s.Lateness.P99))
+		}
+		fmt.Fprintln(w, r.app.ErrColor.Dim(line))
+	}
 }

@@ -315,12 +315,19 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		o.ContentType = "application/json"
 	}
 
+	if r.opts.DryRun && r.opts.Speed > 0 {
+		o.Offset = r.offset(e.key, time.Time{})
+	}
 	target, err := r.target(it, ev)
 	if err != nil {
 		o.State, o.Reason = Skipped, err.Error()
 		var off *route.SkippedError
-		if errors.As(err, &off) {
+		switch {
+		case errors.As(err, &off):
 			o.State = Off
+		case r.opts.DryRun:
+			// What would be sent is still worth listing.
+			o.State, o.OK = DryRun, true
 		}
 		r.emit(o)
 		return true
@@ -329,9 +336,6 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 
 	if r.opts.DryRun {
 		o.State, o.OK = DryRun, true
-		if r.opts.Speed > 0 {
-			o.Offset = r.offset(e.key, time.Time{})
-		}
 		r.emit(o)
 		return true
 	}
