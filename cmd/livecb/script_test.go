@@ -26,7 +26,7 @@ func TestScript(t *testing.T) {
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
-		Cmds:                mergeCmds(sendCmds(), listenCmds()),
+		Cmds:                mergeCmds(sendCmds(), listenCmds(), replayCmds()),
 		Setup: func(env *testscript.Env) error {
 			// A clean environment: no user config, no colour variables.
 			env.Setenv("HOME", env.WorkDir)

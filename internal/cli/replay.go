@@ -329,7 +329,7 @@ func newReplayRecord(o replay.Outcome) replayRecord {
 
 func (r *replayRenderer) outcome(o replay.Outcome) {
 	if r.bar != nil {
-		r.bar.Clear() //nolint:errcheck // cosmetic
+		r.bar.Clear()      //nolint:errcheck // cosmetic
 		defer r.bar.Add(1) //nolint:errcheck // cosmetic
 	}
 	if o.State == replay.Unreachable && r.firstUnreachable == nil {
