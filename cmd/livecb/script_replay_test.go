@@ -16,10 +16,11 @@ import (
 
 // replayCmds are the testscript commands of the replay scripts.
 //
-//	writebytes FILE TEXT
+//	writebytes [-append] FILE TEXT
 //
 // writes TEXT to FILE after reading Go escapes in it (\xe9, \n), so a
-// script can hold bodies that are not valid UTF-8.
+// script can hold bodies that are not valid UTF-8 and files whose last line
+// has no newline (txtar always ends files with one). -append adds to FILE.
 //
 //	urlfrom URLFILE NAME
 //
@@ -34,12 +35,21 @@ import (
 func replayCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"writebytes": func(ts *testscript.TestScript, neg bool, args []string) {
+			flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+			if len(args) == 3 && args[0] == "-append" {
+				flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+				args = args[1:]
+			}
 			if neg || len(args) != 2 {
-				ts.Fatalf("usage: writebytes FILE TEXT")
+				ts.Fatalf("usage: writebytes [-append] FILE TEXT")
 			}
 			text, err := strconv.Unquote(`"` + strings.ReplaceAll(args[1], `"`, `\"`) + `"`)
 			ts.Check(err)
-			ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(text), 0o600))
+			f, err := os.OpenFile(ts.MkAbs(args[0]), flags, 0o600)
+			ts.Check(err)
+			_, err = f.WriteString(text)
+			ts.Check(err)
+			ts.Check(f.Close())
 		},
 		"urlfrom": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) != 2 {
