@@ -284,26 +284,27 @@ type replayRenderer struct {
 
 // replayRecord is one line of --output json.
 type replayRecord struct {
-	Source      string         `json:"source"`
-	File        string         `json:"file"`
-	Line        int            `json:"line"`
-	Captured    *time.Time     `json:"captured,omitempty"`
-	Kind        event.Kind     `json:"kind,omitempty"`
-	State       replay.State   `json:"state"`
-	OK          bool           `json:"ok"`
-	URL         string         `json:"url,omitempty"`
-	ContentType string         `json:"content_type,omitempty"`
-	Size        int            `json:"size"`
-	Status      int            `json:"status,omitempty"`
-	LatencyMS   float64        `json:"latency_ms"`
-	OffsetMS    *float64       `json:"offset_ms,omitempty"`
-	LatenessMS  *float64       `json:"lateness_ms,omitempty"`
-	Attempts    int            `json:"attempts,omitempty"`
-	Cause       deliver.Cause  `json:"cause,omitempty"`
-	Reason      string         `json:"reason,omitempty"`
-	Changes     []string       `json:"changes,omitempty"`
-	Warnings    []string       `json:"warnings,omitempty"`
-	Findings    event.Findings `json:"findings,omitempty"`
+	Source      string        `json:"source"`
+	File        string        `json:"file"`
+	Line        int           `json:"line"`
+	Captured    *time.Time    `json:"captured,omitempty"`
+	Kind        event.Kind    `json:"kind,omitempty"`
+	State       replay.State  `json:"state"`
+	OK          bool          `json:"ok"`
+	URL         string        `json:"url,omitempty"`
+	ContentType string        `json:"content_type,omitempty"`
+	Size        int           `json:"size"`
+	Status      int           `json:"status,omitempty"`
+	LatencyMS   float64       `json:"latency_ms"`
+	OffsetMS    *float64      `json:"offset_ms,omitempty"`
+	LatenessMS  *float64      `json:"lateness_ms,omitempty"`
+	Attempts    int           `json:"attempts,omitempty"`
+	Cause       deliver.Cause `json:"cause,omitempty"`
+	Reason      string        `json:"reason,omitempty"`
+	Changes     []string      `json:"changes,omitempty"`
+	Warnings    []string      `json:"warnings,omitempty"`
+	// Findings are those of a changed body, validated again ([] when clean).
+	Findings *event.Findings `json:"findings,omitempty"`
 }
 
 func millisOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -311,7 +312,14 @@ func millisOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000
 func newReplayRecord(o replay.Outcome) replayRecord {
 	rec := replayRecord{Source: o.Source, File: o.File, Line: o.Line, Kind: o.Kind, State: o.State, OK: o.OK,
 		URL: o.URL, ContentType: o.ContentType, Size: o.Size, Status: o.Status, LatencyMS: millisOf(o.Latency),
-		Attempts: o.Attempts, Cause: o.Cause, Reason: o.Reason, Changes: o.Changes, Warnings: o.Warnings, Findings: o.Findings}
+		Attempts: o.Attempts, Cause: o.Cause, Reason: o.Reason, Changes: o.Changes, Warnings: o.Warnings}
+	if len(o.Changes) > 0 {
+		fs := o.Findings
+		if fs == nil {
+			fs = event.Findings{}
+		}
+		rec.Findings = &fs
+	}
 	if !o.Time.IsZero() {
 		t := o.Time
 		rec.Captured = &t
