@@ -245,6 +245,11 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		}
 		return true
 	}
+	if it.Capture != nil && it.Capture.Method != "" && !strings.EqualFold(it.Capture.Method, "POST") {
+		// A probe the listener answered 405, not a callback.
+		r.sum.Filtered++
+		return true
+	}
 	if r.timeBase.IsZero() && !it.Time.IsZero() {
 		r.timeBase = it.Time
 	}

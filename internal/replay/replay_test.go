@@ -508,3 +508,26 @@ func TestReplayExpectAndRoutes(t *testing.T) {
 		t.Errorf("dry run: %d sent, %+v", len(rv2.requests()), outs[1])
 	}
 }
+
+// Requests other than POST that a listener captured (and answered 405) are
+// not callbacks and are not replayed.
+func TestReplaySkipsNonPOST(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cap.ndjson")
+	w, err := capture.Create(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"GET", "POST"} {
+		r := &capture.Record{Time: t0, Method: m, Target: "/", Header: http.Header{}}
+		r.SetBody([]byte(started))
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	rv := newReceiver(t)
+	sum, outs := run(t, Options{Inputs: inputs(path), To: rv.URL})
+	if len(rv.requests()) != 1 || len(outs) != 1 || outs[0].Line != 2 || sum.Filtered != 1 {
+		t.Errorf("sent %d, outcomes %+v", len(rv.requests()), outs)
+	}
+}
