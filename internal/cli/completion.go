@@ -5,12 +5,23 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/livecb/livecb/internal/contract"
 )
 
-// contractCaseNames lists the contract suite's case names for completing
-// `livecb test --run`. The test command sets it (in an init function) once
-// the suite exists; until then --run completes nothing.
-var contractCaseNames func() []string
+// contractCaseNames lists the contract suite's case names, with their
+// rules as descriptions, for completing `livecb test --run` and --skip.
+var contractCaseNames = func() []cobra.Completion {
+	cases, err := contract.Suite(contract.SuiteOptions{Seed: 1})
+	if err != nil {
+		return nil
+	}
+	out := make([]cobra.Completion, 0, len(cases))
+	for _, c := range cases {
+		out = append(out, cobra.CompletionWithDesc(c.Name, c.Rule))
+	}
+	return out
+}
 
 // registerCompletions adds dynamic completion to flags that the commands did
 // not give their own: --output values, config files, test-case names, and no
@@ -65,11 +76,14 @@ func flagCompletion(f *pflag.Flag) cobra.CompletionFunc {
 	}
 	switch {
 	case f.Name == "run" || f.Name == "case" || f.Name == "skip":
-		return func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			if contractCaseNames == nil {
-				return nil, cobra.ShellCompDirectiveNoFileComp
+		return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var out []cobra.Completion
+			for _, c := range contractCaseNames() {
+				if strings.HasPrefix(c, toComplete) {
+					out = append(out, c)
+				}
 			}
-			return contractCaseNames(), cobra.ShellCompDirectiveNoFileComp
+			return out, cobra.ShellCompDirectiveNoFileComp
 		}
 	case f.Name == "kind" || f.Name == "kinds":
 		return completeKinds
