@@ -54,8 +54,11 @@ means. 'livecb events show KIND' prints a kind's fields and sample body.`,
 
 func newEventsShowCmd(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:               "show KIND",
-		Short:             "Print a kind's fields and its sample body",
+		Use:   "show KIND",
+		Short: "Print a kind's fields and its sample body",
+		Long: `Print a kind's fields, each with its JSON type, unit, whether it is
+required and what it means, then the kind's sample body (the spec's sample,
+corrected where the spec's text is broken). KIND completes in the shell.`,
 		Example:           "  livecb events show record_done",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeKinds,

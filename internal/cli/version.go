@@ -42,6 +42,9 @@ func newVersionCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print livecb's version, commit and build date",
+		Long: `Print the version, commit and build date that a release stamps into the
+binary (from the Go toolchain's build information for go install and source
+builds), and the Go version and platform it was built for.`,
 		Example: `  livecb version
   livecb version --output json`,
 		Args: cobra.NoArgs,
