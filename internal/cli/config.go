@@ -630,8 +630,8 @@ func skipConfig(cmd *cobra.Command) bool {
 			return true
 		}
 		switch c.Name() {
-		case "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
-			return true
+		case "completion", "help", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return c.Parent() == cmd.Root()
 		}
 	}
 	return false
