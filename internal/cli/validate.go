@@ -3,9 +3,12 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -86,7 +89,7 @@ func validateRun(app *App, opts *ValidateOptions) error {
 			defer f.Close()
 			r = f
 		}
-		_, err := source.Read(display, r, func(it source.Item) error {
+		check := func(it source.Item) validateResult {
 			res := validateResult{Source: it.Where(), File: it.File, Line: it.Line}
 			switch {
 			case it.Truncated:
@@ -94,10 +97,9 @@ func validateRun(app *App, opts *ValidateOptions) error {
 				res.Valid = true
 				res.Findings = event.Findings{{Severity: event.Warning, Code: event.CodeTruncated,
 					Message: "the last line is cut short (no newline, not complete JSON): a file cut by a crash? skipped"}}
-				skipped++
 			case it.Broken != nil:
 				res.Findings = event.Findings{{Severity: event.Error, Code: event.CodeNotJSON,
-					Message: "broken capture record: " + it.Broken.Error()}}
+					Message: "broken record: " + it.Broken.Error()}}
 			default:
 				ev, fs := event.Check(it.Body, event.Options{Strict: opts.Strict})
 				if ev != nil {
@@ -106,7 +108,12 @@ func validateRun(app *App, opts *ValidateOptions) error {
 				res.Findings = fs
 				res.Valid = !fs.HasErrors()
 			}
-			if !res.Skipped {
+			return res
+		}
+		emit := func(res validateResult) error {
+			if res.Skipped {
+				skipped++
+			} else {
 				total++
 				if !res.Valid {
 					invalid++
@@ -134,7 +141,11 @@ func validateRun(app *App, opts *ValidateOptions) error {
 			fmt.Fprintf(out, "%s  %s  %s\n", term.Sanitize(res.Source), kind, v)
 			printFindings(out, app.Color, res.Findings, "    ")
 			return nil
-		})
+		}
+		err := checkInOrder(func(fn func(source.Item) error) error {
+			_, err := source.Read(display, r, fn)
+			return err
+		}, check, emit)
 		if err != nil {
 			out.Flush()
 			return ioError(fmt.Errorf("%s: %w", display, err))
@@ -151,3 +162,82 @@ func validateRun(app *App, opts *ValidateOptions) error {
 	}
 	return nil
 }
+
+// checkInOrder runs check on every item read, on all cores, and hands the
+// results to emit in input order. Items travel in batches so the
+// hand-offs cost little next to the checks; at most 2 batches per core are
+// in flight, so memory stays flat however long the input.
+func checkInOrder(read func(func(source.Item) error) error, check func(source.Item) validateResult, emit func(validateResult) error) error {
+	const batchSize = 256
+	type batch struct {
+		items   []source.Item
+		results []validateResult
+		done    chan struct{}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *batch)
+	order := make(chan *batch, 2*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range jobs {
+				b.results = make([]validateResult, len(b.items))
+				for i, it := range b.items {
+					b.results[i] = check(it)
+				}
+				close(b.done)
+			}
+		}()
+	}
+	stop := make(chan struct{}) // closed when emit fails: the reader stops
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		cur := &batch{done: make(chan struct{})}
+		send := func() bool {
+			select {
+			case order <- cur:
+			case <-stop:
+				return false
+			}
+			jobs <- cur
+			cur = &batch{done: make(chan struct{})}
+			return true
+		}
+		err := read(func(it source.Item) error {
+			cur.items = append(cur.items, it)
+			if len(cur.items) == batchSize && !send() {
+				return errStopped
+			}
+			return nil
+		})
+		if err == nil && len(cur.items) > 0 {
+			send()
+		}
+		if err == errStopped {
+			err = nil
+		}
+		readErr <- err
+	}()
+	var emitErr error
+	for b := range order {
+		<-b.done
+		for _, res := range b.results {
+			if emitErr == nil {
+				if emitErr = emit(res); emitErr != nil {
+					close(stop)
+				}
+			}
+		}
+	}
+	wg.Wait()
+	if err := <-readErr; err != nil {
+		return err
+	}
+	return emitErr
+}
+
+var errStopped = errors.New("stopped")

@@ -76,6 +76,12 @@ func Decode(raw []byte) (*Event, error) {
 	if f, bad := checkBytes(raw); bad {
 		return nil, &DecodeError{f}
 	}
+	if v, ok := fastDecode(raw); ok {
+		if obj, ok := v.(map[string]any); ok {
+			return &Event{Raw: raw, Fields: obj}, nil
+		}
+	}
+	// Not one JSON object: encoding/json says exactly what is wrong.
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

@@ -1,0 +1,69 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// decodeStd is what fastDecode must agree with: encoding/json with
+// UseNumber, one value, nothing but white space after it.
+func decodeStd(b []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err == nil || err.Error() != "EOF" {
+		return nil, false
+	}
+	return v, true
+}
+
+func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
+	cases := []string{
+		`{}`, `[]`, `{"a":1}`, ` {"a" : [1, -0.5e+3, true, false, null, "x"]} `,
+		`{"a":"\u00e9\n\t\"\\\/\b\f\r"}`, `{"a":"\ud83d\ude00"}`, `{"a":"\ud83d"}`, `{"a":"\ude00x"}`,
+		`{"a":"\ud83d\u0041"}`, `{"a":"\ud83d\u00zz"}`, `{"a":"\x"}`, `{"a":"` + "\x01" + `"}`,
+		`{"a":01}`, `{"a":-}`, `{"a":1.}`, `{"a":.5}`, `{"a":1e}`, `{"a":1E+}`, `{"a":+1}`,
+		`{"a":1,}`, `[1,]`, `{"a" 1}`, `{a:1}`, `{"a":1}{}`, `{"a":1} x`, `"s"`, `12345678901234567890`,
+		`{"a":tru}`, `{"a":nul}`, `{"a":1,"a":{"b":2}}`, `{"a":[{"b":[{}]}]}`, "", " ", `{"a":"é"}`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		`{"a":` + strings.Repeat(`{"a":`, 9998) + `1` + strings.Repeat("}", 9999),
+	}
+	for _, c := range cases {
+		got, gotOK := fastDecode([]byte(c))
+		want, wantOK := decodeStd([]byte(c))
+		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+			name := c
+			if len(name) > 40 {
+				name = name[:40] + "..."
+			}
+			t.Errorf("%q: fast %v %#v, encoding/json %v %#v", name, gotOK, got, wantOK, want)
+		}
+	}
+}
+
+// FuzzDecode: for any valid UTF-8 input, fastDecode accepts exactly what
+// encoding/json accepts and builds the same values.
+func FuzzDecode(f *testing.F) {
+	for _, k := range KindNames() {
+		f.Add(Fixture(Kind(k)))
+	}
+	f.Add([]byte(`{"a":"\ud83d\ude00\u00e9","b":[1e5,-0.0,{"c":null}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) {
+			return // Decode rejects it before parsing
+		}
+		got, gotOK := fastDecode(b)
+		want, wantOK := decodeStd(b)
+		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: fast %v %#v, encoding/json %v %#v", b, gotOK, got, wantOK, want)
+		}
+	})
+}
