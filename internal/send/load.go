@@ -1,0 +1,302 @@
+package send
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/livecb/livecb/internal/deliver"
+)
+
+// Load is a load run: many callbacks, Concurrency at a time, as fast as the
+// receiver answers or at a steady Rate.
+type Load struct {
+	Poster *deliver.Poster
+	Bodies *LoadBodies
+	Expect deliver.Expect
+	// Count is the number of requests; 0 runs until Duration ends.
+	Count int64
+	// Duration bounds the run; 0 runs until Count requests are done.
+	Duration time.Duration
+	// Concurrency is the number of requests under way at once (and of
+	// kept-alive connections).
+	Concurrency int
+	// Rate, when above 0, schedules request i at start + i/Rate whatever
+	// the receiver does (open loop): a slow receiver then shows as latency,
+	// counted from when each request was due, not as a lower offered rate.
+	// 0 sends each request as soon as a sender is free (closed loop).
+	Rate float64
+
+	next   atomic.Int64
+	done   atomic.Int64
+	errors atomic.Int64
+}
+
+// Latency is a latency distribution.
+type Latency struct {
+	Min, P50, P90, P99, P999, Max, Mean time.Duration
+}
+
+// LoadReport is the outcome of a load run.
+type LoadReport struct {
+	// Requests were sent and got an answer or failed.
+	Requests int64
+	// Answered got an HTTP answer; Matched with an expected status.
+	Answered, Matched, Missed int64
+	// Failed got no answer (Causes say why).
+	Failed   int64
+	Statuses map[int]int64
+	Causes   map[deliver.Cause]int64
+	Elapsed  time.Duration
+	// Throughput is Requests per second of Elapsed.
+	Throughput float64
+	Latency    Latency
+	// Rate is the rate asked for (0: as fast as possible).
+	Rate        float64
+	Concurrency int
+	// FirstFailure is the first network failure, for the error message.
+	FirstFailure *LoadFailure
+	// Interrupted is true when ctx ended before the run did.
+	Interrupted bool
+}
+
+// LoadFailure describes a request that got no answer.
+type LoadFailure struct {
+	URL   string
+	Kind  string
+	Cause deliver.Cause
+	Err   error
+}
+
+// ErrorRate is the share of requests that failed or missed the expected
+// status.
+func (r LoadReport) ErrorRate() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.Failed+r.Missed) / float64(r.Requests)
+}
+
+// Progress returns the requests done so far and how many of them failed or
+// missed (for a progress bar; safe to call during Run).
+func (l *Load) Progress() (done, errs int64) { return l.done.Load(), l.errors.Load() }
+
+// shard is one part of the counts, shared by a few senders, so that
+// senders rarely wait for each other and memory stays bounded however high
+// the concurrency.
+type shard struct {
+	mu       sync.Mutex
+	hist     *hdrhistogram.Histogram
+	statuses map[int]int64
+	causes   map[deliver.Cause]int64
+	matched  int64
+	missed   int64
+	failed   int64
+	first    *LoadFailure
+	firstAt  int64
+}
+
+const (
+	histMin = int64(time.Microsecond) // latencies are recorded in ns, 3 significant digits
+	histMax = int64(time.Hour)
+)
+
+func newShard() *shard {
+	return &shard{hist: hdrhistogram.New(histMin, histMax, 3), statuses: map[int]int64{}, causes: map[deliver.Cause]int64{}}
+}
+
+// Run runs the load and returns its report. Requests under way when
+// Duration ends are finished; when ctx ends they are abandoned and not
+// counted.
+func (l *Load) Run(ctx context.Context) LoadReport {
+	conc := max(l.Concurrency, 1)
+	if l.Count > 0 {
+		conc = int(min(int64(conc), l.Count))
+	}
+	shards := make([]*shard, min(conc, 16))
+	for i := range shards {
+		shards[i] = newShard()
+	}
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	var stopped atomic.Bool
+
+	start := time.Now()
+	var deadline time.Time
+	if l.Duration > 0 {
+		deadline = start.Add(l.Duration)
+		t := time.AfterFunc(l.Duration, func() { stopped.Store(true); halt() })
+		defer t.Stop()
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			stopped.Store(true)
+			halt()
+		case <-stop:
+		}
+	}()
+	targets := make([]deliver.Target, len(l.Bodies.Kinds))
+	for k := range targets {
+		var err error
+		if targets[k], err = deliver.ParseTarget(l.Bodies.URL(k)); err != nil {
+			return LoadReport{FirstFailure: &LoadFailure{URL: l.Bodies.URL(k), Cause: deliver.CauseURL, Err: err}}
+		}
+	}
+	var interval float64
+	if l.Rate > 0 {
+		interval = float64(time.Second) / l.Rate
+	}
+
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(sh *shard) {
+			defer wg.Done()
+			l.sender(ctx, sh, targets, start, deadline, interval, stop, &stopped)
+		}(shards[w%len(shards)])
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	halt()
+
+	rep := LoadReport{Statuses: map[int]int64{}, Causes: map[deliver.Cause]int64{}, Elapsed: elapsed,
+		Rate: l.Rate, Concurrency: conc, Interrupted: ctx.Err() != nil}
+	hist := hdrhistogram.New(histMin, histMax, 3)
+	var firstAt int64 = -1
+	for _, sh := range shards {
+		hist.Merge(sh.hist)
+		for s, n := range sh.statuses {
+			rep.Statuses[s] += n
+			rep.Answered += n
+		}
+		for c, n := range sh.causes {
+			rep.Causes[c] += n
+		}
+		rep.Matched += sh.matched
+		rep.Missed += sh.missed
+		rep.Failed += sh.failed
+		if sh.first != nil && (firstAt < 0 || sh.firstAt < firstAt) {
+			rep.FirstFailure, firstAt = sh.first, sh.firstAt
+		}
+	}
+	rep.Requests = rep.Answered + rep.Failed
+	if elapsed > 0 {
+		rep.Throughput = float64(rep.Requests) / elapsed.Seconds()
+	}
+	if hist.TotalCount() > 0 {
+		q := func(p float64) time.Duration { return time.Duration(hist.ValueAtQuantile(p)) }
+		rep.Latency = Latency{Min: time.Duration(hist.Min()), P50: q(50), P90: q(90), P99: q(99), P999: q(99.9),
+			Max: time.Duration(hist.Max()), Mean: time.Duration(hist.Mean())}
+	}
+	return rep
+}
+
+// sender takes the next request number until the count is reached or the
+// run is stopped, waits for its moment when a rate is set, and sends it.
+func (l *Load) sender(ctx context.Context, sh *shard, targets []deliver.Target, start, deadline time.Time, interval float64, stop <-chan struct{}, stopped *atomic.Bool) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for !stopped.Load() {
+		i := l.next.Add(1) - 1
+		if l.Count > 0 && i >= l.Count {
+			return
+		}
+		sent := time.Now()
+		if interval > 0 {
+			due := start.Add(time.Duration(float64(i) * interval))
+			if !deadline.IsZero() && !due.Before(deadline) {
+				return
+			}
+			if d := time.Until(due); d > 0 {
+				if timer == nil {
+					timer = time.NewTimer(d)
+				} else {
+					timer.Reset(d)
+				}
+				select {
+				case <-timer.C:
+				case <-stop:
+					return
+				}
+			}
+			// Open loop: latency counts from when the request was due, so
+			// time spent waiting for a free sender is the receiver's.
+			sent = due
+		}
+		k, body := l.Bodies.Request(i, nil)
+		status, cause, err := l.Poster.Post(ctx, targets[k], body)
+		if ctx.Err() != nil {
+			return // abandoned: not counted
+		}
+		lat := time.Since(sent)
+		sh.mu.Lock()
+		ok := err == nil && l.Expect.Match(status)
+		if err != nil {
+			sh.failed++
+			sh.causes[cause]++
+			if sh.first == nil || i < sh.firstAt {
+				sh.first, sh.firstAt = &LoadFailure{URL: l.Bodies.URL(k), Kind: string(l.Bodies.Kinds[k]), Cause: cause, Err: err}, i
+			}
+		} else {
+			sh.statuses[status]++
+			if ok {
+				sh.matched++
+			} else {
+				sh.missed++
+			}
+		}
+		sh.hist.RecordValue(max(int64(lat), histMin))
+		sh.mu.Unlock()
+		l.done.Add(1)
+		if !ok {
+			l.errors.Add(1)
+		}
+	}
+}
+
+// StatusCounts returns the statuses in ascending order.
+func (r LoadReport) StatusCounts() []StatusCount {
+	out := make([]StatusCount, 0, len(r.Statuses))
+	for s, n := range r.Statuses {
+		out = append(out, StatusCount{s, n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Status < out[j].Status })
+	return out
+}
+
+// StatusCount is how many answers had one status.
+type StatusCount struct {
+	Status int
+	Count  int64
+}
+
+// CauseCounts returns the causes of failures, most frequent first.
+func (r LoadReport) CauseCounts() []CauseCount {
+	out := make([]CauseCount, 0, len(r.Causes))
+	for c, n := range r.Causes {
+		out = append(out, CauseCount{c, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Cause < out[j].Cause
+	})
+	return out
+}
+
+// CauseCount is how many requests failed for one cause.
+type CauseCount struct {
+	Cause deliver.Cause
+	Count int64
+}
