@@ -39,10 +39,13 @@ type Record struct {
 	Size     int64  `json:"size"`               // bytes received
 	// Truncated is set when the body was longer than the listener's limit;
 	// Body then holds its first bytes.
-	Truncated bool           `json:"truncated,omitempty"`
-	Kind      event.Kind     `json:"kind,omitempty"`
-	Findings  event.Findings `json:"findings,omitempty"`
-	Answer    Answer         `json:"answer"`
+	Truncated bool `json:"truncated,omitempty"`
+	// Redacted is set when secrets were masked (listen --redact): the
+	// header, target and body are then not exactly what arrived.
+	Redacted bool           `json:"redacted,omitempty"`
+	Kind     event.Kind     `json:"kind,omitempty"`
+	Findings event.Findings `json:"findings,omitempty"`
+	Answer   Answer         `json:"answer"`
 }
 
 // Answer is what the listener answered.

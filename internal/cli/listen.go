@@ -23,6 +23,7 @@ import (
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/listen"
+	"github.com/livecb/livecb/internal/redact"
 	"github.com/livecb/livecb/internal/term"
 )
 
@@ -46,6 +47,7 @@ type ListenOptions struct {
 	Paths       []string
 	Strict      bool
 	Verbose     bool
+	Redact      bool
 
 	Count         int
 	Timeout       time.Duration
@@ -71,6 +73,13 @@ path, kind, publishDomain/appName/streamName, the key fields of its kind, and
 the verdict; findings follow with their JSON paths. -v adds the headers and the
 pretty-printed body. Everything that came from the network is printed
 escaped: control characters and escape sequences are never interpreted.
+Secrets are masked on the terminal: Authorization, Cookie, Set-Cookie and
+Proxy-Authorization headers, and headers, query parameters and JSON fields
+named like keys, tokens, secrets, signatures or passwords (auth_key,
+txSecret, access_token...). The capture log keeps them, so that a replay is
+byte for byte; --redact masks them there too (such a capture no longer
+replays exactly). Bodies are never decompressed: a Content-Encoding is
+reported and the bytes are kept as they arrived.
 --output json prints one JSON object per request (a capture record with
 "valid" and "callback" added).
 
@@ -119,6 +128,7 @@ otherwise (the summary says which), 4 when the port cannot be bound.`,
 	f.StringArrayVar(&opts.Paths, "path", nil, "a family's path, FAMILY=PATH (implies --family-paths; repeatable)")
 	f.BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "also print headers and the pretty-printed body")
+	f.BoolVar(&opts.Redact, "redact", false, "mask secret-looking headers, query parameters and fields in the capture log too")
 	f.IntVar(&opts.Count, "count", 0, "stop after this many callbacks (CI)")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "stop after this long; with --count or --expect, fail if they did not arrive (CI)")
 	f.StringArrayVar(&opts.Expect, "expect", nil, "KIND[=N]: at least N callbacks of KIND must arrive (default 1; repeatable; CI)")
@@ -161,6 +171,7 @@ func (opts *ListenOptions) check() (*listenConfig, error) {
 			ForwardTimeout: opts.ForwardTimeout,
 			MaxBody:        int64(maxBody),
 			Strict:         opts.Strict,
+			Redact:         opts.Redact,
 		},
 		goal: listen.Goal{Count: opts.Count, FailOnInvalid: opts.FailOnInvalid},
 	}
@@ -401,7 +412,7 @@ func (pr *requestPrinter) print(r *listen.Request) {
 	}
 	var b strings.Builder
 	b.WriteString(pr.p.Dim(rec.Time.Local().Format("15:04:05.000")))
-	fmt.Fprintf(&b, "  %-*s", len("POST /snapshot"), term.Sanitize(rec.Method)+" "+term.Sanitize(rec.Target))
+	fmt.Fprintf(&b, "  %-*s", len("POST /snapshot"), term.Sanitize(rec.Method)+" "+term.Sanitize(redact.Target(rec.Target, redact.Display)))
 	kind := string(rec.Kind)
 	if kind == "" {
 		kind = "-"
@@ -455,7 +466,7 @@ func (pr *requestPrinter) details(rec *capture.Record) {
 	}
 	for _, k := range names {
 		for _, v := range rec.Header[k] {
-			fmt.Fprintf(pr.w, "    %s %s\n", pr.p.Dim(term.Sanitize(k)+":"), term.Sanitize(v))
+			fmt.Fprintf(pr.w, "    %s %s\n", pr.p.Dim(term.Sanitize(k)+":"), term.Sanitize(redact.HeaderValue(k, v, redact.Display)))
 		}
 	}
 	body, _ := rec.Bytes()
@@ -463,6 +474,7 @@ func (pr *requestPrinter) details(rec *capture.Record) {
 		fmt.Fprintf(pr.w, "    %s\n", pr.p.Dim("(empty body)"))
 		return
 	}
+	body, _ = redact.JSON(body, redact.Display)
 	const show = 2 << 10 // enough to read a callback; the capture log has all of it
 	cut := len(body) > show
 	if cut {

@@ -24,6 +24,7 @@ import (
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/redact"
 )
 
 // Codes of the findings the listener adds to the body's own: they are about
@@ -36,6 +37,7 @@ const (
 	CodeUnexpectedPath  event.Code = "unexpected_path"
 	CodeCaptureFailed   event.Code = "capture_failed"
 	CodeForwardFailed   event.Code = "forward_failed"
+	CodeContentEncoding event.Code = "content_encoding"
 )
 
 const (
@@ -87,6 +89,11 @@ type Options struct {
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
+	// Redact masks secret-looking headers, query parameters and JSON fields
+	// (internal/redact) in the capture log and in what OnRequest gets. The
+	// body is checked and forwarded as received; only what is kept changes,
+	// so a redacted capture no longer replays byte for byte.
+	Redact bool
 	// OnRequest is called for each request, after it is captured and
 	// before it is answered, with the counts including it (read them during
 	// the call only). Calls never overlap and come in capture order.
@@ -281,6 +288,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.Answer = answer
 	rec.Findings = fs
+	if s.opts.Redact {
+		redactRecord(rec, body)
+	}
 
 	s.mu.Lock()
 	s.seq++
@@ -327,6 +337,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, rec.Answer.Body)
 }
 
+// redactRecord masks secrets in what is kept of a request (--redact).
+func redactRecord(rec *capture.Record, body []byte) {
+	rec.Header = redact.Header(rec.Header, redact.Stored)
+	rec.Target = redact.Target(rec.Target, redact.Stored)
+	if masked, changed := redact.JSON(body, redact.Stored); changed {
+		rec.SetBody(masked)
+	}
+	rec.Redacted = true
+}
+
 func orMore(size, max int64) string {
 	if size >= max+1+drainLimit {
 		return " or more"
@@ -365,6 +385,12 @@ func (s *Server) requestFindings(r *http.Request, ev *event.Event) event.Finding
 	case err != nil || mt != "application/json":
 		fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeContentType,
 			Message: fmt.Sprintf("Content-Type %q: the service sends application/json", ct)})
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		// Not decoded on purpose: the capture keeps the exact bytes, and
+		// no decompression bomb can blow up the listener's memory.
+		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeContentEncoding,
+			Message: fmt.Sprintf("Content-Encoding %q: the service sends bodies unencoded; livecb does not decode them (captured as received)", ce)})
 	}
 	if len(s.opts.Paths) == 0 || ev == nil || ev.Kind == "" {
 		return fs
