@@ -56,6 +56,9 @@ type SendOptions struct {
 	TaskRecord       bool
 	Quality          bool
 	Seed             uint64
+
+	// Load holds the load-mode flags (--count, --duration, --emit...).
+	Load LoadOptions
 }
 
 func newSendCmd(app *App) *cobra.Command {
@@ -89,14 +92,32 @@ off there is skipped with a notice, as the service would not send it.
 Each answer is printed with its status, latency and the start of its body.
 Exit status: 0 when every answer has an --expect-status, 1 when one does not
 or a body is invalid, 2 for a usage error, 3 when the receiver cannot be
-reached (refused, DNS, timeout, TLS).`,
+reached (refused, DNS, timeout, TLS).
+
+Load mode: --count N (or --duration D) sends N callbacks, --concurrency at a
+time over kept-alive connections, or at a steady --rate per second (open
+loop: a slow receiver shows as latency, counted from when each request was
+due, not as a lower rate). The KINDs take turns; each round is about a new
+stream, with its own name and times (--same-body sends one body every time;
+--verbatim and --data do too). Bodies are generated and validated before the
+clock starts. A progress bar shows on a terminal; the report gives requests,
+answers by status, errors by cause, throughput and latency min, p50, p90,
+p99, p99.9 and max (text, or --output json). The run fails (exit 1) when
+more than --max-error-rate of the requests fail or miss --expect-status
+(default 0: any), and exits 3 when no request got an answer.
+--emit FILE writes the requests instead of sending them, as vegeta JSON
+targets or (--emit-format k6) a k6 script, to drive the same callbacks from
+many machines.`,
 		Example: `  livecb send record_done --to http://localhost:3000/cb
   livecb send publish_started publish_done --push-url 'rtmp://push.example.com/live/cam1?token=x' --to http://localhost:3000/cb
   livecb send task_record_done --set taskExternalId=163594946396839937 --to http://localhost:3000/cb
   livecb send record_done --unset downloadUrl --no-validate --to http://localhost:3000/cb
   livecb send lifecycle --snapshot-interval 10s --duplicate --shuffle --to http://localhost:3000/cb
   livecb send snapshot --dry-run | livecb validate
-  livecb send record_done --data body.json --retries 3 --expect-status 2xx --to http://localhost:3000/cb`,
+  livecb send record_done --data body.json --retries 3 --expect-status 2xx --to http://localhost:3000/cb
+  livecb send publish_started publish_done --count 10000 --concurrency 50 --to http://localhost:3000/cb
+  livecb send record_done --rate 500 --duration 1m --max-error-rate 0.1% --to http://localhost:3000/cb
+  livecb send snapshot --count 100000 --emit targets.json --to http://receiver.internal:3000/cb`,
 		ValidArgsFunction: completeSendArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
@@ -130,6 +151,14 @@ reached (refused, DNS, timeout, TLS).`,
 	f.BoolVar(&opts.TaskRecord, "task-record", false, "lifecycle: add a record task's record_done")
 	f.BoolVar(&opts.Quality, "quality", false, "lifecycle: add a quality detection")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed for stream names, IPs and --shuffle (0: random)")
+	f.Int64Var(&opts.Load.Count, "count", 0, "load mode: send this many callbacks (the KINDs take turns)")
+	f.IntVarP(&opts.Load.Concurrency, "concurrency", "c", 10, "load mode: requests under way at once (and kept-alive connections)")
+	f.DurationVar(&opts.Load.Duration, "duration", 0, "load mode: send for this long (with --count, whichever ends first)")
+	f.Float64Var(&opts.Load.Rate, "rate", 0, "load mode: requests per second, scheduled whatever the receiver does (0: as fast as answered)")
+	f.BoolVar(&opts.Load.SameBody, "same-body", false, "load mode: send one body every time instead of a new stream per round")
+	f.StringVar(&opts.Load.MaxErrorRate, "max-error-rate", "0", "load mode: fail when more requests than this fail or miss --expect-status (0.01 or 1%)")
+	f.StringVar(&opts.Load.Emit, "emit", "", "load mode: write the requests to FILE (- for stdout) instead of sending them")
+	f.StringVar(&opts.Load.EmitFormat, "emit-format", send.EmitVegeta, "format of --emit: vegeta (JSON targets) or k6 (a script)")
 	return cmd
 }
 
@@ -297,6 +326,12 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		if bo.Data, err = readData(app, opts.Data); err != nil {
 			return err
 		}
+	}
+	if !opts.Load.active() && (opts.Load.Rate > 0 || opts.Load.SameBody) {
+		return usageErrorf("--rate and --same-body shape load mode: add --count N or --duration D")
+	}
+	if opts.Load.active() {
+		return sendLoadRun(ctx, app, opts, kinds, lifecycle, bo, header, expect)
 	}
 	var items []send.Item
 	if lifecycle {
