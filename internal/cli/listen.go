@@ -433,7 +433,7 @@ func (pr *requestPrinter) print(r *listen.Request) {
 	}
 	fmt.Fprintf(&b, "  %s", pr.answer(rec.Answer))
 	fmt.Fprintln(pr.w, b.String())
-	printFindings(pr.w, pr.p, rec.Findings, "    ")
+	printFindings(pr.w, pr.p, maskedFindings(rec.Findings), "    ")
 	if pr.verbose {
 		pr.details(rec)
 	}
@@ -445,13 +445,31 @@ func (pr *requestPrinter) answer(a capture.Answer) string {
 		if a.Forwarded.Error != "" {
 			s += " (forward failed)"
 		} else {
-			s += fmt.Sprintf(" from %s in %.1fms", term.Sanitize(a.Forwarded.URL), a.Forwarded.LatencyMS)
+			s += fmt.Sprintf(" from %s in %.1fms", term.Sanitize(redact.String(a.Forwarded.URL, redact.Display)), a.Forwarded.LatencyMS)
 		}
 	}
 	if a.Status >= 300 {
 		return pr.p.Warn(s)
 	}
 	return pr.p.Dim(s)
+}
+
+// maskedFindings are findings whose messages may quote a secret (a
+// forwarding error quotes the URL with its query) made safe to show.
+func maskedFindings(fs event.Findings) event.Findings {
+	var out event.Findings
+	for i, f := range fs {
+		if m := redact.String(f.Message, redact.Display); m != f.Message {
+			if out == nil {
+				out = append(event.Findings(nil), fs...)
+			}
+			out[i].Message = m
+		}
+	}
+	if out == nil {
+		return fs
+	}
+	return out
 }
 
 // details prints the headers and the body of a request (-v), escaped.
@@ -474,7 +492,7 @@ func (pr *requestPrinter) details(rec *capture.Record) {
 		fmt.Fprintf(pr.w, "    %s\n", pr.p.Dim("(empty body)"))
 		return
 	}
-	body, _ = redact.JSON(body, redact.Display)
+	body, _ = redact.Body(body, redact.Display)
 	const show = 2 << 10 // enough to read a callback; the capture log has all of it
 	cut := len(body) > show
 	if cut {

@@ -341,8 +341,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func redactRecord(rec *capture.Record, body []byte) {
 	rec.Header = redact.Header(rec.Header, redact.Stored)
 	rec.Target = redact.Target(rec.Target, redact.Stored)
-	if masked, changed := redact.JSON(body, redact.Stored); changed {
+	if masked, changed := redact.Body(body, redact.Stored); changed {
 		rec.SetBody(masked)
+	}
+	// Messages and answers may quote the target (a forwarding error does).
+	for i := range rec.Findings {
+		rec.Findings[i].Message = redact.String(rec.Findings[i].Message, redact.Stored)
+	}
+	rec.Answer.Body = redact.String(rec.Answer.Body, redact.Stored)
+	if f := rec.Answer.Forwarded; f != nil {
+		f.URL = redact.String(f.URL, redact.Stored)
+		f.Error = redact.String(f.Error, redact.Stored)
 	}
 	rec.Redacted = true
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -229,4 +230,74 @@ func secretSpans(body []byte) (spans [][2]int, ok bool) {
 		spans = append(spans, [2]int{start, end})
 		// top stays wantKey: the member is consumed.
 	}
+}
+
+// Body masks secrets in a request body: field by field when it is JSON
+// (JSON), else by pattern (Text), for bodies that are almost JSON or are
+// form-encoded. In both, secret query parameters of URLs inside values
+// (a downloadUrl signed with auth_key=...) are masked too. changed says
+// whether anything was masked.
+func Body(body []byte, mask string) (out []byte, changed bool) {
+	if json.Valid(body) {
+		out, changed = JSON(body, mask)
+		out, pairs := maskPairs(out, mask)
+		return out, changed || pairs
+	}
+	return Text(body, mask)
+}
+
+var (
+	// "name" : value, where value is a string (perhaps cut short) or a bare
+	// word; for JSON that does not parse (raw control characters, a cut body).
+	jsonMember = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s{\["]+)`)
+	// name=value, as in a form body or a query string quoted in text.
+	// The value stops at a quote or backslash, so that masking inside a
+	// JSON string keeps it valid JSON.
+	formPair = regexp.MustCompile(`(^|[?&\s;,{(])([A-Za-z0-9_.\-]+)=([^&\s"'\\;,)}]*)`)
+)
+
+// Text masks, by pattern, the values of secret-named "name": value members
+// and name=value pairs in a body that is not valid JSON.
+func Text(body []byte, mask string) (out []byte, changed bool) {
+	m, _ := json.Marshal(mask)
+	out = jsonMember.ReplaceAllFunc(body, func(match []byte) []byte {
+		sub := jsonMember.FindSubmatch(match)
+		if !IsSecretName(string(sub[1])) {
+			return match
+		}
+		changed = true
+		return bytes.Join([][]byte{[]byte(`"`), sub[1], []byte(`"`), sub[2], m}, nil)
+	})
+	out, pairs := maskPairs(out, mask)
+	if !changed && !pairs {
+		return body, false
+	}
+	return out, true
+}
+
+// maskPairs masks the values of secret-named name=value pairs.
+func maskPairs(body []byte, mask string) (out []byte, changed bool) {
+	qmask := []byte(url.QueryEscape(mask))
+	out = formPair.ReplaceAllFunc(body, func(match []byte) []byte {
+		sub := formPair.FindSubmatch(match)
+		if len(sub[3]) == 0 || !IsSecretName(string(sub[2])) {
+			return match
+		}
+		changed = true
+		return bytes.Join([][]byte{sub[1], sub[2], []byte("="), qmask}, nil)
+	})
+	if !changed {
+		return body, false
+	}
+	return out, true
+}
+
+// String masks secret name=value pairs and "name": value members in free
+// text: a URL, an error message quoting one, a finding's message.
+func String(s, mask string) string {
+	out, changed := Text([]byte(s), mask)
+	if !changed {
+		return s
+	}
+	return string(out)
 }

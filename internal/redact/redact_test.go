@@ -119,3 +119,48 @@ func FuzzJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestBody(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		// Valid JSON: field by field, and signed URLs inside values.
+		{`{"downloadUrl":"http://cdn.example.com/r.mp4?auth_key=1-0-0-abc&x=1","n":1}`,
+			`{"downloadUrl":"http://cdn.example.com/r.mp4?auth_key=%5Bmasked%5D&x=1","n":1}`},
+		{`{"u":"a?token=ab\"cd"}`, `{"u":"a?token=%5Bmasked%5D\"cd"}`},
+		// Not JSON: raw control characters, a cut body, a form.
+		{"{\"streamName\":\"a\x1b\",\"pushParams\":{\"auth_key\":\"k\",\"a\":\"1\"}}",
+			"{\"streamName\":\"a\x1b\",\"pushParams\":{\"auth_key\":\"[masked]\",\"a\":\"1\"}}"},
+		{`{"token": "abc`, `{"token": "[masked]"`},
+		{`{"secret": 12345, "b": 2`, `{"secret": "[masked]", "b": 2`},
+		{"a=1&password=hunter2&b=2", "a=1&password=%5Bmasked%5D&b=2"},
+	} {
+		got, changed := Body([]byte(tc.in), Display)
+		if string(got) != tc.want || !changed {
+			t.Errorf("Body(%s) = %s (changed %v), want %s", tc.in, got, changed, tc.want)
+		}
+	}
+	for _, in := range []string{`{"a":"b=c"}`, "plain text", "\xff\x00", `{"tokens_count":1,`} {
+		if got, changed := Body([]byte(in), Display); string(got) != in || changed {
+			t.Errorf("Body(%q) = %q, %v; want it unchanged", in, got, changed)
+		}
+	}
+}
+
+// FuzzBody: never panics; valid JSON stays valid JSON; unchanged means the
+// same bytes; masking twice changes nothing more.
+func FuzzBody(f *testing.F) {
+	f.Add([]byte(`{"downloadUrl":"http://x/y?auth_key=1&a=2","token":"t"}`))
+	f.Add([]byte("{\"auth_key\":\"k\x00\""))
+	f.Add([]byte("a=1&sign=2"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, changed := Body(in, Stored)
+		if !changed && string(out) != string(in) {
+			t.Fatalf("unchanged but different: %q -> %q", in, out)
+		}
+		if json.Valid(in) && !json.Valid(out) {
+			t.Fatalf("valid JSON %q masked into invalid %q", in, out)
+		}
+		if again, _ := Body(out, Stored); string(again) != string(out) {
+			t.Fatalf("masking twice differs: %q -> %q", out, again)
+		}
+	})
+}
