@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// receiverDir holds the receivers of testdata/receivers, built once by
-// TestMain and shared by every test.
-var receiverDir string
+// receiverBin is the receiver of testdata/receivers, built once by TestMain
+// and run by every test, correct or with one of its -bug values.
+var receiverBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "livecb-receivers-")
@@ -23,11 +23,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	receiverDir = dir
-	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./testdata/receivers/...")
+	receiverBin = filepath.Join(dir, "receiver")
+	build := exec.Command("go", "build", "-o", receiverBin, "./testdata/receivers")
 	build.Dir = filepath.Join("..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the test receivers: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "building the test receiver: %v\n%s", err, out)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
@@ -36,11 +36,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startReceiver runs a receiver of testdata/receivers as a process on a
-// free loopback port and returns its callback URL once it listens.
-func startReceiver(t *testing.T, name string, args ...string) string {
+// startReceiver runs the receiver of testdata/receivers with -bug bug
+// ("none" for the correct one) as a process on a free loopback port and
+// returns its callback URL once it listens.
+func startReceiver(t *testing.T, bug string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(receiverDir, name), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	name := "-bug " + bug
+	cmd := exec.Command(receiverBin, append([]string{"-addr", "127.0.0.1:0", "-bug", bug}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +79,7 @@ func startReceiver(t *testing.T, name string, args ...string) string {
 }
 
 func TestProbeReportsUnreachableReceiver(t *testing.T) {
-	url := startReceiver(t, "good")
+	url := startReceiver(t, "none")
 	if err := Probe(context.Background(), []string{url}, time.Second); err != nil {
 		t.Fatalf("probe of a running receiver: %v", err)
 	}
