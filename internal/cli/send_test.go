@@ -65,10 +65,16 @@ func runSend(t *testing.T, stdin string, tty bool, args ...string) run {
 func TestSendBigNumbersArriveExactly(t *testing.T) {
 	var r receiver
 	url := r.start(t, 200)
-	// taskExternalId is a string in the spec: as a JSON number it is refused
-	// with a hint, and sent with --no-validate.
+	// taskExternalId is a string in the spec: as a JSON number it is drift,
+	// sent with a warning and every digit.
 	res := runSend(t, "", false, "send", "task_record_done", "--to", url+"/cb", "--set", "taskExternalId=163594946396839937")
-	if res.code != ExitCheckFailed || len(r.bodies) != 0 || !strings.Contains(res.err, "--set-string taskExternalId=163594946396839937") {
+	if res.code != 0 || len(r.bodies) != 1 || !strings.Contains(r.bodies[0], `"taskExternalId":163594946396839937}`) || !strings.Contains(res.err, "[type_drift]") {
+		t.Fatalf("exit %d, %d received: %s %v", res.code, len(r.bodies), res.err, r.bodies)
+	}
+	r.bodies = nil
+	// A string field given a number is refused, with a hint.
+	res = runSend(t, "", false, "send", "task_record_done", "--to", url+"/cb", "--set", "streamName=350802")
+	if res.code != ExitCheckFailed || len(r.bodies) != 0 || !strings.Contains(res.err, "--set-string streamName=350802") {
 		t.Fatalf("exit %d, %d received: %s", res.code, len(r.bodies), res.err)
 	}
 	res = runSend(t, "", false, "send", "task_record_done", "--to", url+"/cb", "--no-validate",

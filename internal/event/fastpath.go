@@ -1,5 +1,7 @@
 package event
 
+import "encoding/json"
+
 // conforms reports whether obj satisfies every constraint of the kind's JSON
 // Schema (Schema(k)): required fields, types, the numeric-string pattern,
 // enums, the group's size and its items. It is the same field table read a
@@ -50,6 +52,12 @@ func valueConforms(f *Field, val any) bool {
 	switch {
 	case f.Numeric:
 		return isNumeric(val)
+	case f.ID:
+		switch val.(type) {
+		case string, json.Number:
+			return true
+		}
+		return false
 	case f.Type == TObject:
 		m, ok := val.(map[string]any)
 		if !ok {

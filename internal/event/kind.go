@@ -83,6 +83,10 @@ type Field struct {
 	Required    bool
 	Doc         string
 	Enum        []string
+	// ID fields are identifiers: a string in the sample, sometimes a JSON
+	// number from other producers (drift). Receivers must keep them as text:
+	// ids beyond 2^53 lose digits in a float64.
+	ID bool
 	// URL fields must be absolute http(s) URLs.
 	URL bool
 	// Items describes the objects of an array field.
@@ -92,6 +96,8 @@ type Field struct {
 // TypeName is the type as people read it in `events show`.
 func (f Field) TypeName() string {
 	switch {
+	case f.ID:
+		return "string (id)"
 	case f.Numeric && f.Type == TString:
 		if f.Decimal {
 			return "decimal string"
@@ -171,7 +177,7 @@ var kinds = []KindInfo{
 				millis("endTime", "span end", TString, true),
 			}},
 			fDownloadURL,
-			{Name: "taskExternalId", Type: TString, Doc: "the caller's own id given to the record task (the spec's table calls it vodTaskId); may exceed 2^53"},
+			{Name: "taskExternalId", Type: TString, ID: true, Doc: "the caller's own id given to the record task (the spec's table calls it vodTaskId); may exceed 2^53"},
 		},
 	},
 	{

@@ -80,6 +80,9 @@ func fieldSchema(f Field) map[string]any {
 			map[string]any{"type": "number"},
 			map[string]any{"type": "string", "pattern": numericString},
 		}}
+	case f.ID:
+		// A JSON number is drift, reported by Validate.
+		s = map[string]any{"type": []any{"string", "number"}}
 	case f.Type == TObject:
 		s = map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}
 	case f.Type == TArray:

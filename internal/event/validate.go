@@ -270,6 +270,10 @@ func (v *validator) value(f *Field, val any, p place) {
 	switch {
 	case f.Numeric:
 		v.number(f, val, p)
+	case f.ID:
+		if n, ok := val.(json.Number); ok {
+			v.add(p.path(), Warning, CodeTypeDrift, "is the JSON number %s; the spec's sample has a string (\"163594946396839936\"); ids beyond 2^53 lose digits in float64 parsers, so receivers must keep them as text", n)
+		}
 	case f.URL:
 		if s, ok := val.(string); ok {
 			checkURL(v, p, s)
