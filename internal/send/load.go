@@ -144,7 +144,7 @@ func (l *Load) Run(ctx context.Context) LoadReport {
 	targets := make([]deliver.Target, len(l.Bodies.Kinds))
 	for k := range targets {
 		var err error
-		if targets[k], err = deliver.ParseTarget(l.Bodies.URL(k)); err != nil {
+		if targets[k], err = l.Poster.Target(l.Bodies.URL(k)); err != nil {
 			return LoadReport{FirstFailure: &LoadFailure{URL: l.Bodies.URL(k), Cause: deliver.CauseURL, Err: err}}
 		}
 	}
