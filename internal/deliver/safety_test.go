@@ -176,7 +176,8 @@ func listenForward(t *testing.T, target string) (status int, out, errOut string)
 	if url == "" {
 		t.Fatal("listen never got ready")
 	}
-	resp, err := http.Post(url+"/cb", "application/json", strings.NewReader(`{"event":"publish_done"}`))
+	client := &http.Client{Timeout: 15 * time.Second}
+	resp, err := client.Post(url+"/cb", "application/json", strings.NewReader(`{"event":"publish_done"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -279,7 +279,7 @@ func TestHundredMegabyteBodyIs413WithBoundedMemory(t *testing.T) {
 	req, _ := http.NewRequest("POST", s.URL()+"/big", io.LimitReader(repeatReader('7'), size))
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	peak, allocated := h.done()
 	if err != nil {
 		t.Fatalf("the client did not get the answer: %v", err)
@@ -406,7 +406,7 @@ func TestGzipBodiesAreCapturedAsReceived(t *testing.T) {
 		req, _ := http.NewRequest("POST", s.URL()+"/gz", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Content-Encoding", "gzip")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -435,7 +435,7 @@ func TestGzipBodiesAreCapturedAsReceived(t *testing.T) {
 	req, _ := http.NewRequest("POST", s.URL(), bytes.NewReader(sample(t, "publish_done")))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "identity")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
