@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/source"
 	"github.com/livecb/livecb/internal/term"
 )
@@ -104,6 +105,18 @@ func validateRun(app *App, opts *ValidateOptions) error {
 				ev, fs := event.Check(it.Body, event.Options{Strict: opts.Strict})
 				if ev != nil {
 					res.Kind = ev.Kind
+				}
+				if it.Capture != nil {
+					// What the listener saw of the request (a gzip
+					// encoding, a 413, a wrong method) is not in the body.
+					for _, f := range it.Capture.Findings {
+						if listen.RequestFinding(f.Code) {
+							if opts.Strict {
+								f.Severity = event.Error
+							}
+							fs = append(fs, f)
+						}
+					}
 				}
 				res.Findings = fs
 				res.Valid = !fs.HasErrors()

@@ -587,3 +587,15 @@ func (g Goal) Failures(st Stats) []string {
 	}
 	return out
 }
+
+// RequestFinding reports whether code is one of the findings the listener
+// adds about the request itself (method, size, headers, path) rather than
+// the body. `livecb validate` re-checks a captured body and keeps these from
+// the capture record, since the body alone cannot show them.
+func RequestFinding(code event.Code) bool {
+	switch code {
+	case CodeBodyTooLarge, CodeMethod, CodeContentType, CodeWrongFamilyPath, CodeUnexpectedPath, CodeContentEncoding, event.CodeTruncated:
+		return true
+	}
+	return false
+}
