@@ -32,6 +32,7 @@ type ReplayOptions struct {
 	Retries      int
 	Backoff      time.Duration
 	Insecure     bool
+	Follow       bool
 	ExpectStatus string
 	Speed        float64
 	Parallel     int
@@ -108,6 +109,7 @@ there), 4 when a file cannot be read.`,
 	f.IntVar(&opts.Retries, "retries", 0, "retries after a connection error or a 5xx, with exponential backoff")
 	f.DurationVar(&opts.Backoff, "backoff", 200*time.Millisecond, "wait before the first retry; it doubles each time")
 	f.BoolVar(&opts.Insecure, "insecure", false, "do not verify the receiver's TLS certificate")
+	f.BoolVar(&opts.Follow, "follow-redirects", false, "follow redirects to other hosts too (redirects on the same host are always followed)")
 	f.StringVar(&opts.ExpectStatus, "expect-status", "200", "expected answer: a status (200), a class (2xx) or a list (200,204)")
 	f.Float64Var(&opts.Speed, "speed", 0, "keep the captured gaps: 1 real time, 10 ten times faster, 0 no waiting")
 	f.IntVar(&opts.Parallel, "parallel", 1, "deliveries under way at once; above 1 a slow receiver does not delay the schedule, but arrival order is no longer guaranteed")
@@ -161,7 +163,7 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	if err != nil {
 		return ro, usageErrorf("--expect-status: %v", err)
 	}
-	header, err := parseSendHeaders(o.Headers)
+	header, err := parseHeaders(o.Headers)
 	if err != nil {
 		return ro, err
 	}
@@ -213,7 +215,7 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	ro.MaxInFlight = o.Parallel
 	ro.Client = deliver.New(deliver.Options{
 		Timeout: o.Timeout, Retries: o.Retries, Backoff: o.Backoff,
-		Insecure: o.Insecure, UserAgent: app.UserAgent(), Header: header, MaxConns: o.Parallel,
+		Insecure: o.Insecure, FollowRedirects: o.Follow, UserAgent: app.UserAgent(), Header: header, MaxConns: o.Parallel,
 	})
 	return ro, nil
 }

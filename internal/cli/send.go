@@ -45,6 +45,7 @@ type SendOptions struct {
 	Retries      int
 	Backoff      time.Duration
 	Insecure     bool
+	Follow       bool
 	ExpectStatus string
 	DryRun       bool
 
@@ -141,6 +142,7 @@ many machines.`,
 	f.IntVar(&opts.Retries, "retries", 0, "retries after a connection error or a 5xx, with exponential backoff")
 	f.DurationVar(&opts.Backoff, "backoff", 200*time.Millisecond, "wait before the first retry; it doubles each time")
 	f.BoolVar(&opts.Insecure, "insecure", false, "do not verify the receiver's TLS certificate")
+	f.BoolVar(&opts.Follow, "follow-redirects", false, "follow redirects to other hosts too (redirects on the same host are always followed)")
 	f.StringVar(&opts.ExpectStatus, "expect-status", "200", "expected answer: a status (200), a class (2xx) or a list (200,204)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the bodies instead of sending them")
 	f.Float64Var(&opts.Speed, "speed", 0, "pace by the stream's time line: 1 real time, 10 ten times faster, 0 no waiting")
@@ -264,7 +266,8 @@ func parseSendArgs(args []string, withData bool) (kinds []event.Kind, lifecycle 
 	return kinds, false, nil
 }
 
-func parseSendHeaders(lines []string) (http.Header, error) {
+// parseHeaders reads repeated -H 'Name: value' flags (send, replay, test).
+func parseHeaders(lines []string) (http.Header, error) {
 	h := http.Header{}
 	for _, l := range lines {
 		name, value, ok := strings.Cut(l, ":")
@@ -289,7 +292,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	if err != nil {
 		return err
 	}
-	header, err := parseSendHeaders(opts.Headers)
+	header, err := parseHeaders(opts.Headers)
 	if err != nil {
 		return err
 	}
@@ -382,7 +385,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 
 	client := deliver.New(deliver.Options{
 		Timeout: opts.Timeout, Retries: opts.Retries, Backoff: opts.Backoff,
-		Insecure: opts.Insecure, UserAgent: app.UserAgent(), Header: header,
+		Insecure: opts.Insecure, FollowRedirects: opts.Follow, UserAgent: app.UserAgent(), Header: header,
 	})
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()

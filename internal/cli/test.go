@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
@@ -166,7 +165,7 @@ func testRun(app *App, opts *TestOptions) error {
 	if opts.Timeout <= 0 {
 		return usageErrorf("--timeout %s: give a positive duration such as 2s", opts.Timeout)
 	}
-	header, err := testHeaders(opts.Headers)
+	header, err := parseHeaders(opts.Headers)
 	if err != nil {
 		return err
 	}
@@ -284,19 +283,6 @@ func failedPattern(results []contract.Result) string {
 		}
 	}
 	return "^(" + strings.Join(names, "|") + ")$"
-}
-
-func testHeaders(hs []string) (http.Header, error) {
-	h := http.Header{}
-	for _, raw := range hs {
-		name, value, ok := strings.Cut(raw, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return nil, usageErrorf("-H %q: write a header as 'Name: value', e.g. -H 'Authorization: Bearer TOKEN'", raw)
-		}
-		h.Add(name, strings.TrimSpace(value))
-	}
-	return h, nil
 }
 
 func testList(app *App, cases []contract.Case) error {

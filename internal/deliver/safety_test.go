@@ -117,6 +117,26 @@ func TestNoRedirectToAnotherHost(t *testing.T) {
 	}
 }
 
+// TestFollowRedirectsWhenAsked: --follow-redirects on send and replay
+// delivers to the other host.
+func TestFollowRedirectsWhenAsked(t *testing.T) {
+	other, hits := counter(t, false)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/moved", http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+	cmds := commands(t)
+	for _, name := range []string{"send", "replay"} {
+		code, out, errOut := livecb(t, cmds[name](redirector.URL+"/cb", "--follow-redirects")...)
+		if code != 0 {
+			t.Errorf("%s --follow-redirects: exit %d\n%s%s", name, code, out, errOut)
+		}
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("the other host got %d callbacks, want 2", n)
+	}
+}
+
 // TestTLSIsVerifiedUnlessInsecure: a receiver with a certificate nobody
 // signed is refused; --insecure (where offered) accepts it.
 func TestTLSIsVerifiedUnlessInsecure(t *testing.T) {
