@@ -223,6 +223,14 @@ func listenRun(app *App, opts *ListenOptions) error {
 		}
 	}
 	pr := newRequestPrinter(app, opts.Verbose)
+	var out *timedBuffer
+	if !app.OutTTY {
+		// Piped or redirected: one write(2) per request line would cost
+		// more than the request; a terminal keeps line-by-line output.
+		out = newTimedBuffer(app.Out, stdoutFlushEvery)
+		defer out.Close()
+		pr.setOutput(out)
+	}
 	reached := make(chan struct{})
 	closed := false
 	cfg.engine.Capture = cw
@@ -298,6 +306,9 @@ func listenRun(app *App, opts *ListenOptions) error {
 		if err := cw.Close(); err != nil {
 			return ioError(fmt.Errorf("--save %s: %w", opts.Save, err))
 		}
+	}
+	if out != nil {
+		out.Close() // every request's line before the summary
 	}
 	st := srv.Stats()
 	printListenSummary(app, st, why)
@@ -399,6 +410,11 @@ type listenJSON struct {
 }
 
 const kindWidth = len("task_record_done")
+
+// setOutput makes the printer write to w.
+func (pr *requestPrinter) setOutput(w io.Writer) {
+	pr.w, pr.enc = w, json.NewEncoder(w)
+}
 
 func (pr *requestPrinter) print(r *listen.Request) {
 	rec := r.Record

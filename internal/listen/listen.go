@@ -126,8 +126,15 @@ type Server struct {
 	srv     *http.Server
 	forward *deliver.Client
 
-	mu    sync.Mutex // orders capture, OnRequest and stats
-	seq   uint64
+	// cmu orders the capture: it numbers requests and forms the groups
+	// written together (commit.go).
+	cmu     sync.Mutex
+	seq     uint64
+	cur     *group // the group being formed
+	leading bool   // a handler is writing a group
+	spare   *group // a committed group whose buffers can be reused
+
+	mu    sync.Mutex // guards stats; held while reporting a group
 	stats Stats
 }
 
@@ -292,24 +299,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		redactRecord(rec, body)
 	}
 
-	s.mu.Lock()
-	s.seq++
-	rec.Seq = s.seq
-	rec.Format = capture.Format
+	var enc capture.Encoded
 	if s.opts.Capture != nil {
-		if err := s.opts.Capture.Write(rec); err != nil {
+		// Encoded here, concurrently; commit only numbers and copies it.
+		buf := encodeBufs.Get().(*[]byte)
+		var err error
+		if enc, err = capture.Encode(rec, *buf); err != nil {
 			req.CaptureErr = err
-			fwdHeader = nil
-			rec.Answer = capture.Answer{Status: http.StatusInternalServerError, Body: "livecb listen: could not save the callback: " + err.Error() + "\n"}
-			rec.Findings = append(rec.Findings, event.Finding{Severity: event.Error, Code: CodeCaptureFailed,
-				Message: "could not write the capture log: " + err.Error() + "; answered 500 so that the sender retries"})
 		}
+		s.commit(req, enc)
+		*buf = enc[:0]
+		encodeBufs.Put(buf)
+	} else {
+		s.commit(req, nil)
 	}
-	s.stats.add(req)
-	if s.opts.OnRequest != nil {
-		s.opts.OnRequest(req, &s.stats)
+	if req.CaptureErr != nil {
+		fwdHeader = nil
 	}
-	s.mu.Unlock()
 
 	if s.opts.Delay > 0 {
 		t := time.NewTimer(s.opts.Delay)
@@ -336,6 +342,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(rec.Answer.Status)
 	io.WriteString(w, rec.Answer.Body)
 }
+
+// encodeBufs are the buffers records are encoded into.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // redactRecord masks secrets in what is kept of a request (--redact).
 func redactRecord(rec *capture.Record, body []byte) {

@@ -1,0 +1,109 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livecb/livecb/internal/event"
+)
+
+// marshalLine is the line encoding/json makes of r with number seq: the
+// reference the reflection-free encoder must match byte for byte.
+func marshalLine(t testing.TB, r Record, seq uint64) []byte {
+	r.Format, r.Seq = Format, seq
+	b, err := json.Marshal(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+func TestEncodeMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 3, 28, 10, 58, 55, 123456789, time.FixedZone("CST", 8*3600))
+	hostile := "a\"b\\c\x00\x01\x1f\b\f\n\r\t<script>&amp;\u2028\u2029\xff\xc3 直播 é \U0001F600 \x7f"
+	recs := []Record{
+		{},
+		{Time: at, Remote: "127.0.0.1:5000", Method: "POST", Target: "/cb?a=1&b=<2>", Host: "localhost:8080",
+			Header: http.Header{"Content-Type": {"application/json"}, "X-Empty": {}, "X-Nil": nil, "X-Many": {"1", "2", hostile}},
+			Body:   `{"event":"publish_done","streamName":"直播"}`, Size: 40, Kind: event.Snapshot, Answer: Answer{Status: 200}},
+		{Time: at.UTC(), Method: hostile, Target: hostile, Host: hostile, Header: http.Header{hostile: {hostile}},
+			Body: "/w==", Encoding: "base64", Size: 1 << 40, Truncated: true, Redacted: true,
+			Findings: event.Findings{{Path: "/a/0", Severity: event.Error, Code: "body_too_large", Message: hostile, Line: 3, Column: 7},
+				{Severity: event.Warning, Code: "x", Message: "m"}},
+			Answer: Answer{Status: 502, Body: hostile, Forwarded: &Forward{URL: "http://127.0.0.1:1/?t=<x>", Status: 0, LatencyMS: 1.5e-7, Error: hostile}}},
+		{Time: time.Unix(0, 0), Header: http.Header{}, Answer: Answer{Status: 413, Forwarded: &Forward{URL: "u", Status: 200, LatencyMS: 12.25}}},
+	}
+	for i, r := range recs {
+		enc, err := Encode(&r, nil)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		got := AppendLine(nil, uint64(i+7), enc)
+		want := marshalLine(t, r, uint64(i+7))
+		if !bytes.Equal(got, want) {
+			t.Errorf("record %d:\n got %s\nwant %s", i, got, want)
+		}
+		if _, err := Parse(bytes.TrimSuffix(got, []byte("\n"))); err != nil {
+			t.Errorf("record %d does not parse back: %v", i, err)
+		}
+	}
+}
+
+// FuzzEncode: whatever the strings, the encoder writes encoding/json's bytes.
+func FuzzEncode(f *testing.F) {
+	f.Add("POST", "/cb?a=1", "X-K", "v", `{"a":1}`, "ok")
+	f.Add("\x00", "<>&\u2028", "\xff", "\xc3", "\"\\", "\t\n")
+	f.Fuzz(func(t *testing.T, method, target, key, value, body, answer string) {
+		r := Record{Time: time.Unix(1700000000, 5), Method: method, Target: target,
+			Header: http.Header{key: {value, body}}, Body: body, Answer: Answer{Status: 200, Body: answer}}
+		enc, err := Encode(&r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := AppendLine(nil, 1, enc), marshalLine(t, r, 1); !bytes.Equal(got, want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+func TestWriteLinesAppendsGroupsInOneCall(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.ndjson")
+	w, err := Create(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var group []byte
+	for seq := uint64(1); seq <= 3; seq++ {
+		enc, err := Encode(&Record{Method: "POST", Body: strings.Repeat("x", int(seq))}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		group = AppendLine(group, seq, enc)
+	}
+	if n, err := w.WriteLines(group); err != nil || n != len(group) {
+		t.Fatalf("WriteLines = %d, %v; want %d, nil", n, err, len(group))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3:\n%s", len(lines), data)
+	}
+	for i, l := range lines {
+		r, err := Parse([]byte(l))
+		if err != nil || r.Seq != uint64(i+1) || r.Body != strings.Repeat("x", i+1) {
+			t.Errorf("line %d: %+v, %v", i+1, r, err)
+		}
+	}
+	if _, err := w.WriteLines([]byte("{}\n")); err == nil {
+		t.Error("WriteLines after Close succeeded")
+	}
+}

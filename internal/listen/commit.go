@@ -1,0 +1,128 @@
+package listen
+
+import (
+	"net/http"
+
+	"github.com/livecb/livecb/internal/capture"
+	"github.com/livecb/livecb/internal/event"
+)
+
+// Group commit. Requests that arrive together share one write(2) (and one
+// fsync with --sync) of the capture log: each handler encodes its record on
+// its own, then, under a lock held only to number it, appends its line to
+// the group being formed. One handler at a time is the group's leader: it
+// writes the whole group, reports every request of it in order (counts,
+// OnRequest), then releases them all; meanwhile the next group forms. So a
+// request is still answered only after its record reached the file, records
+// are whole lines in seq order, and OnRequest calls never overlap and come
+// in capture order; concurrent requests just share the system calls.
+
+// group is the requests committed together.
+type group struct {
+	lines []byte     // their capture lines, in seq order
+	reqs  []*Request // in seq order
+	ends  []int      // where each request's line ends in lines (-1: none)
+	done  chan struct{}
+	// lead is sent one token when the previous leader hands this group
+	// over: the waiter that takes it becomes the leader.
+	lead chan struct{}
+}
+
+func (s *Server) newGroup() *group {
+	g := &group{done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	// Reuse the buffers of a group already committed.
+	if s.spare != nil {
+		g.lines, g.reqs, g.ends = s.spare.lines[:0], s.spare.reqs[:0], s.spare.ends[:0]
+		s.spare = nil
+	}
+	return g
+}
+
+// commit numbers req, writes its line (enc, nil when it has none) with the
+// group it joins, and returns once that group is written and reported.
+func (s *Server) commit(req *Request, enc capture.Encoded) {
+	s.cmu.Lock()
+	s.seq++
+	req.Record.Seq = s.seq
+	req.Record.Format = capture.Format
+	if s.cur == nil {
+		s.cur = s.newGroup()
+	}
+	g := s.cur
+	end := -1
+	if enc != nil {
+		g.lines = capture.AppendLine(g.lines, s.seq, enc)
+		end = len(g.lines)
+	}
+	g.reqs = append(g.reqs, req)
+	g.ends = append(g.ends, end)
+	if s.leading {
+		s.cmu.Unlock()
+		select {
+		case <-g.done:
+			return
+		case <-g.lead:
+		}
+		s.cmu.Lock()
+	}
+	// This handler leads: g is the group being formed (nobody else takes
+	// it while s.leading is set). Close it and let the next one form.
+	s.leading = true
+	s.cur = s.newGroup()
+	s.cmu.Unlock()
+
+	s.flush(g)
+
+	s.cmu.Lock()
+	if len(s.cur.reqs) > 0 {
+		s.cur.lead <- struct{}{} // a waiter of the next group leads it
+	} else {
+		s.leading = false
+	}
+	g.lines, g.reqs, g.ends = g.lines[:0], g.reqs[:0], g.ends[:0]
+	s.spare = g
+	s.cmu.Unlock()
+}
+
+// flush writes a group's lines, reports its requests in order and releases
+// their handlers.
+func (s *Server) flush(g *group) {
+	var n int
+	var err error
+	if len(g.lines) > 0 {
+		n, err = s.opts.Capture.WriteLines(g.lines)
+	}
+	s.mu.Lock()
+	for i, req := range g.reqs {
+		switch {
+		case req.CaptureErr != nil:
+		case err != nil && g.ends[i] > n:
+			// Not in the file (or not whole, or not synced).
+			req.CaptureErr = err
+		}
+		if req.CaptureErr != nil {
+			failCapture(req)
+		}
+		s.stats.add(req)
+		if s.opts.OnRequest != nil {
+			s.opts.OnRequest(req, &s.stats)
+		}
+	}
+	s.mu.Unlock()
+	// The handlers read their requests again once released; the reports
+	// above happen before (the channel close orders them).
+	for i := range g.reqs {
+		g.reqs[i] = nil
+	}
+	close(g.done)
+}
+
+// failCapture makes the answer of a request whose record could not be
+// written a 500, so that the sender retries.
+func failCapture(req *Request) {
+	rec := req.Record
+	rec.Answer = capture.Answer{Status: http.StatusInternalServerError,
+		Body: "livecb listen: could not save the callback: " + req.CaptureErr.Error() + "\n"}
+	rec.Findings = append(rec.Findings, event.Finding{Severity: event.Error, Code: CodeCaptureFailed,
+		Message: "could not write the capture log: " + req.CaptureErr.Error() + "; answered 500 so that the sender retries"})
+}

@@ -1,0 +1,127 @@
+package listen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/livecb/livecb/internal/capture"
+	"github.com/livecb/livecb/internal/event"
+)
+
+// TestGroupCommitKeepsEveryGuarantee: many senders at once, so that
+// requests share writes. Each sender, once answered, finds its record whole
+// in the log; OnRequest calls never overlap and come in seq order; the log
+// holds every request once, in seq order.
+func TestGroupCommitKeepsEveryGuarantee(t *testing.T) {
+	const senders, each = 12, 25
+	var inCall atomic.Int32
+	var mu sync.Mutex // only to read `last` from the test; OnRequest does not need it
+	var last uint64
+	var reports int
+	s, path := start(t, Options{OnRequest: func(r *Request, st *Stats) {
+		if inCall.Add(1) != 1 {
+			t.Error("OnRequest calls overlap")
+		}
+		mu.Lock()
+		if r.Record.Seq != last+1 {
+			t.Errorf("OnRequest got seq %d after %d", r.Record.Seq, last)
+		}
+		last = r.Record.Seq
+		reports++
+		if st.Requests != reports {
+			t.Errorf("stats count %d requests at report %d", st.Requests, reports)
+		}
+		mu.Unlock()
+		inCall.Add(-1)
+	}})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}, Timeout: 30 * time.Second}
+	var wg sync.WaitGroup
+	begin := make(chan struct{})
+	for g := 0; g < senders; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			<-begin
+			for i := 0; i < each; i++ {
+				body := fmt.Sprintf(`{"sender":%d,"n":%d}`, g, i)
+				resp, err := client.Post(s.URL(), "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("%s: status %d", body, resp.StatusCode)
+				}
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				want := []byte(`"body":` + fmt.Sprintf("%q", body) + `,`)
+				i := bytes.Index(data, want)
+				if i < 0 || bytes.IndexByte(data[i:], '\n') < 0 {
+					t.Errorf("%s answered before its record was whole in the log", body)
+				}
+			}
+		}(g)
+	}
+	close(begin)
+	wg.Wait()
+	recs := records(t, path)
+	if len(recs) != senders*each {
+		t.Fatalf("%d records, want %d", len(recs), senders*each)
+	}
+	seen := map[string]bool{}
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) {
+			t.Fatalf("record %d has seq %d", i+1, r.Seq)
+		}
+		if seen[r.Body] {
+			t.Errorf("%s captured twice", r.Body)
+		}
+		seen[r.Body] = true
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reports != senders*each {
+		t.Errorf("%d reports for %d requests", reports, senders*each)
+	}
+}
+
+// TestCaptureFailureIs500: when the record cannot be written, the sender
+// gets a 500 (so that it retries), and the report says why.
+func TestCaptureFailureIs500(t *testing.T) {
+	w, err := capture.Create(filepath.Join(t.TempDir(), "c.ndjson"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close() // every write now fails
+	reported := make(chan *Request, 1)
+	s, err := Listen(Options{Addr: "127.0.0.1:0", Capture: w, OnRequest: func(r *Request, _ *Stats) { reported <- r }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	defer s.Shutdown(context.Background())
+	resp, body := post(t, s.URL(), "application/json", sample(t, event.Kind(event.KindNames()[0])))
+	if resp.StatusCode != 500 || !strings.Contains(body, "could not save the callback") {
+		t.Errorf("answer %d %q, want 500 saying the callback was not saved", resp.StatusCode, body)
+	}
+	got := <-reported
+	if got.CaptureErr == nil || !strings.Contains(strings.Join(codes(got.Record.Findings), " "), string(CodeCaptureFailed)) {
+		t.Errorf("the report does not carry the capture error: %+v", got)
+	}
+	if st := s.Stats(); st.Invalid != 1 {
+		t.Errorf("stats %+v: the request is not counted invalid", st)
+	}
+}
