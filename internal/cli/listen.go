@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -396,6 +397,8 @@ type requestPrinter struct {
 	json    bool
 	verbose bool
 	enc     *json.Encoder
+	buf     []byte // the line being built
+	tbuf    [32]byte
 }
 
 func newRequestPrinter(app *App, verbose bool) *requestPrinter {
@@ -426,37 +429,64 @@ func (pr *requestPrinter) print(r *listen.Request) {
 		pr.enc.Encode(out)
 		return
 	}
-	var b strings.Builder
-	b.WriteString(pr.p.Dim(rec.Time.Local().Format("15:04:05.000")))
-	fmt.Fprintf(&b, "  %-*s", len("POST /snapshot"), term.Sanitize(rec.Method)+" "+term.Sanitize(redact.Target(rec.Target, redact.Display)))
+	// Built by appending into a buffer kept between calls (they never
+	// overlap): this runs once per request, in capture order.
+	b := pr.buf[:0]
+	b = append(b, pr.p.Dim(string(rec.Time.Local().AppendFormat(pr.tbuf[:0], "15:04:05.000")))...)
+	b = append(b, "  "...)
+	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", term.Sanitize(redact.Target(rec.Target, redact.Display)))
 	kind := string(rec.Kind)
 	if kind == "" {
 		kind = "-"
 	}
-	fmt.Fprintf(&b, "  %-*s", kindWidth, kind)
+	b = append(b, "  "...)
+	b = appendPadded(b, kindWidth, kind)
 	if r.Event != nil && r.Event.Kind != "" {
-		fmt.Fprintf(&b, "  %s", term.Sanitize(r.Event.Identity().String()))
+		b = append(b, "  "...)
+		b = append(b, term.Sanitize(r.Event.Identity().String())...)
 		for _, kf := range r.Event.KeyFields() {
-			fmt.Fprintf(&b, " %s=%s", kf.Name, quoteIfSpaced(term.Sanitize(kf.Value)))
+			b = append(b, ' ')
+			b = append(b, kf.Name...)
+			b = append(b, '=')
+			b = append(b, quoteIfSpaced(term.Sanitize(kf.Value))...)
 		}
 	} else if rec.Truncated || r.Event == nil {
-		fmt.Fprintf(&b, "  %s", humanize.IBytes(uint64(rec.Size)))
+		b = append(b, "  "...)
+		b = append(b, humanize.IBytes(uint64(rec.Size))...)
 	}
+	b = append(b, "  "...)
 	if r.Callback {
-		fmt.Fprintf(&b, "  %s", verdict(pr.p, rec.Findings))
+		b = append(b, verdict(pr.p, rec.Findings)...)
 	} else {
-		fmt.Fprintf(&b, "  %s", pr.p.Bad("NOT A CALLBACK"))
+		b = append(b, pr.p.Bad("NOT A CALLBACK")...)
 	}
-	fmt.Fprintf(&b, "  %s", pr.answer(rec.Answer))
-	fmt.Fprintln(pr.w, b.String())
+	b = append(b, "  "...)
+	b = append(b, pr.answer(rec.Answer)...)
+	b = append(b, '\n')
+	pr.w.Write(b)
+	pr.buf = b
 	printFindings(pr.w, pr.p, maskedFindings(rec.Findings), "    ")
 	if pr.verbose {
 		pr.details(rec)
 	}
 }
 
+// appendPadded appends the concatenation of parts, then spaces up to
+// width runes (fmt's %-*s).
+func appendPadded(b []byte, width int, parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		b = append(b, p...)
+		n += utf8.RuneCountInString(p)
+	}
+	for ; n < width; n++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
 func (pr *requestPrinter) answer(a capture.Answer) string {
-	s := fmt.Sprintf("→ %d", a.Status)
+	s := "→ " + strconv.Itoa(a.Status)
 	if a.Forwarded != nil {
 		if a.Forwarded.Error != "" {
 			s += " (forward failed)"
