@@ -33,6 +33,11 @@ type Record struct {
 	// Host is the Host header (Go keeps it out of Header).
 	Host   string      `json:"host,omitempty"`
 	Header http.Header `json:"header"`
+	// HeaderRaw holds, base64-encoded, every value of the headers that has
+	// a value which is not valid UTF-8 (HTTP allows such bytes; a JSON string
+	// cannot hold them, so Header shows them with U+FFFD). ExactHeader
+	// puts them back.
+	HeaderRaw map[string][]string `json:"header_raw,omitempty"`
 	// Body holds the body as text when it is valid UTF-8; else it is base64
 	// and Encoding says so. Use Bytes to get the exact bytes back.
 	Body     string `json:"body"`
@@ -208,4 +213,45 @@ func (w *Writer) Close() error {
 		return err
 	}
 	return w.f.Close()
+}
+
+// SetHeader stores h, keeping the exact bytes of values that are not valid
+// UTF-8 in HeaderRaw.
+func (r *Record) SetHeader(h http.Header) {
+	r.Header = h.Clone()
+	r.HeaderRaw = nil
+	for name, vs := range h {
+		exact := true
+		for _, v := range vs {
+			exact = exact && utf8.ValidString(v)
+		}
+		if exact {
+			continue
+		}
+		if r.HeaderRaw == nil {
+			r.HeaderRaw = map[string][]string{}
+		}
+		enc := make([]string, len(vs))
+		for i, v := range vs {
+			enc[i] = base64.StdEncoding.EncodeToString([]byte(v))
+		}
+		r.HeaderRaw[name] = enc
+	}
+}
+
+// ExactHeader returns the headers exactly as received.
+func (r *Record) ExactHeader() (http.Header, error) {
+	h := r.Header.Clone()
+	for name, vs := range r.HeaderRaw {
+		dec := make([]string, len(vs))
+		for i, v := range vs {
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return nil, fmt.Errorf("header_raw %q: %v", name, err)
+			}
+			dec[i] = string(b)
+		}
+		h[name] = dec
+	}
+	return h, nil
 }

@@ -31,6 +31,10 @@ func appendRecord(dst []byte, r *Record) ([]byte, error) {
 	}
 	dst = append(dst, `,"header":`...)
 	dst = appendHeader(dst, r.Header)
+	if len(r.HeaderRaw) > 0 {
+		dst = append(dst, `,"header_raw":`...)
+		dst = appendHeader(dst, r.HeaderRaw)
+	}
 	dst = append(dst, `,"body":`...)
 	dst = appendString(dst, r.Body)
 	if r.Encoding != "" {

@@ -248,8 +248,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method,
 		Target: r.RequestURI,
 		Host:   r.Host,
-		Header: r.Header.Clone(),
 	}
+	rec.SetHeader(r.Header)
 	req := &Request{Record: rec, Callback: r.Method == http.MethodPost}
 
 	body, size, truncated, readErr := readBody(r.Body, s.opts.MaxBody)
@@ -349,6 +349,9 @@ var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return
 // redactRecord masks secrets in what is kept of a request (--redact).
 func redactRecord(rec *capture.Record, body []byte) {
 	rec.Header = redact.Header(rec.Header, redact.Stored)
+	// Exact bytes of non-UTF-8 header values are not kept either: they may
+	// be a secret's, and a redacted capture is not exact anyway.
+	rec.HeaderRaw = nil
 	rec.Target = redact.Target(rec.Target, redact.Stored)
 	if masked, changed := redact.Body(body, redact.Stored); changed {
 		rec.SetBody(masked)
