@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,6 +77,24 @@ func FuzzSet(f *testing.F) {
 		}
 		if !json.Valid(body) {
 			t.Fatalf("Set(%q, %q) produced invalid JSON: %s", path, value, body)
+		}
+	})
+}
+
+// FuzzPlainHTTPURL: whatever the fast path accepts, url.Parse accepts as an
+// absolute http(s) URL with a host, so skipping the parse changes no verdict.
+func FuzzPlainHTTPURL(f *testing.F) {
+	f.Add("http://s3.cn-north-1.jcloudcs.com/jd-video-formal/record/x.flv")
+	f.Add("https://h/a?b=c#d")
+	f.Add("http://h:80/x")
+	f.Add("http://%zz/")
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainHTTPURL(s) {
+			return
+		}
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			t.Fatalf("fast path accepted %q; url.Parse: %v %+v", s, err, u)
 		}
 	})
 }

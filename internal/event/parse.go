@@ -87,7 +87,13 @@ func (p *parser) object(depth int) (any, bool) {
 		return nil, false
 	}
 	p.i++ // {
-	m := make(map[string]any)
+	var m map[string]any
+	if depth == 1 {
+		// A callback body has about a dozen fields: size the map once.
+		m = make(map[string]any, 16)
+	} else {
+		m = make(map[string]any)
+	}
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
