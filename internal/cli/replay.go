@@ -27,15 +27,9 @@ type ReplayOptions struct {
 	Files        []string
 	To           string
 	PreservePath bool
-	Headers      []string
-	Timeout      time.Duration
-	Retries      int
-	Backoff      time.Duration
-	Insecure     bool
-	Follow       bool
-	ExpectStatus string
-	Speed        float64
-	Parallel     int
+	DeliveryOptions
+	Speed    float64
+	Parallel int
 
 	Kinds               []string
 	Domain, App, Stream string
@@ -104,13 +98,7 @@ there), 4 when a file cannot be read.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.To, "to", "", "receiver URL (default: the config file's routes)")
 	f.BoolVar(&opts.PreservePath, "preserve-path", false, "append each record's original path and query to the target URL")
-	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "extra request header 'Name: value', overriding the original (repeatable)")
-	f.DurationVar(&opts.Timeout, "timeout", 3*time.Second, "time limit of each attempt")
-	f.IntVar(&opts.Retries, "retries", 0, "retries after a connection error or a 5xx, with exponential backoff")
-	f.DurationVar(&opts.Backoff, "backoff", 200*time.Millisecond, "wait before the first retry; it doubles each time")
-	f.BoolVar(&opts.Insecure, "insecure", false, "do not verify the receiver's TLS certificate")
-	f.BoolVar(&opts.Follow, "follow-redirects", false, "follow redirects to other hosts too (redirects on the same host are always followed)")
-	f.StringVar(&opts.ExpectStatus, "expect-status", "200", "expected answer: a status (200), a class (2xx) or a list (200,204)")
+	opts.DeliveryOptions.addFlags(f, "extra request header 'Name: value', overriding the original (repeatable)")
 	f.Float64Var(&opts.Speed, "speed", 0, "keep the captured gaps: 1 real time, 10 ten times faster, 0 no waiting")
 	f.IntVar(&opts.Parallel, "parallel", 1, "deliveries under way at once; above 1 a slow receiver does not delay the schedule, but arrival order is no longer guaranteed")
 	f.StringSliceVar(&opts.Kinds, "kind", nil, "replay only these kinds (repeatable, or comma-separated)")
@@ -153,17 +141,7 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	if o.ValidOnly && o.InvalidOnly {
 		return ro, usageErrorf("--valid-only and --invalid-only exclude each other: pass one")
 	}
-	if o.Timeout <= 0 {
-		return ro, usageErrorf("--timeout %s: give a positive duration such as 3s", o.Timeout)
-	}
-	if o.Retries < 0 || o.Retries > 20 {
-		return ro, usageErrorf("--retries %d: give 0 to 20", o.Retries)
-	}
-	expect, err := deliver.ParseExpect(o.ExpectStatus)
-	if err != nil {
-		return ro, usageErrorf("--expect-status: %v", err)
-	}
-	header, err := parseHeaders(o.Headers)
+	header, expect, err := o.DeliveryOptions.check()
 	if err != nil {
 		return ro, err
 	}
@@ -213,10 +191,7 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	ro.Routes = app.Routes
 	ro.Expect = expect
 	ro.MaxInFlight = o.Parallel
-	ro.Client = deliver.New(deliver.Options{
-		Timeout: o.Timeout, Retries: o.Retries, Backoff: o.Backoff,
-		Insecure: o.Insecure, FollowRedirects: o.Follow, UserAgent: app.UserAgent(), Header: header, MaxConns: o.Parallel,
-	})
+	ro.Client = o.DeliveryOptions.client(app, header, o.Parallel)
 	return ro, nil
 }
 

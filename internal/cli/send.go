@@ -39,15 +39,9 @@ type SendOptions struct {
 	Overrides overrideList
 	Data      string // file name or "-"
 
-	NoValidate   bool
-	Headers      []string
-	Timeout      time.Duration
-	Retries      int
-	Backoff      time.Duration
-	Insecure     bool
-	Follow       bool
-	ExpectStatus string
-	DryRun       bool
+	NoValidate bool
+	DeliveryOptions
+	DryRun bool
 
 	Speed            float64
 	Duplicate        bool
@@ -137,13 +131,7 @@ many machines.`,
 	f.Var(opts.Overrides.flag("unset"), "unset", "remove a field: PATH (repeatable)")
 	f.StringVar(&opts.Data, "data", "", "send this body instead of a sample: FILE, or - for standard input")
 	f.BoolVar(&opts.NoValidate, "no-validate", false, "send bodies even when they break the spec")
-	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "extra request header 'Name: value' (repeatable)")
-	f.DurationVar(&opts.Timeout, "timeout", 3*time.Second, "time limit of each attempt")
-	f.IntVar(&opts.Retries, "retries", 0, "retries after a connection error or a 5xx, with exponential backoff")
-	f.DurationVar(&opts.Backoff, "backoff", 200*time.Millisecond, "wait before the first retry; it doubles each time")
-	f.BoolVar(&opts.Insecure, "insecure", false, "do not verify the receiver's TLS certificate")
-	f.BoolVar(&opts.Follow, "follow-redirects", false, "follow redirects to other hosts too (redirects on the same host are always followed)")
-	f.StringVar(&opts.ExpectStatus, "expect-status", "200", "expected answer: a status (200), a class (2xx) or a list (200,204)")
+	opts.DeliveryOptions.addFlags(f, "extra request header 'Name: value' (repeatable)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the bodies instead of sending them")
 	f.Float64Var(&opts.Speed, "speed", 0, "pace by the stream's time line: 1 real time, 10 ten times faster, 0 no waiting")
 	f.BoolVar(&opts.Duplicate, "duplicate", false, "deliver each callback twice")
@@ -292,19 +280,9 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	if err != nil {
 		return err
 	}
-	header, err := parseHeaders(opts.Headers)
+	header, expect, err := opts.DeliveryOptions.check()
 	if err != nil {
 		return err
-	}
-	expect, err := deliver.ParseExpect(opts.ExpectStatus)
-	if err != nil {
-		return usageErrorf("--expect-status: %v", err)
-	}
-	if opts.Timeout <= 0 {
-		return usageErrorf("--timeout %s: give a positive duration such as 3s", opts.Timeout)
-	}
-	if opts.Retries < 0 || opts.Retries > 20 {
-		return usageErrorf("--retries %d: give 0 to 20", opts.Retries)
 	}
 	if opts.Speed < 0 {
 		return usageErrorf("--speed %v: give 0 (no waiting), 1 (real time) or more", opts.Speed)
@@ -383,10 +361,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		return sendDryRun(app, items)
 	}
 
-	client := deliver.New(deliver.Options{
-		Timeout: opts.Timeout, Retries: opts.Retries, Backoff: opts.Backoff,
-		Insecure: opts.Insecure, FollowRedirects: opts.Follow, UserAgent: app.UserAgent(), Header: header,
-	})
+	client := opts.DeliveryOptions.client(app, header, 0)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	r := &send.Runner{Client: client, Expect: expect, Speed: opts.Speed}
