@@ -3,6 +3,7 @@ package contract
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -90,8 +91,9 @@ type Result struct {
 	Duration time.Duration
 }
 
-// Probe checks that every URL's host accepts TCP connections, so that an
-// unreachable receiver is reported once, before any case runs.
+// Probe checks that every URL's host accepts TCP connections (and, for
+// https, completes a verified TLS handshake), so that an unreachable
+// receiver is reported once, before any case runs.
 func Probe(ctx context.Context, urls []string, timeout time.Duration) error {
 	seen := map[string]bool{}
 	for _, raw := range urls {
@@ -115,6 +117,15 @@ func Probe(ctx context.Context, urls []string, timeout time.Duration) error {
 		conn, err := d.DialContext(ctx, "tcp", host)
 		if err != nil {
 			return fmt.Errorf("the receiver at %s is unreachable: %w", raw, err)
+		}
+		if u.Scheme == "https" {
+			tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname()})
+			tc.SetDeadline(time.Now().Add(timeout))
+			err = tc.HandshakeContext(ctx)
+			if err != nil {
+				conn.Close()
+				return fmt.Errorf("the receiver at %s is unreachable: TLS: %w", raw, err)
+			}
 		}
 		conn.Close()
 	}

@@ -148,9 +148,7 @@ func TestTLSIsVerifiedUnlessInsecure(t *testing.T) {
 	cmds := commands(t)
 	for name, args := range cmds {
 		code, out, errOut := livecb(t, args(srv.URL+"/cb")...)
-		// livecb test reports the failed cases (exit 1) rather than an
-		// unreachable receiver (3); either way it fails.
-		if code != cli.ExitNetwork && !(name == "test" && code == cli.ExitCheckFailed) {
+		if code != cli.ExitNetwork {
 			t.Errorf("%s to an unverified certificate: exit %d, want %d\n%s%s", name, code, cli.ExitNetwork, out, errOut)
 		}
 		if !strings.Contains(out+errOut, "TLS") && !strings.Contains(out+errOut, "certificate") {
