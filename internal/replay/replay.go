@@ -268,6 +268,9 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 	r.sum.Selected++
 
 	body := it.Body
+	if it.Capture != nil && it.Capture.Redacted {
+		o.Warnings = append(o.Warnings, "captured with listen --redact: secrets in this body and its target were masked, so it is not what the sender sent")
+	}
 	// --refresh-times: the first callback's times become now.
 	if r.opts.RefreshTimes {
 		if !r.shiftSet {

@@ -531,3 +531,29 @@ func TestReplaySkipsNonPOST(t *testing.T) {
 		t.Errorf("sent %d, outcomes %+v", len(rv.requests()), outs)
 	}
 }
+
+// A record captured with listen --redact is replayed, with a warning that
+// its body is not what the sender sent.
+func TestReplayWarnsAboutRedactedRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cap.ndjson")
+	w, err := capture.Create(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, redacted := range []bool{true, false} {
+		r := &capture.Record{Time: t0, Method: "POST", Target: "/", Header: http.Header{}, Redacted: redacted}
+		r.SetBody([]byte(started))
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	rv := newReceiver(t)
+	_, outs := run(t, Options{Inputs: inputs(path), To: rv.URL})
+	if len(rv.requests()) != 2 || len(outs) != 2 {
+		t.Fatalf("sent %d, outcomes %+v", len(rv.requests()), outs)
+	}
+	if len(outs[0].Warnings) != 1 || !strings.Contains(outs[0].Warnings[0], "listen --redact") || len(outs[1].Warnings) != 0 {
+		t.Errorf("warnings %q and %q", outs[0].Warnings, outs[1].Warnings)
+	}
+}
