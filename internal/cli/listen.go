@@ -49,6 +49,7 @@ type ListenOptions struct {
 	Paths       []string
 	Strict      bool
 	Verbose     bool
+	Quiet       bool
 	Redact      bool
 
 	Count         int
@@ -130,6 +131,7 @@ otherwise (the summary says which), 4 when the port cannot be bound.`,
 	f.StringArrayVar(&opts.Paths, "path", nil, "a family's path, FAMILY=PATH (implies --family-paths; repeatable)")
 	f.BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "also print headers and the pretty-printed body")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only requests with findings (the summary still counts all)")
 	f.BoolVar(&opts.Redact, "redact", false, "mask secret-looking headers, query parameters and fields in the capture log too")
 	f.IntVar(&opts.Count, "count", 0, "stop after this many callbacks (CI)")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "stop after this long; with --count or --expect, fail if they did not arrive (CI)")
@@ -244,7 +246,9 @@ func listenRun(app *App, opts *ListenOptions) error {
 	closed := false
 	cfg.engine.Capture = cw
 	cfg.engine.OnRequest = func(r *listen.Request, st *listen.Stats) {
-		pr.print(r)
+		if !opts.Quiet || len(r.Record.Findings) > 0 {
+			pr.print(r)
+		}
 		if r.CaptureErr != nil {
 			app.errorf("%s could not write the capture log: %v\n", app.ErrColor.Bad("Error:"), r.CaptureErr)
 		}
