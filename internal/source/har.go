@@ -85,59 +85,59 @@ func readHAR(name string, r io.Reader, fn func(Item) error) error {
 		return nil
 	}
 
-	if err := expect('{'); err != nil {
-		return cut(err)
-	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return cut(err)
-		}
-		if key != "log" {
-			if err := skip(dec); err != nil {
-				return cut(err)
-			}
-			continue
-		}
+	// member reads the object that comes next, calls inner for the value
+	// of key and skips every other member.
+	member := func(key string, inner func() error) error {
 		if err := expect('{'); err != nil {
-			return cut(err)
+			return err
 		}
 		for dec.More() {
-			key, err := dec.Token()
+			k, err := dec.Token()
 			if err != nil {
-				return cut(err)
+				return err
 			}
-			if key != "entries" {
-				if err := skip(dec); err != nil {
-					return cut(err)
-				}
+			if k == key {
+				err = inner()
+			} else {
+				err = skip(dec)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // }
+		return err
+	}
+	var stopped error // fn's own error, returned as it is
+	entries := func() error {
+		if err := expect('['); err != nil {
+			return err
+		}
+		for dec.More() {
+			start := dec.InputOffset() + leadingSeparators(dec.Buffered())
+			line := lineAt(start)
+			var e harEntry
+			if err := dec.Decode(&e); err != nil {
+				return err
+			}
+			it, ok := harItem(name, line, &e)
+			if !ok {
 				continue
 			}
-			if err := expect('['); err != nil {
-				return cut(err)
-			}
-			for dec.More() {
-				start := dec.InputOffset() + leadingSeparators(dec.Buffered())
-				line := lineAt(start)
-				var e harEntry
-				if err := dec.Decode(&e); err != nil {
-					return cut(err)
-				}
-				it, ok := harItem(name, line, &e)
-				if !ok {
-					continue
-				}
-				if err := fn(it); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil { // ]
-				return cut(err)
+			if err := fn(it); err != nil {
+				stopped = err
+				return err
 			}
 		}
-		if _, err := dec.Token(); err != nil { // } of log
-			return cut(err)
-		}
+		_, err := dec.Token() // ]
+		return err
+	}
+	err := member("log", func() error { return member("entries", entries) })
+	switch {
+	case stopped != nil:
+		return stopped
+	case err != nil:
+		return cut(err)
 	}
 	return nil
 }
