@@ -245,9 +245,25 @@ func listenRun(app *App, opts *ListenOptions) error {
 	reached := make(chan struct{})
 	closed := false
 	cfg.engine.Capture = cw
+	// Each request's line is made on its own goroutine, concurrently
+	// (Render); OnRequest, called one request at a time in capture order,
+	// only writes it. A JSON record holds its sequence number, known only
+	// once committed: it is made in OnRequest.
+	shown := func(r *listen.Request) bool { return !opts.Quiet || len(r.Record.Findings) > 0 }
+	if !app.JSON {
+		cfg.engine.Render = func(dst []byte, r *listen.Request) []byte {
+			if !shown(r) {
+				return dst
+			}
+			return pr.render(dst, r)
+		}
+	}
 	cfg.engine.OnRequest = func(r *listen.Request, st *listen.Stats) {
-		if !opts.Quiet || len(r.Record.Findings) > 0 {
+		switch {
+		case app.JSON && shown(r):
 			pr.print(r)
+		case len(r.Line) > 0:
+			pr.w.Write(r.Line)
 		}
 		if r.CaptureErr != nil {
 			app.errorf("%s could not write the capture log: %v\n", app.ErrColor.Bad("Error:"), r.CaptureErr)
@@ -402,19 +418,19 @@ func printListenSummary(app *App, st listen.Stats, why string) {
 
 // requestPrinter renders listener requests: one line each with findings
 // below (text), or one JSON object each (--output json). listen and demo
-// share it. Calls come one at a time (the engine serialises them).
+// share it. render may run concurrently (the listener renders each request
+// on its own goroutine, outside the capture's critical section); print
+// writes, one call at a time.
 type requestPrinter struct {
 	w       io.Writer
 	p       *term.Palette
 	json    bool
 	verbose bool
-	enc     *json.Encoder
-	buf     []byte // the line being built
-	tbuf    [32]byte
+	buf     []byte // print's buffer
 }
 
 func newRequestPrinter(app *App, verbose bool) *requestPrinter {
-	return &requestPrinter{w: app.Out, p: app.Color, json: app.JSON, verbose: verbose, enc: json.NewEncoder(app.Out)}
+	return &requestPrinter{w: app.Out, p: app.Color, json: app.JSON, verbose: verbose}
 }
 
 // listenJSON is one line of --output json: the capture record plus the verdict.
@@ -428,23 +444,31 @@ const kindWidth = len("task_record_done")
 
 // setOutput makes the printer write to w.
 func (pr *requestPrinter) setOutput(w io.Writer) {
-	pr.w, pr.enc = w, json.NewEncoder(w)
+	pr.w = w
 }
 
+// print writes what render makes of r.
 func (pr *requestPrinter) print(r *listen.Request) {
+	pr.buf = pr.render(pr.buf[:0], r)
+	pr.w.Write(pr.buf)
+}
+
+// render appends r's printed form to dst.
+func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 	rec := r.Record
 	if pr.json {
 		out := listenJSON{Record: rec, Callback: r.Callback, Valid: r.Valid()}
 		if out.Findings == nil {
 			out.Findings = event.Findings{}
 		}
-		pr.enc.Encode(out)
-		return
+		w := bytes.NewBuffer(dst)
+		json.NewEncoder(w).Encode(out)
+		return w.Bytes()
 	}
-	// Built by appending into a buffer kept between calls (they never
-	// overlap): this runs once per request, in capture order.
-	b := pr.buf[:0]
-	b = append(b, pr.p.Dim(string(rec.Time.Local().AppendFormat(pr.tbuf[:0], "15:04:05.000")))...)
+	// Built by appending: this runs once per request.
+	var tbuf [32]byte
+	b := dst
+	b = append(b, pr.p.Dim(string(rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000")))...)
 	b = append(b, "  "...)
 	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", term.Sanitize(redact.Target(rec.Target, redact.Display)))
 	kind := string(rec.Kind)
@@ -475,12 +499,15 @@ func (pr *requestPrinter) print(r *listen.Request) {
 	b = append(b, "  "...)
 	b = append(b, pr.answer(rec.Answer)...)
 	b = append(b, '\n')
-	pr.w.Write(b)
-	pr.buf = b
-	printFindings(pr.w, pr.p, maskedFindings(rec.Findings), "    ")
-	if pr.verbose {
-		pr.details(rec)
+	if len(rec.Findings) == 0 && !pr.verbose {
+		return b
 	}
+	w := bytes.NewBuffer(b)
+	printFindings(w, pr.p, maskedFindings(rec.Findings), "    ")
+	if pr.verbose {
+		pr.details(w, rec)
+	}
+	return w.Bytes()
 }
 
 // appendPadded appends the concatenation of parts, then spaces up to
@@ -531,23 +558,23 @@ func maskedFindings(fs event.Findings) event.Findings {
 }
 
 // details prints the headers and the body of a request (-v), escaped.
-func (pr *requestPrinter) details(rec *capture.Record) {
+func (pr *requestPrinter) details(w io.Writer, rec *capture.Record) {
 	names := make([]string, 0, len(rec.Header)+1)
 	for k := range rec.Header {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	if rec.Host != "" {
-		fmt.Fprintf(pr.w, "    %s %s\n", pr.p.Dim("Host:"), term.Sanitize(rec.Host))
+		fmt.Fprintf(w, "    %s %s\n", pr.p.Dim("Host:"), term.Sanitize(rec.Host))
 	}
 	for _, k := range names {
 		for _, v := range rec.Header[k] {
-			fmt.Fprintf(pr.w, "    %s %s\n", pr.p.Dim(term.Sanitize(k)+":"), term.Sanitize(redact.HeaderValue(k, v, redact.Display)))
+			fmt.Fprintf(w, "    %s %s\n", pr.p.Dim(term.Sanitize(k)+":"), term.Sanitize(redact.HeaderValue(k, v, redact.Display)))
 		}
 	}
 	body, _ := rec.Bytes()
 	if len(body) == 0 {
-		fmt.Fprintf(pr.w, "    %s\n", pr.p.Dim("(empty body)"))
+		fmt.Fprintf(w, "    %s\n", pr.p.Dim("(empty body)"))
 		return
 	}
 	body, _ = redact.Body(body, redact.Display)
@@ -561,12 +588,12 @@ func (pr *requestPrinter) details(rec *capture.Record) {
 		body = pretty.Bytes()
 	}
 	for _, line := range strings.Split(strings.TrimRight(string(body), "\n"), "\n") {
-		fmt.Fprintf(pr.w, "    %s\n", term.Sanitize(line))
+		fmt.Fprintf(w, "    %s\n", term.Sanitize(line))
 	}
 	if cut || rec.Truncated {
-		fmt.Fprintf(pr.w, "    %s\n", pr.p.Dim(fmt.Sprintf("(body cut, %s in all)", humanize.IBytes(uint64(rec.Size)))))
+		fmt.Fprintf(w, "    %s\n", pr.p.Dim(fmt.Sprintf("(body cut, %s in all)", humanize.IBytes(uint64(rec.Size)))))
 	}
-	fmt.Fprintln(pr.w)
+	fmt.Fprintln(w)
 }
 
 // quoteIfSpaced quotes a value that would not read as one word.

@@ -102,6 +102,9 @@ func (s *Server) flush(g *group) {
 		}
 		if req.CaptureErr != nil {
 			failCapture(req)
+			if s.opts.Render != nil {
+				req.Line = s.opts.Render(req.Line[:0], req)
+			}
 		}
 		s.stats.add(req)
 		if s.opts.OnRequest != nil {

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
@@ -98,6 +100,12 @@ type Options struct {
 	// before it is answered, with the counts including it (read them during
 	// the call only). Calls never overlap and come in capture order.
 	OnRequest func(*Request, *Stats)
+	// Render, when set, makes each request's Line: it appends to dst what
+	// OnRequest will print for the request. It is called concurrently, on
+	// the request's own goroutine before the request is committed, so that
+	// formatting stays out of the capture's critical section (and again,
+	// under it, if a failed capture changes the record).
+	Render func(dst []byte, r *Request) []byte
 }
 
 // Request is one request the listener received and what it made of it.
@@ -114,6 +122,9 @@ type Request struct {
 	// CaptureErr is set when the capture log could not be written; the
 	// request was then answered 500 so that the sender retries.
 	CaptureErr error
+	// Line is what Options.Render made of the request (valid during
+	// OnRequest only).
+	Line []byte
 }
 
 // Valid reports whether the request is a callback without errors.
@@ -122,9 +133,13 @@ func (r *Request) Valid() bool { return r.Callback && !r.Record.Findings.HasErro
 // Server is a running listener.
 type Server struct {
 	opts    Options
-	ln      net.Listener
-	srv     *http.Server
+	ln      *trackingListener
+	srv     *fasthttp.Server
 	forward *deliver.Client
+	// closing is closed when Shutdown gives up waiting: requests held by
+	// Delay are answered at once, and every connection is closed.
+	closing   chan struct{}
+	closeOnce sync.Once
 
 	// cmu orders the capture: it numbers requests and forms the groups
 	// written together (commit.go).
@@ -191,16 +206,9 @@ func Listen(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, &BindError{Addr: opts.Addr, Err: err}
 	}
-	s.ln = ln
-	s.srv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: opts.ReadHeaderTimeout,
-		ReadTimeout:       opts.ReadTimeout,
-		IdleTimeout:       opts.IdleTimeout,
-		// Slow-client and oversized-header attacks are bounded; the body
-		// is bounded by MaxBody in ServeHTTP.
-		MaxHeaderBytes: 64 << 10,
-	}
+	s.ln = &trackingListener{Listener: ln, conns: map[*trackedConn]struct{}{}}
+	s.closing = make(chan struct{})
+	s.srv = s.newHTTPServer()
 	return s, nil
 }
 
@@ -212,22 +220,20 @@ func (s *Server) URL() string {
 	return "http://" + s.ln.Addr().String()
 }
 
-// Serve accepts connections until Shutdown or Close. It returns nil after
-// Shutdown.
+// Serve accepts connections until Shutdown. It returns nil once Shutdown
+// has begun.
 func (s *Server) Serve() error {
-	err := s.srv.Serve(s.ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return s.srv.Serve(s.ln)
 }
 
 // Shutdown stops accepting connections and waits for requests in flight to
-// be captured and answered, or for ctx to end (then it closes them).
+// be captured and answered, or for ctx to end: then it answers those held
+// by Delay, closes every connection and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
+	err := s.srv.ShutdownWithContext(ctx)
 	if err != nil {
-		s.srv.Close()
+		s.closeOnce.Do(func() { close(s.closing) })
+		s.ln.closeAll()
 	}
 	return err
 }
@@ -239,55 +245,63 @@ func (s *Server) Stats() Stats {
 	return s.stats.clone()
 }
 
-// ServeHTTP handles one request: read, check, forward, capture, report,
-// wait, answer.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &capture.Record{
-		Time:   time.Now(),
-		Remote: r.RemoteAddr,
-		Method: r.Method,
-		Target: r.RequestURI,
-		Host:   r.Host,
-	}
-	rec.SetHeader(r.Header)
-	req := &Request{Record: rec, Callback: r.Method == http.MethodPost}
+// reply is what a request is answered.
+type reply struct {
+	status int
+	header http.Header // beyond those the server sets itself
+	body   string
+	close  bool // do not reuse the connection
+}
 
-	body, size, truncated, readErr := readBody(r.Body, s.opts.MaxBody)
-	rec.SetBody(body)
+// handle handles one request: read, check, forward, capture, report, wait,
+// and returns the answer. body is nil when the request has none.
+func (s *Server) handle(in *incoming, body io.Reader, now time.Time) reply {
+	rec := &capture.Record{
+		Time:   now,
+		Remote: in.remote,
+		Method: in.method,
+		Target: in.target,
+		Host:   in.host,
+	}
+	rec.SetHeader(in.header)
+	req := &Request{Record: rec, Callback: in.method == http.MethodPost}
+
+	data, size, truncated, readErr := readBody(body, in.contentLength, s.opts.MaxBody)
+	rec.SetBody(data)
 	rec.Size = size
 	rec.Truncated = truncated
 
 	answer := capture.Answer{Status: s.opts.Status, Body: string(s.opts.Body)}
 	var fs event.Findings
 	switch {
-	case r.Method != http.MethodPost:
+	case in.method != http.MethodPost:
 		answer = capture.Answer{Status: http.StatusMethodNotAllowed, Body: "livecb listen: callbacks are POST requests\n"}
 		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeMethod,
-			Message: fmt.Sprintf("%s request: callbacks are POSTs; answered 405", r.Method)})
+			Message: fmt.Sprintf("%s request: callbacks are POSTs; answered 405", in.method)})
 	case truncated:
 		answer = capture.Answer{Status: http.StatusRequestEntityTooLarge,
 			Body: fmt.Sprintf("livecb listen: body larger than %d bytes\n", s.opts.MaxBody)}
 		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeBodyTooLarge,
 			Message: fmt.Sprintf("the body (%d bytes%s) is larger than --max-body (%d bytes): answered 413, captured its first %d bytes",
-				size, orMore(size, s.opts.MaxBody), s.opts.MaxBody, len(body))})
+				size, orMore(size, s.opts.MaxBody), s.opts.MaxBody, len(data))})
 	case readErr != nil:
 		// The client went away or was too slow: capture what arrived.
 		answer = capture.Answer{Status: http.StatusBadRequest, Body: "livecb listen: could not read the body\n"}
 		fs = append(fs, event.Finding{Severity: event.Error, Code: event.CodeTruncated,
 			Message: fmt.Sprintf("reading the body failed after %d bytes: %v", size, readErr)})
 	default:
-		ev, bodyFindings := event.Check(body, event.Options{Strict: s.opts.Strict})
+		ev, bodyFindings := event.Check(data, event.Options{Strict: s.opts.Strict})
 		req.Event = ev
 		if ev != nil {
 			rec.Kind = ev.Kind
 		}
-		fs = append(fs, s.requestFindings(r, ev)...)
+		fs = append(fs, s.requestFindings(in, ev)...)
 		fs = append(fs, bodyFindings...)
 	}
 
 	var fwdHeader http.Header
 	if req.Callback && !truncated && readErr == nil && s.forward != nil {
-		answer, fwdHeader = s.forwardTo(r, body)
+		answer, fwdHeader = s.forwardTo(in, data)
 		if answer.Forwarded.Error != "" {
 			fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeForwardFailed,
 				Message: "forwarding to " + answer.Forwarded.URL + " failed: " + answer.Forwarded.Error + "; answered 502"})
@@ -296,9 +310,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Answer = answer
 	rec.Findings = fs
 	if s.opts.Redact {
-		redactRecord(rec, body)
+		redactRecord(rec, data)
 	}
 
+	if s.opts.Render != nil {
+		line := lineBufs.Get().(*[]byte)
+		req.Line = s.opts.Render((*line)[:0], req)
+		defer func() {
+			*line = req.Line[:0]
+			req.Line = nil
+			lineBufs.Put(line)
+		}()
+	}
 	var enc capture.Encoded
 	if s.opts.Capture != nil {
 		// Encoded here, concurrently; commit only numbers and copies it.
@@ -321,30 +344,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t := time.NewTimer(s.opts.Delay)
 		select {
 		case <-t.C:
-		case <-r.Context().Done():
+		case <-s.closing:
 			t.Stop()
 		}
 	}
-	h := w.Header()
-	for k, vs := range fwdHeader {
-		h[k] = vs
-	}
+	out := reply{status: rec.Answer.Status, body: rec.Answer.Body, header: fwdHeader,
+		close: truncated || readErr != nil}
 	if fwdHeader == nil && rec.Answer.Body != "" {
-		h.Set("Content-Type", "text/plain; charset=utf-8")
+		out.header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
 	}
 	if rec.Answer.Status == http.StatusMethodNotAllowed {
-		h.Set("Allow", http.MethodPost)
+		out.header["Allow"] = []string{http.MethodPost}
 	}
-	if truncated || readErr != nil {
-		// The rest of the body was not read: do not reuse the connection.
-		h.Set("Connection", "close")
-	}
-	w.WriteHeader(rec.Answer.Status)
-	io.WriteString(w, rec.Answer.Body)
+	return out
 }
 
-// encodeBufs are the buffers records are encoded into.
-var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+// encodeBufs are the buffers records are encoded into; lineBufs those
+// Render writes into.
+var (
+	encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+	lineBufs   = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+)
 
 // redactRecord masks secrets in what is kept of a request (--redact).
 func redactRecord(rec *capture.Record, body []byte) {
@@ -377,8 +397,20 @@ func orMore(size, max int64) string {
 
 // readBody reads up to max bytes, then reads on (without keeping, up to
 // drainLimit) to learn the size and let the client see the answer instead of
-// a reset connection.
-func readBody(r io.Reader, max int64) (body []byte, size int64, truncated bool, err error) {
+// a reset connection. declared is the Content-Length, -1 when unknown.
+func readBody(r io.Reader, declared, max int64) (body []byte, size int64, truncated bool, err error) {
+	if r == nil {
+		return nil, 0, false, nil
+	}
+	if declared >= 0 && declared <= max {
+		// The usual case: one buffer of the declared size.
+		body = make([]byte, declared)
+		n, err := io.ReadFull(r, body)
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		return body[:n], int64(n), false, err
+	}
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
 	body, size = buf.Bytes(), n
@@ -395,9 +427,9 @@ func readBody(r io.Reader, max int64) (body []byte, size int64, truncated bool, 
 
 // requestFindings are the findings about how a POST arrived: its content
 // type and, with per-family paths, its path.
-func (s *Server) requestFindings(r *http.Request, ev *event.Event) event.Findings {
+func (s *Server) requestFindings(in *incoming, ev *event.Event) event.Findings {
 	var fs event.Findings
-	ct := r.Header.Get("Content-Type")
+	ct := in.header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	switch {
 	case ct == "":
@@ -407,7 +439,7 @@ func (s *Server) requestFindings(r *http.Request, ev *event.Event) event.Finding
 		fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeContentType,
 			Message: fmt.Sprintf("Content-Type %q: the service sends application/json", ct)})
 	}
-	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+	if ce := in.header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		// Not decoded on purpose: the capture keeps the exact bytes, and
 		// no decompression bomb can blow up the listener's memory.
 		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeContentEncoding,
@@ -418,11 +450,12 @@ func (s *Server) requestFindings(r *http.Request, ev *event.Event) event.Finding
 	}
 	fam := ev.Kind.Family()
 	want := s.opts.Paths[fam]
-	if want == "" || r.URL.Path == want {
+	path := in.path()
+	if want == "" || path == want {
 		return fs
 	}
 	for other, p := range s.opts.Paths {
-		if p == r.URL.Path {
+		if p == path {
 			fs = append(fs, event.Finding{Severity: event.Error, Code: CodeWrongFamilyPath,
 				Message: fmt.Sprintf("a %s callback (%s family) arrived on %s, the %s family's path; the service sends it to the %s URL (%s)",
 					ev.Kind, fam, p, other, fam, want)})
@@ -430,7 +463,7 @@ func (s *Server) requestFindings(r *http.Request, ev *event.Event) event.Finding
 		}
 	}
 	fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeUnexpectedPath,
-		Message: fmt.Sprintf("a %s callback arrived on %s, which is no family's path; %s callbacks belong on %s", ev.Kind, r.URL.Path, fam, want)})
+		Message: fmt.Sprintf("a %s callback arrived on %s, which is no family's path; %s callbacks belong on %s", ev.Kind, path, fam, want)})
 	return fs
 }
 
@@ -456,20 +489,22 @@ func stripHopByHop(h http.Header) http.Header {
 
 // forwardURL is ForwardTo, with the request's path and query when ForwardTo
 // has no path of its own.
-func (s *Server) forwardURL(r *http.Request) string {
+func (s *Server) forwardURL(in *incoming) string {
 	u, _ := url.Parse(s.opts.ForwardTo)
 	if u.Path == "" || u.Path == "/" {
-		return strings.TrimSuffix(s.opts.ForwardTo, "/") + r.RequestURI
+		return strings.TrimSuffix(s.opts.ForwardTo, "/") + in.target
 	}
 	return s.opts.ForwardTo
 }
 
-func (s *Server) forwardTo(r *http.Request, body []byte) (capture.Answer, http.Header) {
-	target := s.forwardURL(r)
-	h := stripHopByHop(r.Header)
+func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Header) {
+	target := s.forwardURL(in)
+	h := stripHopByHop(in.header)
 	ct := h.Get("Content-Type")
 	h.Del("Content-Type")
-	res := s.forward.Do(r.Context(), deliver.Request{URL: target, Body: body, ContentType: ct, Header: h}, nil)
+	// Bounded by ForwardTimeout: a sender that hangs up meanwhile does not
+	// cut it short (fasthttp has no per-request context).
+	res := s.forward.Do(context.Background(), deliver.Request{URL: target, Body: body, ContentType: ct, Header: h}, nil)
 	fw := &capture.Forward{URL: target, Status: res.Status, LatencyMS: float64(res.Latency.Microseconds()) / 1000}
 	if res.Err != nil {
 		fw.Error = string(res.Cause) + ": " + res.Err.Error()

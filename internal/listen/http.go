@@ -1,0 +1,326 @@
+package listen
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// The HTTP side of the listener runs on fasthttp's server, not net/http's.
+// Under wrk, net/http's per-request machinery (a background read and a
+// goroutine hand-off per request, a header map built and then copied) cost
+// about as much CPU as all that livecb does with a callback, and held
+// `listen --save` at 0.57 of a bare net/http sink (bench/README.md). fasthttp
+// serves each connection on one goroutine and reuses its buffers. Two things
+// are done here rather than left to it, so that nothing a sender sent is
+// lost or changed:
+//   - the header block is read from the exact bytes that arrived
+//     (parseHeader), giving the http.Header that net/http would have built:
+//     every value of a repeated header, names canonical, Host and the
+//     framing headers apart (header_test.go compares both on raw requests);
+//   - the body is read as a stream, so that a body above --max-body still
+//     reaches the handler, is answered 413 and has its first bytes captured
+//     (fasthttp would refuse it with an answer of its own).
+
+// maxHeaderBytes caps the request line and headers; above, the answer is
+// 431 and nothing is captured (as with net/http's MaxHeaderBytes).
+const maxHeaderBytes = 64 << 10
+
+// incoming is one request as read off the wire, before livecb looks at it.
+type incoming struct {
+	method string
+	target string // the request-target as received (path and query)
+	host   string
+	remote string
+	header http.Header
+	// contentLength is the declared length, -1 when unknown (chunked).
+	contentLength int64
+}
+
+// path is the target's path, decoded, as net/http's URL.Path.
+func (in *incoming) path() string {
+	u, err := url.ParseRequestURI(in.target)
+	if err != nil {
+		p, _, _ := strings.Cut(in.target, "?")
+		return p
+	}
+	return u.Path
+}
+
+func (s *Server) newHTTPServer() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:      s.serve,
+		ErrorHandler: refuse,
+		// ReadTimeout bounds the wait for the request line and headers;
+		// once they are in, the body gets ReadTimeout of its own.
+		ReadTimeout: min(s.opts.ReadHeaderTimeout, s.opts.ReadTimeout),
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: s.opts.ReadTimeout, MaxRequestBodySize: 1}
+		},
+		IdleTimeout:    s.opts.IdleTimeout,
+		ReadBufferSize: maxHeaderBytes,
+		// Every body reaches the handler as a stream that readBody bounds:
+		// fasthttp reads a body below its limit before the handler, and
+		// one that stalls would be refused without being captured. Above
+		// the limit (1 byte), it reads only the first byte ahead.
+		MaxRequestBodySize:            1,
+		StreamRequestBody:             true,
+		DisablePreParseMultipartForm:  true, // a body is bytes to keep, never a form to parse
+		DisableHeaderNamesNormalizing: true, // parseHeader canonicalizes, as net/http does
+		NoDefaultServerHeader:         true,
+		NoDefaultContentType:          true,
+		CloseOnShutdown:               true,
+		Logger:                        quiet{},
+	}
+}
+
+// quiet drops fasthttp's log lines (a malformed request, a client gone):
+// each is answered or counted where it happens, and a listener under abuse
+// must not flood the terminal.
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
+
+// refuse answers a request fasthttp could not read, before any handler:
+// it is not a request livecb can capture (no complete header block).
+func refuse(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("livecb listen: request headers larger than 64 KiB\n", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &ne) && ne.Timeout():
+		ctx.Error("livecb listen: the request did not arrive in time\n", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("livecb listen: malformed HTTP request: "+err.Error()+"\n", fasthttp.StatusBadRequest)
+	}
+}
+
+// serve is fasthttp's handler: the request as read, handled, answered.
+func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Request.Header
+	header, host := parseHeader(h.RawHeaders())
+	in := &incoming{
+		method:        string(h.Method()),
+		target:        string(h.RequestURI()),
+		remote:        ctx.RemoteAddr().String(),
+		header:        header,
+		host:          host,
+		contentLength: int64(h.ContentLength()),
+	}
+	if in.contentLength < 0 {
+		in.contentLength = -1
+		if h.ContentLength() == -2 { // no body at all
+			in.contentLength = 0
+		}
+	}
+	if !strings.HasPrefix(in.target, "/") {
+		// An absolute-form target names the host itself (RFC 9112 §3.2.2).
+		if u, err := url.ParseRequestURI(in.target); err == nil && u.Host != "" {
+			in.host = u.Host
+		}
+	}
+	out := s.handle(in, ctx.RequestBodyStream(), ctx.Time())
+
+	r := &ctx.Response
+	r.SetStatusCode(out.status)
+	for k, vs := range out.header {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	if out.close {
+		// The rest of the body was not read: do not reuse the connection.
+		ctx.SetConnectionClose()
+		if tc, ok := ctx.Conn().(*trackedConn); ok {
+			tc.linger.Store(true)
+		}
+	}
+	r.SetBodyString(out.body)
+}
+
+// parseHeader reads a request's header block (the lines after the request
+// line, as received) into the http.Header net/http's server would build,
+// and returns the Host header apart, as net/http does. The block has been
+// checked by fasthttp: lines end in CRLF (or LF), names are tokens. Values
+// are trimmed and folded lines joined with a space, as net/textproto does;
+// the framing headers net/http removes (Transfer-Encoding and Trailer, and
+// Content-Length when the body is chunked) are removed too, since the
+// capture keeps the body unchunked.
+func parseHeader(raw []byte) (http.Header, string) {
+	h := make(http.Header, bytes.Count(raw, []byte{'\n'}))
+	var host string
+	var last string // the name of the previous line, for folded lines
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			break
+		}
+		if (line[0] == ' ' || line[0] == '\t') && last != "" {
+			vs := h[last]
+			vs[len(vs)-1] += " " + string(trimSpace(line))
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			continue
+		}
+		key := canonicalKey(name)
+		h[key] = append(h[key], string(trimSpace(value)))
+		last = key
+	}
+	if vs := h["Host"]; len(vs) > 0 {
+		host = vs[0]
+		delete(h, "Host")
+	}
+	if te := h["Transfer-Encoding"]; len(te) > 0 {
+		delete(h, "Transfer-Encoding")
+		delete(h, "Content-Length")
+	}
+	delete(h, "Trailer")
+	return h, host
+}
+
+// commonKeys are canonical names of headers callbacks carry, so that the
+// usual ones cost no allocation.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Host", "User-Agent", "Content-Type", "Content-Length", "Accept", "Accept-Encoding",
+		"Connection", "Authorization", "Content-Encoding", "Transfer-Encoding", "Expect", "Date", "Cookie",
+		"X-Forwarded-For", "X-Real-Ip", "X-Request-Id", "Traceparent"} {
+		m[k] = k
+	}
+	return m
+}()
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey of name, without
+// allocating for the common names.
+func canonicalKey(name []byte) string {
+	if k, ok := commonKeys[string(name)]; ok {
+		return k
+	}
+	var buf [64]byte
+	b := append(buf[:0], name...)
+	upper := true
+	for i, c := range b {
+		if !validKeyByte(c) {
+			return textproto.CanonicalMIMEHeaderKey(string(name))
+		}
+		if upper && 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+		upper = c == '-'
+	}
+	if k, ok := commonKeys[string(b)]; ok {
+		return k
+	}
+	return string(b)
+}
+
+// validKeyByte reports whether c may appear in a header name (an RFC 9110
+// token character), as textproto requires before it canonicalizes.
+func validKeyByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// trackingListener knows the connections it accepted, so that Shutdown can
+// close them when requests outlive its deadline: fasthttp's shutdown only
+// waits, and closes none that are busy.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+type trackedConn struct {
+	net.Conn
+	ln   *trackingListener
+	once sync.Once
+	// linger is set when the answer was sent before the body was read to
+	// its end (413, a broken body): closing then waits for the sender to
+	// read it (see Close).
+	linger atomic.Bool
+}
+
+// lingerTime bounds how long Close waits for a sender that is still
+// sending a body nobody reads (net/http waits 500 ms likewise).
+const lingerTime = 500 * time.Millisecond
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, ln: l}
+	l.mu.Lock()
+	l.conns[tc] = struct{}{}
+	l.mu.Unlock()
+	return tc, nil
+}
+
+// Close closes the connection. After an answer sent before the body's end,
+// closing at once would reset the connection (the kernel answers unread
+// data with RST) and the sender, still writing, would likely lose the
+// answer: so the writing side is shut first and what still arrives is
+// read and dropped, until the sender stops or lingerTime passes.
+func (c *trackedConn) Close() error {
+	if c.linger.Swap(false) {
+		if tc, ok := c.Conn.(*net.TCPConn); ok {
+			tc.CloseWrite()
+			tc.SetReadDeadline(time.Now().Add(lingerTime))
+			io.Copy(io.Discard, io.LimitReader(tc, drainLimit))
+		}
+	}
+	c.once.Do(func() {
+		c.ln.mu.Lock()
+		delete(c.ln.conns, c)
+		c.ln.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// closeAll closes every connection still open.
+func (l *trackingListener) closeAll() {
+	l.mu.Lock()
+	conns := make([]*trackedConn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.linger.Store(false)
+		c.Close()
+	}
+}
