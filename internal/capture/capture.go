@@ -215,10 +215,10 @@ func (w *Writer) Close() error {
 	return w.f.Close()
 }
 
-// SetHeader stores h, keeping the exact bytes of values that are not valid
-// UTF-8 in HeaderRaw.
+// SetHeader stores h itself, not a copy (the record owns it from then on),
+// keeping the exact bytes of values that are not valid UTF-8 in HeaderRaw.
 func (r *Record) SetHeader(h http.Header) {
-	r.Header = h.Clone()
+	r.Header = h
 	r.HeaderRaw = nil
 	for name, vs := range h {
 		exact := true
