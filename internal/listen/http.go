@@ -1,7 +1,6 @@
 package listen
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -158,31 +157,42 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 // Content-Length when the body is chunked) are removed too, since the
 // capture keeps the body unchunked.
 func parseHeader(raw []byte) (http.Header, string) {
-	h := make(http.Header, bytes.Count(raw, []byte{'\n'}))
+	// One string for the whole block and one slice for all values: the
+	// values are substrings and one-element windows of them, so a request's
+	// header costs three allocations (with the map), whatever its size.
+	block := string(raw)
+	n := strings.Count(block, "\n")
+	h := make(http.Header, n)
+	values := make([]string, 0, n)
 	var host string
 	var last string // the name of the previous line, for folded lines
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
+	for len(block) > 0 {
+		line := block
+		if i := strings.IndexByte(block, '\n'); i >= 0 {
+			line, block = block[:i], block[i+1:]
 		} else {
-			raw = nil
+			block = ""
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+		line = strings.TrimSuffix(line, "\r")
 		if len(line) == 0 {
 			break
 		}
 		if (line[0] == ' ' || line[0] == '\t') && last != "" {
 			vs := h[last]
-			vs[len(vs)-1] += " " + string(trimSpace(line))
+			vs[len(vs)-1] += " " + trimSpace(line)
 			continue
 		}
-		name, value, ok := bytes.Cut(line, []byte{':'})
+		name, value, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
 		key := canonicalKey(name)
-		h[key] = append(h[key], string(trimSpace(value)))
+		if vs := h[key]; vs != nil {
+			h[key] = append(vs, trimSpace(value))
+		} else {
+			values = append(values, trimSpace(value))
+			h[key] = values[len(values)-1 : len(values) : len(values)]
+		}
 		last = key
 	}
 	if vs := h["Host"]; len(vs) > 0 {
@@ -210,29 +220,23 @@ var commonKeys = func() map[string]string {
 }()
 
 // canonicalKey is textproto.CanonicalMIMEHeaderKey of name, without
-// allocating for the common names.
-func canonicalKey(name []byte) string {
-	if k, ok := commonKeys[string(name)]; ok {
+// allocating for the common names nor for names already canonical.
+func canonicalKey(name string) string {
+	if k, ok := commonKeys[name]; ok {
 		return k
 	}
-	var buf [64]byte
-	b := append(buf[:0], name...)
 	upper := true
-	for i, c := range b {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
 		if !validKeyByte(c) {
-			return textproto.CanonicalMIMEHeaderKey(string(name))
+			return name // as textproto leaves it
 		}
-		if upper && 'a' <= c && c <= 'z' {
-			b[i] = c - ('a' - 'A')
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return textproto.CanonicalMIMEHeaderKey(name)
 		}
 		upper = c == '-'
 	}
-	if k, ok := commonKeys[string(b)]; ok {
-		return k
-	}
-	return string(b)
+	return name
 }
 
 // validKeyByte reports whether c may appear in a header name (an RFC 9110
@@ -245,14 +249,8 @@ func validKeyByte(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
+func trimSpace(s string) string {
+	return strings.Trim(s, " \t")
 }
 
 // trackingListener knows the connections it accepted, so that Shutdown can

@@ -80,7 +80,7 @@ func post(t *testing.T, url, contentType string, body []byte) (*http.Response, s
 	return resp, string(b)
 }
 
-func sample(t *testing.T, k event.Kind) []byte {
+func sample(t testing.TB, k event.Kind) []byte {
 	t.Helper()
 	b, err := event.Sample(k, event.NewStream(time.Now(), nil))
 	if err != nil {
