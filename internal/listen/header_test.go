@@ -1,7 +1,14 @@
 package listen
 
 import (
+	"bufio"
+	"net/http"
+	"net/textproto"
+	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // HTTP allows header values that are not UTF-8; the capture keeps their
@@ -32,4 +39,102 @@ func TestNonUTF8HeaderValuesAreCapturedExactly(t *testing.T) {
 	if _, ok := recs[0].HeaderRaw["X-Plain"]; ok || h.Get("X-Plain") != "ok" {
 		t.Errorf("a UTF-8 header went to header_raw: %v", recs[0].HeaderRaw)
 	}
+}
+
+// headerCases are request heads on which livecb's header reading must agree
+// with net/http's: repeated headers, case, folding, spacing, framing.
+var headerCases = []string{
+	"POST /cb HTTP/1.1\r\nHost: example.com\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nhost: a\r\ncontent-type: application/json\r\nx-custom-header: v\r\nX-CUSTOM-HEADER: w\r\nContent-Length: 0\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nHost: a\r\nX-Spaced:   padded value \t \r\nX-Empty:\r\nX-Tab:\tt\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\nContent-Type: application/json\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nHost: a\r\nTrailer: X-Sum\r\nContent-Length: 0\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nHost: a\r\nX-Latin1: caf\xe9\r\nX-Utf8: caf\u00e9\r\nContent-Length: 0\r\n\r\n",
+	"POST /cb HTTP/1.1\nHost: a\nX-Bare-LF: yes\nContent-Length: 0\n\n",
+	"POST /cb HTTP/1.0\r\nUser-Agent: curl/8\r\nAccept: */*\r\nAccept: text/plain\r\nContent-Length: 0\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nHost: a\r\nX_Under_Score: 1\r\nx-ÿ-invalid: 2\r\nContent-Length: 0\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nHost: a\r\nWww-Authenticate: x\r\nwww-authenticate: y\r\nCONTENT-MD5: z\r\nContent-Length: 0\r\n\r\n",
+	"POST /cb HTTP/1.1\r\nHost: a\r\nX-Folded: first\r\n  second\r\n\tthird\r\nContent-Length: 0\r\n\r\n",
+}
+
+// netHTTPHeader is what net/http's server makes of a request head: its
+// Header and Host, or ok false when it refuses the request.
+func netHTTPHeader(head string) (h http.Header, host string, ok bool) {
+	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head)))
+	if err != nil {
+		return nil, "", false
+	}
+	h = req.Header
+	// net/http's server deletes Host and adds Cache-Control for a Pragma
+	// (HTTP/1.0 compatibility); livecb keeps what was sent.
+	delete(h, "Host")
+	if _, sent := headerLines(head)["Cache-Control"]; !sent && h.Get("Pragma") == "no-cache" {
+		delete(h, "Cache-Control")
+	}
+	return h, req.Host, true
+}
+
+// headerLines counts the canonical names in a request head, roughly.
+func headerLines(head string) map[string]bool {
+	names := map[string]bool{}
+	for _, line := range strings.Split(head, "\n")[1:] {
+		if name, _, ok := strings.Cut(line, ":"); ok {
+			names[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))] = true
+		}
+	}
+	return names
+}
+
+// fasthttpRawHeader is the header block fasthttp's server hands livecb, or
+// ok false when it refuses the request.
+func fasthttpRawHeader(head string) (raw []byte, chunked, ok bool) {
+	var h fasthttp.RequestHeader
+	h.DisableNormalizing()
+	if err := h.Read(bufio.NewReader(strings.NewReader(head))); err != nil {
+		return nil, false, false
+	}
+	// fasthttp honours Transfer-Encoding: chunked below HTTP/1.1 too, where
+	// net/http ignores it: the two frame such a body differently, and the
+	// header follows each one's framing. Not compared.
+	if h.ContentLength() == -1 && !h.IsHTTP11() {
+		return nil, false, false
+	}
+	return h.RawHeaders(), h.ContentLength() == -1, true
+}
+
+// TestHeaderAsNetHTTPReadsIt: for requests both servers accept, the header
+// livecb captures is the one net/http's server would have given it (the
+// capture format predates the move to fasthttp).
+func TestHeaderAsNetHTTPReadsIt(t *testing.T) {
+	for _, head := range headerCases {
+		want, wantHost, ok := netHTTPHeader(head)
+		raw, chunked, fok := fasthttpRawHeader(head)
+		if !ok || !fok {
+			t.Logf("%q: net/http accepts: %v, fasthttp accepts: %v", firstLine(head), ok, fok)
+			continue
+		}
+		got, host := parseHeader(raw, chunked)
+		if !reflect.DeepEqual(got, want) || host != wantHost {
+			t.Errorf("%q:\n got  %q host %q\n want %q host %q", head, got, host, want, wantHost)
+		}
+	}
+}
+
+// FuzzParseHeader checks the same on arbitrary request heads.
+func FuzzParseHeader(f *testing.F) {
+	for _, head := range headerCases {
+		f.Add(head)
+	}
+	f.Fuzz(func(t *testing.T, head string) {
+		want, wantHost, ok := netHTTPHeader(head)
+		raw, chunked, fok := fasthttpRawHeader(head)
+		if !ok || !fok {
+			return
+		}
+		got, host := parseHeader(raw, chunked)
+		if !reflect.DeepEqual(got, want) || host != wantHost {
+			t.Errorf("%q:\n got  %q host %q\n want %q host %q", head, got, host, want, wantHost)
+		}
+	})
 }

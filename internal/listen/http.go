@@ -108,7 +108,7 @@ func refuse(ctx *fasthttp.RequestCtx, err error) {
 // serve is fasthttp's handler: the request as read, handled, answered.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
-	header, host := parseHeader(h.RawHeaders())
+	header, host := parseHeader(h.RawHeaders(), h.ContentLength() == -1)
 	in := &incoming{
 		method:        string(h.Method()),
 		target:        string(h.RequestURI()),
@@ -153,10 +153,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 // and returns the Host header apart, as net/http does. The block has been
 // checked by fasthttp: lines end in CRLF (or LF), names are tokens. Values
 // are trimmed and folded lines joined with a space, as net/textproto does;
-// the framing headers net/http removes (Transfer-Encoding and Trailer, and
-// Content-Length when the body is chunked) are removed too, since the
-// capture keeps the body unchunked.
-func parseHeader(raw []byte) (http.Header, string) {
+// the framing headers net/http removes are removed too: Transfer-Encoding,
+// and Content-Length and Trailer when the body came chunked (the capture
+// keeps it unchunked). Unlike net/http, a Pragma: no-cache
+// gains no Cache-Control: the capture keeps what the sender sent.
+func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 	// One string for the whole block and one slice for all values: the
 	// values are substrings and one-element windows of them, so a request's
 	// header costs three allocations (with the map), whatever its size.
@@ -164,8 +165,24 @@ func parseHeader(raw []byte) (http.Header, string) {
 	n := strings.Count(block, "\n")
 	h := make(http.Header, n)
 	values := make([]string, 0, n)
-	var host string
-	var last string // the name of the previous line, for folded lines
+	add := func(kv string) {
+		name, value, ok := strings.Cut(kv, ":")
+		if !ok {
+			return
+		}
+		key := canonicalKey(name)
+		value = strings.TrimLeft(value, " \t")
+		if vs := h[key]; vs != nil {
+			h[key] = append(vs, value)
+		} else {
+			values = append(values, value)
+			h[key] = values[len(values)-1 : len(values) : len(values)]
+		}
+	}
+	// As textproto: each line is trimmed, a folded line (starting with a
+	// space or tab) is joined to the one before with one space, and the
+	// value is what follows the colon, spaces before it dropped.
+	var kv string
 	for len(block) > 0 {
 		line := block
 		if i := strings.IndexByte(block, '\n'); i >= 0 {
@@ -177,33 +194,28 @@ func parseHeader(raw []byte) (http.Header, string) {
 		if len(line) == 0 {
 			break
 		}
-		if (line[0] == ' ' || line[0] == '\t') && last != "" {
-			vs := h[last]
-			vs[len(vs)-1] += " " + trimSpace(line)
+		if (line[0] == ' ' || line[0] == '\t') && kv != "" {
+			kv += " " + trimSpace(line)
 			continue
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
+		if kv != "" {
+			add(kv)
 		}
-		key := canonicalKey(name)
-		if vs := h[key]; vs != nil {
-			h[key] = append(vs, trimSpace(value))
-		} else {
-			values = append(values, trimSpace(value))
-			h[key] = values[len(values)-1 : len(values) : len(values)]
-		}
-		last = key
+		kv = trimSpace(line)
 	}
+	if kv != "" {
+		add(kv)
+	}
+	var host string
 	if vs := h["Host"]; len(vs) > 0 {
 		host = vs[0]
 		delete(h, "Host")
 	}
-	if te := h["Transfer-Encoding"]; len(te) > 0 {
-		delete(h, "Transfer-Encoding")
+	delete(h, "Transfer-Encoding")
+	if chunked {
 		delete(h, "Content-Length")
+		delete(h, "Trailer")
 	}
-	delete(h, "Trailer")
 	return h, host
 }
 
