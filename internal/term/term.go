@@ -42,6 +42,7 @@ func ColorEnabled(getenv func(string) string, isTTY, noColorFlag bool) bool {
 
 // Palette colours text, or leaves it alone when colour is off.
 type Palette struct {
+	on                       bool
 	ok, bad, warn, dim, bold *color.Color
 }
 
@@ -57,6 +58,7 @@ func NewPalette(enabled bool) *Palette {
 		return c
 	}
 	return &Palette{
+		on:   enabled,
 		ok:   mk(color.FgGreen),
 		bad:  mk(color.FgRed, color.Bold),
 		warn: mk(color.FgYellow),
@@ -65,19 +67,40 @@ func NewPalette(enabled bool) *Palette {
 	}
 }
 
-func (p *Palette) OK(s string) string   { return p.ok.Sprint(s) }
-func (p *Palette) Bad(s string) string  { return p.bad.Sprint(s) }
-func (p *Palette) Warn(s string) string { return p.warn.Sprint(s) }
-func (p *Palette) Dim(s string) string  { return p.dim.Sprint(s) }
-func (p *Palette) Bold(s string) string { return p.bold.Sprint(s) }
+// Without colour, text is returned as it is: color.Color's Sprint would
+// still format it through fmt (listen paints several words per request).
+func (p *Palette) OK(s string) string   { return p.paint(p.ok, s) }
+func (p *Palette) Bad(s string) string  { return p.paint(p.bad, s) }
+func (p *Palette) Warn(s string) string { return p.paint(p.warn, s) }
+func (p *Palette) Dim(s string) string  { return p.paint(p.dim, s) }
+func (p *Palette) Bold(s string) string { return p.paint(p.bold, s) }
+
+// On reports whether the palette colours.
+func (p *Palette) On() bool { return p.on }
+
+func (p *Palette) paint(c *color.Color, s string) string {
+	if !p.on {
+		return s
+	}
+	return c.Sprint(s)
+}
 
 // Sanitize makes text that came from the network safe to print on a
 // terminal: control characters (including ESC, so no escape sequence is
 // ever interpreted), invalid UTF-8 and bidirectional overrides are shown
 // escaped, Go-style (\x1b, \u202e).
 func Sanitize(s string) string {
+	// Printable ASCII is safe as it is: most text is only that, and
+	// listen sanitises several strings for every request it prints.
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	clean := true
-	for _, r := range s {
+	for _, r := range s[i:] {
 		if r == utf8.RuneError || unsafeRune(r) {
 			clean = false
 			break
