@@ -468,7 +468,11 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 	// Built by appending: this runs once per request.
 	var tbuf [32]byte
 	b := dst
-	b = append(b, pr.p.Dim(string(rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000")))...)
+	if ts := rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000"); pr.p.On() {
+		b = append(b, pr.p.Dim(string(ts))...)
+	} else {
+		b = append(b, ts...)
+	}
 	b = append(b, "  "...)
 	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", term.Sanitize(redact.Target(rec.Target, redact.Display)))
 	kind := string(rec.Kind)
@@ -479,7 +483,12 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 	b = appendPadded(b, kindWidth, kind)
 	if r.Event != nil && r.Event.Kind != "" {
 		b = append(b, "  "...)
-		b = append(b, term.Sanitize(r.Event.Identity().String())...)
+		id := r.Event.Identity()
+		b = append(b, term.Sanitize(id.Domain)...)
+		b = append(b, '/')
+		b = append(b, term.Sanitize(id.App)...)
+		b = append(b, '/')
+		b = append(b, term.Sanitize(id.Stream)...)
 		for _, kf := range r.Event.KeyFields() {
 			b = append(b, ' ')
 			b = append(b, kf.Name...)
@@ -497,7 +506,12 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 		b = append(b, pr.p.Bad("NOT A CALLBACK")...)
 	}
 	b = append(b, "  "...)
-	b = append(b, pr.answer(rec.Answer)...)
+	if a := rec.Answer; a.Forwarded == nil && a.Status < 300 && !pr.p.On() {
+		b = append(b, "→ "...) // the usual answer, without a string for it
+		b = strconv.AppendInt(b, int64(a.Status), 10)
+	} else {
+		b = append(b, pr.answer(a)...)
+	}
 	b = append(b, '\n')
 	if len(rec.Findings) == 0 && !pr.verbose {
 		return b
@@ -598,7 +612,7 @@ func (pr *requestPrinter) details(w io.Writer, rec *capture.Record) {
 
 // quoteIfSpaced quotes a value that would not read as one word.
 func quoteIfSpaced(s string) string {
-	if s == "" || strings.ContainsAny(s, " \"") {
+	if s == "" || strings.IndexByte(s, ' ') >= 0 || strings.IndexByte(s, '"') >= 0 {
 		return strconv.Quote(s)
 	}
 	return s

@@ -31,8 +31,9 @@ func (e *Event) KeyFields() []KeyField {
 	if e == nil {
 		return nil
 	}
-	var out []KeyField
-	for _, name := range keyFields[e.Kind] {
+	names := keyFields[e.Kind]
+	out := make([]KeyField, 0, len(names))
+	for _, name := range names {
 		v, ok := e.Fields[name]
 		if !ok {
 			continue
