@@ -219,7 +219,11 @@ func (p *parser) number() (any, bool) {
 func (p *parser) str() (string, bool) {
 	p.i++
 	start := p.i
-	// Fast path: no escapes.
+	// Fast path: no escapes. Bytes that need no look are skipped with one
+	// table lookup each (URLs make strings long).
+	for p.i < len(p.b) && strPlain[p.b[p.i]] {
+		p.i++
+	}
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
@@ -236,6 +240,15 @@ func (p *parser) str() (string, bool) {
 	}
 	return "", false
 }
+
+// strPlain[c] is true for the bytes a JSON string holds as they are: not
+// the quote, the backslash or a control character.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escaped finishes a string with escapes the way encoding/json's unquote
 // does, including its handling of lone surrogates (U+FFFD).

@@ -215,11 +215,16 @@ func exampleNumber(f Field) string {
 // that a schema cannot: drift, padding, negatives, timestamps, URLs, unknown
 // and legacy names.
 func (v *validator) object(obj map[string]any, fields []Field, legacy map[string]string, at []string) {
+	known := 0
 	for i := range fields {
 		f := &fields[i]
 		if val, ok := obj[f.Name]; ok {
+			known++
 			v.value(f, val, place{at, f.Name})
 		}
+	}
+	if known == len(obj) {
+		return // no name to look up: every one is a field of the kind
 	}
 	var unknown []string
 	for name := range obj {
@@ -381,13 +386,21 @@ func plainHTTPURL(s string) bool {
 		}
 	}
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c <= ' ', c == 0x7f, c == '%', c == '[', c == ']', c == '\\':
+		if !urlPlain[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// urlPlain[c] is true for the bytes plainHTTPURL lets through: not white
+// space or control bytes, DEL, '%', brackets or a backslash.
+var urlPlain = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c > ' ' && c != 0x7f && c != '%' && c != '[' && c != ']' && c != '\\'
+	}
+	return t
+}()
 
 // kindRules are the cross-field rules: times in order, status and version.
 func (v *validator) kindRules(ev *Event) {
