@@ -130,8 +130,9 @@ const hexDigits = "0123456789abcdef"
 
 // plain[b] is true for the ASCII bytes a JSON string holds as they are
 // (one table lookup per byte instead of six comparisons: a record is
-// mostly such bytes).
-var plain = func() (t [utf8.RuneSelf]bool) {
+// mostly such bytes); false for the rest, and for every byte of a
+// multi-byte rune, which the loop then decodes.
+var plain = func() (t [256]bool) {
 	for b := 0x20; b < utf8.RuneSelf; b++ {
 		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
 	}
@@ -144,11 +145,13 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
-			if plain[b] {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch b {
 			case '\\', '"':
