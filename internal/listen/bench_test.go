@@ -37,3 +37,13 @@ func BenchmarkHandle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseHeader is the header block of a typical callback read into
+// the record's http.Header.
+func BenchmarkParseHeader(b *testing.B) {
+	raw := []byte("Host: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: 405\r\nContent-Type: application/json\r\nAccept-Encoding: gzip\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		parseHeader(raw, false)
+	}
+}

@@ -110,9 +110,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
 	header, host := parseHeader(h.RawHeaders(), h.ContentLength() == -1)
 	in := &incoming{
-		method:        string(h.Method()),
+		method:        methodString(h.Method()),
 		target:        string(h.RequestURI()),
-		remote:        ctx.RemoteAddr().String(),
+		remote:        remoteString(ctx),
 		header:        header,
 		host:          host,
 		contentLength: int64(h.ContentLength()),
@@ -148,6 +148,23 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	r.SetBodyString(out.body)
 }
 
+// methodString is string(m) without an allocation for a POST.
+func methodString(m []byte) string {
+	if string(m) == http.MethodPost {
+		return http.MethodPost
+	}
+	return string(m)
+}
+
+// remoteString is the sender's address as text, formatted once per
+// connection.
+func remoteString(ctx *fasthttp.RequestCtx) string {
+	if tc, ok := ctx.Conn().(*trackedConn); ok {
+		return tc.remote
+	}
+	return ctx.RemoteAddr().String()
+}
+
 // parseHeader reads a request's header block (the lines after the request
 // line, as received) into the http.Header net/http's server would build,
 // and returns the Host header apart, as net/http does. The block has been
@@ -162,59 +179,53 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 	// values are substrings and one-element windows of them, so a request's
 	// header costs three allocations (with the map), whatever its size.
 	block := string(raw)
-	n := strings.Count(block, "\n")
-	h := make(http.Header, n)
-	values := make([]string, 0, n)
-	add := func(kv string) {
-		name, value, ok := strings.Cut(kv, ":")
-		if !ok {
-			return
-		}
-		key := canonicalKey(name)
-		value = strings.TrimLeft(value, " \t")
-		if vs := h[key]; vs != nil {
-			h[key] = append(vs, value)
-		} else {
-			values = append(values, value)
-			h[key] = values[len(values)-1 : len(values) : len(values)]
-		}
-	}
+	values := make([]string, 0, 8)
+	h := make(http.Header, 8)
+	var host string
+	var haveHost bool
 	// As textproto: each line is trimmed, a folded line (starting with a
 	// space or tab) is joined to the one before with one space, and the
 	// value is what follows the colon, spaces before it dropped.
 	var kv string
-	for len(block) > 0 {
+	for {
 		line := block
 		if i := strings.IndexByte(block, '\n'); i >= 0 {
 			line, block = block[:i], block[i+1:]
 		} else {
 			block = ""
 		}
-		line = strings.TrimSuffix(line, "\r")
-		if len(line) == 0 {
-			break
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
 		}
-		if (line[0] == ' ' || line[0] == '\t') && kv != "" {
+		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') && kv != "" {
 			kv += " " + trimSpace(line)
 			continue
 		}
 		if kv != "" {
-			add(kv)
+			// The previous line is whole: add it.
+			if i := strings.IndexByte(kv, ':'); i >= 0 {
+				key, value := canonicalKey(kv[:i]), trimLeftSpace(kv[i+1:])
+				switch {
+				case key == "Host":
+					if !haveHost {
+						host, haveHost = value, true
+					}
+				case key == "Transfer-Encoding", chunked && (key == "Content-Length" || key == "Trailer"):
+					// Framing, dropped as net/http drops it.
+				default:
+					if vs, dup := h[key]; dup {
+						h[key] = append(vs, value)
+					} else {
+						values = append(values, value)
+						h[key] = values[len(values)-1 : len(values) : len(values)]
+					}
+				}
+			}
+		}
+		if len(line) == 0 {
+			break
 		}
 		kv = trimSpace(line)
-	}
-	if kv != "" {
-		add(kv)
-	}
-	var host string
-	if vs := h["Host"]; len(vs) > 0 {
-		host = vs[0]
-		delete(h, "Host")
-	}
-	delete(h, "Transfer-Encoding")
-	if chunked {
-		delete(h, "Content-Length")
-		delete(h, "Trailer")
 	}
 	return h, host
 }
@@ -262,7 +273,18 @@ func validKeyByte(c byte) bool {
 }
 
 func trimSpace(s string) string {
-	return strings.Trim(s, " \t")
+	s = trimLeftSpace(s)
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func trimLeftSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
 }
 
 // trackingListener knows the connections it accepted, so that Shutdown can
@@ -276,8 +298,9 @@ type trackingListener struct {
 
 type trackedConn struct {
 	net.Conn
-	ln   *trackingListener
-	once sync.Once
+	ln     *trackingListener
+	remote string // RemoteAddr().String()
+	once   sync.Once
 	// linger is set when the answer was sent before the body was read to
 	// its end (413, a broken body): closing then waits for the sender to
 	// read it (see Close).
@@ -293,7 +316,7 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c, ln: l}
+	tc := &trackedConn{Conn: c, ln: l, remote: c.RemoteAddr().String()}
 	l.mu.Lock()
 	l.conns[tc] = struct{}{}
 	l.mu.Unlock()
