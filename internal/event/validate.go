@@ -317,7 +317,7 @@ func (v *validator) number(f *Field, val any, p place) {
 		v.add(p.path(), Error, CodeNegative, "%s is negative; a %s cannot be", digits, f.Doc)
 		return
 	}
-	if !f.Decimal && strings.ContainsAny(digits, ".eE") {
+	if !f.Decimal && !allDigits(strings.TrimPrefix(digits, "-")) && strings.ContainsAny(digits, ".eE") {
 		v.add(p.path(), Warning, CodeDecimalString, "%s is not a whole number; the spec's sample has an integer here", digits)
 	}
 	if f.Millis {
@@ -335,6 +335,17 @@ func (v *validator) number(f *Field, val any, p place) {
 	}
 }
 
+// allDigits reports whether s is only ASCII digits (the usual number, for
+// which no slower look is needed).
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func isNumeric(val any) bool {
 	switch n := val.(type) {
 	case json.Number:
@@ -347,11 +358,11 @@ func isNumeric(val any) bool {
 
 func checkURL(v *validator, p place, s string) {
 	t := strings.TrimSpace(s)
-	if strings.ContainsAny(t, " \t\r\n") {
-		v.add(p.path(), Error, CodeBadURL, "the URL contains white space; real download URLs have none")
+	if plainHTTPURL(t) { // (which has no white space)
 		return
 	}
-	if plainHTTPURL(t) {
+	if strings.ContainsAny(t, " \t\r\n") {
+		v.add(p.path(), Error, CodeBadURL, "the URL contains white space; real download URLs have none")
 		return
 	}
 	u, err := url.Parse(t)
@@ -372,18 +383,16 @@ func plainHTTPURL(s string) bool {
 			return false
 		}
 	}
-	host := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		host = rest[:i]
-	}
-	if host == "" {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
+	// The host runs to the first '/', '?' or '#'.
+	n := 0
+	for ; n < len(rest) && rest[n] != '/' && rest[n] != '?' && rest[n] != '#'; n++ {
+		c := rest[n]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
 			return false
 		}
+	}
+	if n == 0 {
+		return false
 	}
 	for i := 0; i < len(s); i++ {
 		if !urlPlain[s[i]] {
