@@ -22,14 +22,17 @@ type group struct {
 	lines []byte     // their capture lines, in seq order
 	reqs  []*Request // in seq order
 	ends  []int      // where each request's line ends in lines (-1: none)
-	done  chan struct{}
-	// lead is sent one token when the previous leader hands this group
-	// over: the waiter that takes it becomes the leader.
+	// done is closed once the group is written and reported; lead is sent
+	// one token when the previous leader hands this group over: the waiter
+	// that takes it becomes the leader. Both are made by the first waiter:
+	// most groups under load are one request, its own leader, which waits
+	// for nobody.
+	done chan struct{}
 	lead chan struct{}
 }
 
 func (s *Server) newGroup() *group {
-	g := &group{done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	g := &group{}
 	// Reuse the buffers of a group already committed.
 	if s.spare != nil {
 		g.lines, g.reqs, g.ends = s.spare.lines[:0], s.spare.reqs[:0], s.spare.ends[:0]
@@ -57,11 +60,15 @@ func (s *Server) commit(req *Request, enc capture.Encoded) {
 	g.reqs = append(g.reqs, req)
 	g.ends = append(g.ends, end)
 	if s.leading {
+		if g.done == nil {
+			g.done, g.lead = make(chan struct{}), make(chan struct{}, 1)
+		}
+		done, lead := g.done, g.lead
 		s.cmu.Unlock()
 		select {
-		case <-g.done:
+		case <-done:
 			return
-		case <-g.lead:
+		case <-lead:
 		}
 		s.cmu.Lock()
 	}
@@ -117,7 +124,9 @@ func (s *Server) flush(g *group) {
 	for i := range g.reqs {
 		g.reqs[i] = nil
 	}
-	close(g.done)
+	if g.done != nil { // (set before this leader took the group)
+		close(g.done)
+	}
 }
 
 // failCapture makes the answer of a request whose record could not be
