@@ -32,7 +32,7 @@ func BenchmarkHandle(b *testing.B) {
 	for b.Loop() {
 		header, host := parseHeader(raw, false)
 		in := &incoming{method: "POST", target: "/cb", host: host, remote: "127.0.0.1:50000", header: header, contentLength: int64(len(body))}
-		if out := s.handle(in, bytes.NewReader(body), time.Now()); out.status != 200 {
+		if out := s.handle(in, readBody(bytes.NewReader(body), int64(len(body)), s.opts.MaxBody), time.Now()); out.status != 200 {
 			b.Fatal(out.status)
 		}
 	}

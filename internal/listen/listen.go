@@ -140,6 +140,9 @@ type Server struct {
 	// Delay are answered at once, and every connection is closed.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// stopWatch ends the goroutine that enforces the timeouts (http.go).
+	stopWatch           chan struct{}
+	watchOnce, stopOnce sync.Once
 
 	// cmu orders the capture: it numbers requests and forms the groups
 	// written together (commit.go).
@@ -208,6 +211,8 @@ func Listen(opts Options) (*Server, error) {
 	}
 	s.ln = &trackingListener{Listener: ln, conns: map[*trackedConn]struct{}{}}
 	s.closing = make(chan struct{})
+	s.stopWatch = make(chan struct{})
+	s.ln.clock.Store(time.Now().UnixNano())
 	s.srv = s.newHTTPServer()
 	return s, nil
 }
@@ -223,6 +228,9 @@ func (s *Server) URL() string {
 // Serve accepts connections until Shutdown. It returns nil once Shutdown
 // has begun.
 func (s *Server) Serve() error {
+	s.watchOnce.Do(func() {
+		go s.ln.watch(s.opts.ReadHeaderTimeout, s.opts.ReadTimeout, s.opts.IdleTimeout, s.stopWatch)
+	})
 	return s.srv.Serve(s.ln)
 }
 
@@ -231,6 +239,7 @@ func (s *Server) Serve() error {
 // by Delay, closes every connection and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.ShutdownWithContext(ctx)
+	s.stopOnce.Do(func() { close(s.stopWatch) })
 	if err != nil {
 		s.closeOnce.Do(func() { close(s.closing) })
 		s.ln.closeAll()
@@ -253,9 +262,17 @@ type reply struct {
 	close  bool // do not reuse the connection
 }
 
-// handle handles one request: read, check, forward, capture, report, wait,
-// and returns the answer. body is nil when the request has none.
-func (s *Server) handle(in *incoming, body io.Reader, now time.Time) reply {
+// body is what was read of a request's body.
+type body struct {
+	data      []byte
+	size      int64 // bytes received (more than len(data) when truncated)
+	truncated bool  // larger than MaxBody: data holds its first bytes
+	err       error // the read failed after size bytes
+}
+
+// handle handles one request whose body was read: check, forward, capture,
+// report, wait, and returns the answer.
+func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	rec := &capture.Record{
 		Time:   now,
 		Remote: in.remote,
@@ -266,7 +283,7 @@ func (s *Server) handle(in *incoming, body io.Reader, now time.Time) reply {
 	rec.SetHeader(in.header)
 	req := &Request{Record: rec, Callback: in.method == http.MethodPost}
 
-	data, size, truncated, readErr := readBody(body, in.contentLength, s.opts.MaxBody)
+	data, size, truncated, readErr := b.data, b.size, b.truncated, b.err
 	rec.SetBody(data)
 	rec.Size = size
 	rec.Truncated = truncated
@@ -398,31 +415,26 @@ func orMore(size, max int64) string {
 // readBody reads up to max bytes, then reads on (without keeping, up to
 // drainLimit) to learn the size and let the client see the answer instead of
 // a reset connection. declared is the Content-Length, -1 when unknown.
-func readBody(r io.Reader, declared, max int64) (body []byte, size int64, truncated bool, err error) {
+func readBody(r io.Reader, declared, max int64) body {
 	if r == nil {
-		return nil, 0, false, nil
+		return body{}
 	}
 	if declared >= 0 && declared <= max {
 		// The usual case: one buffer of the declared size.
-		body = make([]byte, declared)
-		n, err := io.ReadFull(r, body)
+		data := make([]byte, declared)
+		n, err := io.ReadFull(r, data)
 		if err == io.ErrUnexpectedEOF {
 			err = io.EOF
 		}
-		return body[:n], int64(n), false, err
+		return body{data: data[:n], size: int64(n), err: err}
 	}
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
-	body, size = buf.Bytes(), n
-	if err != nil {
-		return body, size, false, err
+	if err != nil || n <= max {
+		return body{data: buf.Bytes(), size: n, err: err}
 	}
-	if n <= max {
-		return body, size, false, nil
-	}
-	body = body[:max]
 	rest, _ := io.Copy(io.Discard, io.LimitReader(r, drainLimit))
-	return body, size + rest, true, nil
+	return body{data: buf.Bytes()[:max], size: n + rest, truncated: true}
 }
 
 // requestFindings are the findings about how a POST arrived: its content

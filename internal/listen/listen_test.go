@@ -499,6 +499,62 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionsAreClosed: a kept-alive connection with no request for
+// IdleTimeout is closed; one that keeps sending is not, however long it
+// lives.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	s, _ := start(t, Options{IdleTimeout: idle, ReadHeaderTimeout: time.Second, ReadTimeout: time.Second})
+	request := "POST /cb HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 24\r\n\r\n{\"event\":\"publish_done\"}"
+	conn, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	// Busy for 3x the idle timeout: one request every idle/3.
+	for i := 0; i < 10; i++ {
+		if i > 0 {
+			time.Sleep(idle / 3)
+		}
+		io.WriteString(conn, request)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("a busy connection was cut at request %d: %v", i+1, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// Then idle: the listener hangs up within a tick of the timeout.
+	begin := time.Now()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection: read %v, want EOF", err)
+	}
+	if d := time.Since(begin); d < idle*9/10 || d > 3*idle {
+		t.Errorf("idle connection closed after %v, want about %v", d, idle)
+	}
+}
+
+// TestHandlingTimeIsNotReadTime: a request held longer than every timeout
+// (by Delay) is answered, and its connection serves the next one.
+func TestHandlingTimeIsNotReadTime(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	s, _ := start(t, Options{Delay: 3 * timeout, ReadHeaderTimeout: timeout, ReadTimeout: timeout, IdleTimeout: timeout})
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; i < 2; i++ {
+		resp, err := client.Post(s.URL(), "application/json", strings.NewReader(`{"event":"publish_done"}`))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("request %d: status %d", i, resp.StatusCode)
+		}
+	}
+}
+
 func TestParseExpectation(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
