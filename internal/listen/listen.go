@@ -442,7 +442,10 @@ func readBody(r io.Reader, declared, max int64) body {
 func (s *Server) requestFindings(in *incoming, ev *event.Event) event.Findings {
 	var fs event.Findings
 	ct := in.header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, err := "application/json", error(nil)
+	if ct != mt { // (the usual value needs no parse)
+		mt, _, err = mime.ParseMediaType(ct)
+	}
 	switch {
 	case ct == "":
 		fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeContentType,
