@@ -445,7 +445,7 @@ func TestGzipBodiesAreCapturedAsReceived(t *testing.T) {
 	}
 }
 
-// TestOversizedHeadersAre431: headers beyond MaxHeaderBytes are refused by
+// TestOversizedHeadersAre431: headers beyond maxHeaderBytes are refused by
 // the server before any handler runs; the listener goes on.
 func TestOversizedHeadersAre431(t *testing.T) {
 	s, path := start(t, Options{})
@@ -454,12 +454,20 @@ func TestOversizedHeadersAre431(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("100 KiB of headers: status %d, want 431", resp.StatusCode)
 	}
-	// Headers of a normal size (a few KiB, e.g. a long signature) pass.
-	resp, _ = rawExchange(t, s.Addr().String(), "POST / HTTP/1.1\r\nHost: x\r\nX-Sig: "+big[:8<<10]+"\r\nContent-Length: 2\r\n\r\n{}")
-	if resp.StatusCode != 200 {
-		t.Errorf("8 KiB of headers: status %d", resp.StatusCode)
+	// Just above the limit too.
+	resp, _ = rawExchange(t, s.Addr().String(), "POST / HTTP/1.1\r\nHost: x\r\nX-Big: "+big[:maxHeaderBytes]+"\r\nContent-Length: 2\r\n\r\n{}")
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("headers of %d bytes: status %d, want 431", maxHeaderBytes+50, resp.StatusCode)
 	}
-	if recs := records(t, path); len(recs) != 1 || len(recs[0].Header.Get("X-Sig")) != 8<<10 {
-		t.Errorf("%d records, want only the normal one", len(recs))
+	// Headers of a normal size (a few KiB, e.g. a long signature) pass,
+	// up to just under the limit.
+	for _, n := range []int{8 << 10, maxHeaderBytes - 200} {
+		resp, _ = rawExchange(t, s.Addr().String(), "POST / HTTP/1.1\r\nHost: x\r\nX-Sig: "+big[:n]+"\r\nContent-Length: 2\r\n\r\n{}")
+		if resp.StatusCode != 200 {
+			t.Errorf("%d bytes of headers: status %d", n, resp.StatusCode)
+		}
+	}
+	if recs := records(t, path); len(recs) != 2 || len(recs[0].Header.Get("X-Sig")) != 8<<10 || len(recs[1].Header.Get("X-Sig")) != maxHeaderBytes-200 {
+		t.Errorf("%d records, want only the two normal ones", len(recs))
 	}
 }
