@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -17,8 +18,10 @@ import (
 // DefaultPoolSize is how many distinct streams a load run generates ahead.
 // Generating a realistic body costs far more than sending it, so bodies are
 // built before the clock starts: a pool of streams, each with its own times
-// and client IP, whose stream names are then made unique per round by
-// splicing a sequence number in (a copy, no JSON work on the hot path).
+// and client IP, whose stream names and times are then made unique per
+// round by splicing a sequence number in and moving the times back by
+// whole cycles of the pool (a copy and a few fixed-width digit writes, no
+// JSON work on the hot path; see stamp.go).
 const DefaultPoolSize = 512
 
 // marker is put at the end of every pooled stream's name and replaced by
@@ -28,8 +31,8 @@ const marker = "ZQXLIVECBSEQXQZ"
 
 // LoadBodies are the prepared bodies of a load run. Request i is kind
 // Kinds[i % len(Kinds)] of round i / len(Kinds); each round is about its
-// own stream (a new name), so a run of `publish_started publish_done` is a
-// series of short broadcasts.
+// own stream (a new name and new times), so a run of `publish_started
+// publish_done` is a series of short broadcasts.
 type LoadBodies struct {
 	Kinds []event.Kind
 	// Same is true when every request carries the same bytes (--same-body,
@@ -38,15 +41,12 @@ type LoadBodies struct {
 	// Base is the stream name every round's name starts with; round r's
 	// stream is Base-<r+1>, zero-padded to 7 digits.
 	Base  string
-	urls  []string  // per kind
-	pool  [][]parts // [group][kind]
-	items [][]Item  // [group][kind], with Findings after Validate
-	same  [][]byte  // per kind, when Same
-	sizes []int     // per kind, the largest body
+	urls  []string   // per kind
+	pool  [][]pooled // [group][kind]
+	items [][]Item   // [group][kind], with Findings after Validate
+	same  [][]byte   // per kind, when Same
+	sizes []int      // per kind, the largest body
 }
-
-// parts is a pooled body cut at the marker: parts[0] name parts[1] name ...
-type parts [][]byte
 
 // LoadBodyOptions say how load bodies are prepared.
 type LoadBodyOptions struct {
@@ -115,7 +115,7 @@ func PrepareLoad(kinds []event.Kind, o BodyOptions, lo LoadBodyOptions) (*LoadBo
 	for g := range seeds {
 		seeds[g] = [2]uint64{rnd.Uint64(), rnd.Uint64()}
 	}
-	lb.pool = make([][]parts, n)
+	lb.pool = make([][]pooled, n)
 	lb.items = make([][]Item, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -141,16 +141,16 @@ func PrepareLoad(kinds []event.Kind, o BodyOptions, lo LoadBodyOptions) (*LoadBo
 	for _, group := range lb.pool {
 		for k, p := range group {
 			size := 0
-			for _, b := range p {
+			for _, b := range p.parts {
 				size += len(b)
 			}
-			lb.sizes[k] = max(lb.sizes[k], size+(len(p)-1)*(len(lb.Base)+8))
+			lb.sizes[k] = max(lb.sizes[k], size+(len(p.parts)-1)*(len(lb.Base)+8))
 		}
 	}
 	if lo.Same {
 		lb.same = make([][]byte, len(kinds))
 		for k := range kinds {
-			lb.same[k] = lb.render(lb.pool[0][k], nil, 0)
+			lb.same[k] = lb.render(nil, k, 0)
 			lb.items[0][k].Body = lb.same[k]
 		}
 	}
@@ -161,7 +161,7 @@ func PrepareLoad(kinds []event.Kind, o BodyOptions, lo LoadBodyOptions) (*LoadBo
 func (lb *LoadBodies) prepareGroup(g int, kinds []event.Kind, o BodyOptions, now time.Time, seed [2]uint64) error {
 	o.Rand = rand.New(rand.NewPCG(seed[0], seed[1]))
 	// Streams of the pool end a millisecond apart, so that no two share
-	// their times.
+	// their times; later cycles of the pool move them back (stamp.go).
 	o.Now = now.Add(-time.Duration(g) * time.Millisecond)
 	o.Stream = lb.Base + marker
 	o.PushURL = ""
@@ -169,8 +169,9 @@ func (lb *LoadBodies) prepareGroup(g int, kinds []event.Kind, o BodyOptions, now
 	if err != nil {
 		return err
 	}
-	group := make([]parts, len(kinds))
 	items := make([]Item, len(kinds))
+	bodies := make([][]byte, len(kinds))
+	stamps := make([][]stamp, len(kinds))
 	for k, kind := range kinds {
 		body, err := event.Sample(kind, s)
 		if err != nil {
@@ -180,11 +181,38 @@ func (lb *LoadBodies) prepareGroup(g int, kinds []event.Kind, o BodyOptions, now
 		if err != nil {
 			return err
 		}
-		items[k] = it
-		group[k] = bytes.Split(it.Body, []byte(marker))
+		items[k], bodies[k] = it, it.Body
+		stamps[k] = timesOf(kind, body, it.Body, o.Overrides)
+	}
+	size := int64(len(lb.pool))
+	room := alignTimes(bodies, stamps, mod(now.UnixMilli()-int64(g), size), size)
+	group := make([]pooled, len(kinds))
+	for k, body := range bodies {
+		group[k] = cut(body, stamps[k], room)
 	}
 	lb.pool[g], lb.items[g] = group, items
 	return nil
+}
+
+// cut splits body at the marker and places its times in the parts.
+func cut(body []byte, stamps []stamp, room int64) pooled {
+	p := pooled{parts: bytes.Split(body, []byte(marker)), room: room}
+	if room < 0 {
+		return p
+	}
+	slices.SortFunc(stamps, func(a, b stamp) int { return a.off - b.off })
+	start := 0 // of parts[j] in body
+	j := 0
+	for _, s := range stamps {
+		for s.off >= start+len(p.parts[j]) {
+			start += len(p.parts[j]) + len(marker)
+			j++
+		}
+		// The digits cannot straddle a marker: it is letters only.
+		s.part, s.off = j, s.off-start
+		p.times = append(p.times, s)
+	}
+	return p
 }
 
 // Templates returns the pooled bodies of the first stream (with the
@@ -195,23 +223,34 @@ func (lb *LoadBodies) Templates() []Item {
 	copy(out, lb.items[0])
 	if !lb.Same {
 		for k := range out {
-			out[k].Body = lb.render(lb.pool[0][k], nil, 0)
+			out[k].Body = lb.render(nil, k, 0)
 		}
 	}
 	return out
 }
 
-// Validate checks every pooled body as it will be sent (for round g of the
-// pool) and returns the first one with errors, if any.
+// Validate checks every pooled body as it will be sent and returns the
+// first one with errors, if any. Group g is checked as round g sends it
+// and, when its times move, as round g + P (one cycle later) does: later
+// rounds differ from those only by the number in the name and by moving
+// every time of the round back by the same amount, digits for digits,
+// which keeps the times' order and width.
 func (lb *LoadBodies) Validate() (bad *Item) {
+	size := int64(len(lb.pool))
 	for g := range lb.items {
 		for k := range lb.items[g] {
 			it := &lb.items[g][k]
 			body := it.Body
 			if !lb.Same {
-				body = lb.render(lb.pool[g][k], nil, g)
+				body = lb.render(nil, k, int64(g))
 			}
 			_, it.Findings = event.Check(body, event.Options{})
+			if !lb.Same && !it.Findings.HasErrors() && len(lb.pool[g][k].times) > 0 {
+				shifted := lb.render(nil, k, int64(g)+size)
+				if _, fs := event.Check(shifted, event.Options{}); fs.HasErrors() {
+					body, it.Findings = shifted, fs
+				}
+			}
 			if it.Findings.HasErrors() && bad == nil {
 				b := *it
 				b.Body = body
@@ -251,21 +290,24 @@ func (lb *LoadBodies) Request(i int64, dst []byte) (k int, body []byte) {
 	if lb.Same {
 		return k, append(dst, lb.same[k]...)
 	}
-	round := i / nk
-	g := int(round % int64(len(lb.pool)))
-	return k, lb.renderInto(dst, lb.pool[g][k], round)
+	return k, lb.render(dst, k, i/nk)
 }
 
 // MaxSize is the largest body of kind k (for buffers).
 func (lb *LoadBodies) MaxSize(k int) int { return lb.sizes[k] }
 
-func (lb *LoadBodies) render(p parts, dst []byte, round int) []byte {
-	return lb.renderInto(dst, p, int64(round))
-}
-
-// renderInto writes p with the marker replaced by -<round+1> (7 digits at
-// least): the base name is already in front of the marker.
-func (lb *LoadBodies) renderInto(dst []byte, p parts, round int64) []byte {
+// render appends kind k's body of round to dst: the pooled body of group
+// round % P with the marker replaced by -<round+1> (7 digits at least; the
+// base name is already in front of the marker) and, past the pool's first
+// cycle, its times moved back by round - round % P ms.
+func (lb *LoadBodies) render(dst []byte, k int, round int64) []byte {
+	size := int64(len(lb.pool))
+	g := round % size
+	p := &lb.pool[g][k]
+	shift := round - g
+	if shift > p.room {
+		shift = 0
+	}
 	var num, sfx [24]byte
 	suffix := append(sfx[:0], '-')
 	digits := strconv.AppendInt(num[:0], round+1, 10)
@@ -273,11 +315,19 @@ func (lb *LoadBodies) renderInto(dst []byte, p parts, round int64) []byte {
 		suffix = append(suffix, '0')
 	}
 	suffix = append(suffix, digits...)
-	for j, b := range p {
+	times := p.times
+	for j, b := range p.parts {
 		if j > 0 {
 			dst = append(dst, suffix...)
 		}
+		at := len(dst)
 		dst = append(dst, b...)
+		for ; len(times) > 0 && times[0].part == j; times = times[1:] {
+			if shift != 0 {
+				s := times[0]
+				putDigits(dst[at+s.off:at+s.off+s.width], s.ms-shift)
+			}
+		}
 	}
 	return dst
 }
