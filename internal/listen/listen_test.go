@@ -499,6 +499,23 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 	}
 }
 
+// TestBareLFHeadersTimeOut pins a documented limit of fasthttp's parser
+// (README, listen): header lines ending in a bare LF never end the header
+// block, so the request waits for the header timeout, gets 408 and is not
+// captured (net/http accepted them; no HTTP client sends them).
+func TestBareLFHeadersTimeOut(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	s, path := start(t, Options{ReadHeaderTimeout: timeout})
+	begin := time.Now()
+	resp, _ := rawExchange(t, s.Addr().String(), "POST /cb HTTP/1.1\nHost: a\nContent-Length: 2\n\n{}")
+	if resp.StatusCode != http.StatusRequestTimeout || time.Since(begin) < timeout {
+		t.Errorf("bare-LF request: status %d after %v, want 408 after %v", resp.StatusCode, time.Since(begin), timeout)
+	}
+	if recs := records(t, path); len(recs) != 0 {
+		t.Errorf("%d records, want none", len(recs))
+	}
+}
+
 // TestIdleConnectionsAreClosed: a kept-alive connection with no request for
 // IdleTimeout is closed; one that keeps sending is not, however long it
 // lives.
