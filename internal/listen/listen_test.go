@@ -499,6 +499,33 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 	}
 }
 
+// TestExpectContinue: a sender that waits for 100 Continue before its body
+// (curl does for large bodies) gets it, and the callback is captured.
+func TestExpectContinue(t *testing.T) {
+	s, path := start(t, Options{})
+	conn, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	const body = `{"event":"publish_done"}`
+	fmt.Fprintf(conn, "POST /cb HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", len(body))
+	br := bufio.NewReader(conn)
+	interim, err := http.ReadResponse(br, nil)
+	if err != nil || interim.StatusCode != http.StatusContinue {
+		t.Fatalf("before the body: %v, %v; want 100 Continue", interim, err)
+	}
+	io.WriteString(conn, body)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after the body: %v, %v", resp, err)
+	}
+	if recs := records(t, path); len(recs) != 1 || recs[0].Body != body || recs[0].Header.Get("Expect") != "100-continue" {
+		t.Errorf("records %+v", recs)
+	}
+}
+
 // TestBareLFHeadersTimeOut pins a documented limit of fasthttp's parser
 // (README, listen): header lines ending in a bare LF never end the header
 // block, so the request waits for the header timeout, gets 408 and is not
