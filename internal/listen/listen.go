@@ -239,6 +239,7 @@ func (s *Server) Serve() error {
 // by Delay, closes every connection and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.ShutdownWithContext(ctx)
+	s.ln.Close() // (already closed by fasthttp if Serve ran)
 	s.stopOnce.Do(func() { close(s.stopWatch) })
 	if err != nil {
 		s.closeOnce.Do(func() { close(s.closing) })

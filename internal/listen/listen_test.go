@@ -644,3 +644,21 @@ func TestGoal(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownWithoutServeFreesThePort: a listener shut down before it
+// served (livecb listen failing to write --ready-file) releases its port.
+func TestShutdownWithoutServeFreesThePort(t *testing.T) {
+	s, err := Listen(Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := s.Addr().String()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Listen(Options{Addr: addr})
+	if err != nil {
+		t.Fatalf("the port is still taken after Shutdown: %v", err)
+	}
+	again.Shutdown(context.Background())
+}
