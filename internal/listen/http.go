@@ -106,21 +106,19 @@ func refuse(ctx *fasthttp.RequestCtx, err error) {
 
 // serve is fasthttp's handler: the request as read, handled, answered.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	tc := ctx.Conn().(*trackedConn) // (every connection comes through s.ln)
 	h := &ctx.Request.Header
 	header, host := parseHeader(h.RawHeaders(), h.ContentLength() == -1)
 	in := &incoming{
 		method:        methodString(h.Method()),
 		target:        string(h.RequestURI()),
-		remote:        remoteString(ctx),
+		remote:        tc.remote,
 		header:        header,
 		host:          host,
-		contentLength: int64(h.ContentLength()),
+		contentLength: int64(h.ContentLength()), // -1: chunked
 	}
-	if in.contentLength < 0 {
-		in.contentLength = -1
-		if h.ContentLength() == -2 { // no body at all
-			in.contentLength = 0
-		}
+	if in.contentLength == -2 { // neither Content-Length nor chunked: no body
+		in.contentLength = 0
 	}
 	if !strings.HasPrefix(in.target, "/") {
 		// An absolute-form target names the host itself (RFC 9112 §3.2.2).
@@ -128,7 +126,6 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			in.host = u.Host
 		}
 	}
-	tc, _ := ctx.Conn().(*trackedConn)
 	tc.enter(phaseBody)
 	b := readBody(ctx.RequestBodyStream(), in.contentLength, s.opts.MaxBody)
 	tc.enter(phaseBusy)
@@ -145,9 +142,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if out.close {
 		// The rest of the body was not read: do not reuse the connection.
 		ctx.SetConnectionClose()
-		if tc != nil {
-			tc.linger.Store(true)
-		}
+		tc.linger.Store(true)
 	}
 	r.SetBodyString(out.body)
 }
@@ -160,19 +155,10 @@ func methodString(m []byte) string {
 	return string(m)
 }
 
-// remoteString is the sender's address as text, formatted once per
-// connection.
-func remoteString(ctx *fasthttp.RequestCtx) string {
-	if tc, ok := ctx.Conn().(*trackedConn); ok {
-		return tc.remote
-	}
-	return ctx.RemoteAddr().String()
-}
-
 // parseHeader reads a request's header block (the lines after the request
 // line, as received) into the http.Header net/http's server would build,
 // and returns the Host header apart, as net/http does. The block has been
-// checked by fasthttp: lines end in CRLF (or LF), names are tokens. Values
+// checked by fasthttp: lines end in CRLF, names are tokens. Values
 // are trimmed and folded lines joined with a space, as net/textproto does;
 // the framing headers net/http removes are removed too: Transfer-Encoding,
 // and Content-Length and Trailer when the body came chunked (the capture
@@ -202,13 +188,14 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 			line = line[:n-1]
 		}
 		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') && kv != "" {
-			kv += " " + trimSpace(line)
+			kv += " " + textproto.TrimString(line)
 			continue
 		}
 		if kv != "" {
 			// The previous line is whole: add it.
 			if i := strings.IndexByte(kv, ':'); i >= 0 {
-				key, value := canonicalKey(kv[:i]), trimLeftSpace(kv[i+1:])
+				// (kv is trimmed: trimming the value trims its left.)
+				key, value := textproto.CanonicalMIMEHeaderKey(kv[:i]), textproto.TrimString(kv[i+1:])
 				switch {
 				case key == "Host":
 					if !haveHost {
@@ -229,66 +216,9 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 		if len(line) == 0 {
 			break
 		}
-		kv = trimSpace(line)
+		kv = textproto.TrimString(line)
 	}
 	return h, host
-}
-
-// commonKeys are canonical names of headers callbacks carry, so that the
-// usual ones cost no allocation.
-var commonKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{"Host", "User-Agent", "Content-Type", "Content-Length", "Accept", "Accept-Encoding",
-		"Connection", "Authorization", "Content-Encoding", "Transfer-Encoding", "Expect", "Date", "Cookie",
-		"X-Forwarded-For", "X-Real-Ip", "X-Request-Id", "Traceparent"} {
-		m[k] = k
-	}
-	return m
-}()
-
-// canonicalKey is textproto.CanonicalMIMEHeaderKey of name, without
-// allocating for the common names nor for names already canonical.
-func canonicalKey(name string) string {
-	if k, ok := commonKeys[name]; ok {
-		return k
-	}
-	upper := true
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !validKeyByte(c) {
-			return name // as textproto leaves it
-		}
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			return textproto.CanonicalMIMEHeaderKey(name)
-		}
-		upper = c == '-'
-	}
-	return name
-}
-
-// validKeyByte reports whether c may appear in a header name (an RFC 9110
-// token character), as textproto requires before it canonicalizes.
-func validKeyByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
-func trimSpace(s string) string {
-	s = trimLeftSpace(s)
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func trimLeftSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	return s
 }
 
 // trackingListener knows the connections it accepted, so that Shutdown can
@@ -368,12 +298,8 @@ type trackedConn struct {
 	since  atomic.Int64 // when the phase began (the listener's clock)
 }
 
-// enter starts a phase (from the handler: nil is a connection livecb did
-// not accept, which has none).
+// enter starts a phase.
 func (c *trackedConn) enter(ph int32) {
-	if c == nil {
-		return
-	}
 	c.since.Store(c.ln.clock.Load())
 	c.phase.Store(ph)
 }
