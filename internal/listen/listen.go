@@ -263,6 +263,13 @@ type reply struct {
 	close  bool // do not reuse the connection
 }
 
+func (r *reply) set(name, value string) {
+	if r.header == nil {
+		r.header = http.Header{}
+	}
+	r.header[name] = []string{value}
+}
+
 // body is what was read of a request's body.
 type body struct {
 	data      []byte
@@ -284,10 +291,9 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	rec.SetHeader(in.header)
 	req := &Request{Record: rec, Callback: in.method == http.MethodPost}
 
-	data, size, truncated, readErr := b.data, b.size, b.truncated, b.err
-	rec.SetBody(data)
-	rec.Size = size
-	rec.Truncated = truncated
+	rec.SetBody(b.data)
+	rec.Size = b.size
+	rec.Truncated = b.truncated
 
 	answer := capture.Answer{Status: s.opts.Status, Body: string(s.opts.Body)}
 	var fs event.Findings
@@ -296,19 +302,19 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		answer = capture.Answer{Status: http.StatusMethodNotAllowed, Body: "livecb listen: callbacks are POST requests\n"}
 		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeMethod,
 			Message: fmt.Sprintf("%s request: callbacks are POSTs; answered 405", in.method)})
-	case truncated:
+	case b.truncated:
 		answer = capture.Answer{Status: http.StatusRequestEntityTooLarge,
 			Body: fmt.Sprintf("livecb listen: body larger than %d bytes\n", s.opts.MaxBody)}
 		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeBodyTooLarge,
 			Message: fmt.Sprintf("the body (%d bytes%s) is larger than --max-body (%d bytes): answered 413, captured its first %d bytes",
-				size, orMore(size, s.opts.MaxBody), s.opts.MaxBody, len(data))})
-	case readErr != nil:
+				b.size, orMore(b.size, s.opts.MaxBody), s.opts.MaxBody, len(b.data))})
+	case b.err != nil:
 		// The client went away or was too slow: capture what arrived.
 		answer = capture.Answer{Status: http.StatusBadRequest, Body: "livecb listen: could not read the body\n"}
 		fs = append(fs, event.Finding{Severity: event.Error, Code: event.CodeTruncated,
-			Message: fmt.Sprintf("reading the body failed after %d bytes: %v", size, readErr)})
+			Message: fmt.Sprintf("reading the body failed after %d bytes: %v", b.size, b.err)})
 	default:
-		ev, bodyFindings := event.Check(data, event.Options{Strict: s.opts.Strict})
+		ev, bodyFindings := event.Check(b.data, event.Options{Strict: s.opts.Strict})
 		req.Event = ev
 		if ev != nil {
 			rec.Kind = ev.Kind
@@ -318,8 +324,8 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	}
 
 	var fwdHeader http.Header
-	if req.Callback && !truncated && readErr == nil && s.forward != nil {
-		answer, fwdHeader = s.forwardTo(in, data)
+	if req.Callback && !b.truncated && b.err == nil && s.forward != nil {
+		answer, fwdHeader = s.forwardTo(in, b.data)
 		if answer.Forwarded.Error != "" {
 			fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeForwardFailed,
 				Message: "forwarding to " + answer.Forwarded.URL + " failed: " + answer.Forwarded.Error + "; answered 502"})
@@ -328,7 +334,7 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	rec.Answer = answer
 	rec.Findings = fs
 	if s.opts.Redact {
-		redactRecord(rec, data)
+		redactRecord(rec, b.data)
 	}
 
 	if s.opts.Render != nil {
@@ -367,12 +373,12 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		}
 	}
 	out := reply{status: rec.Answer.Status, body: rec.Answer.Body, header: fwdHeader,
-		close: truncated || readErr != nil}
+		close: b.truncated || b.err != nil}
 	if fwdHeader == nil && rec.Answer.Body != "" {
-		out.header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+		out.set("Content-Type", "text/plain; charset=utf-8")
 	}
 	if rec.Answer.Status == http.StatusMethodNotAllowed {
-		out.header["Allow"] = []string{http.MethodPost}
+		out.set("Allow", http.MethodPost)
 	}
 	return out
 }

@@ -228,6 +228,16 @@ func TestAnswerStatusBodyDelay(t *testing.T) {
 	}
 }
 
+// TestAnswer405WithoutBody: --status 405 with no --body (to see how a
+// sender takes it) is answered, with the Allow header a 405 carries.
+func TestAnswer405WithoutBody(t *testing.T) {
+	s, _ := start(t, Options{Status: 405})
+	resp, body := post(t, s.URL(), "application/json", sample(t, event.Snapshot))
+	if resp.StatusCode != 405 || body != "" || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("answer %d %q, Allow %q", resp.StatusCode, body, resp.Header.Get("Allow"))
+	}
+}
+
 func TestContentTypeWarnings(t *testing.T) {
 	s, path := start(t, Options{})
 	body := sample(t, event.PublishDone)
