@@ -468,11 +468,7 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 	// Built by appending: this runs once per request.
 	var tbuf [32]byte
 	b := dst
-	if ts := rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000"); pr.p.On() {
-		b = append(b, pr.p.Dim(string(ts))...)
-	} else {
-		b = append(b, ts...)
-	}
+	b = append(b, pr.p.Dim(string(rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000")))...)
 	b = append(b, "  "...)
 	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", term.Sanitize(redact.Target(rec.Target, redact.Display)))
 	kind := string(rec.Kind)
@@ -506,12 +502,7 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 		b = append(b, pr.p.Bad("NOT A CALLBACK")...)
 	}
 	b = append(b, "  "...)
-	if a := rec.Answer; a.Forwarded == nil && a.Status < 300 && !pr.p.On() {
-		b = append(b, "→ "...) // the usual answer, without a string for it
-		b = strconv.AppendInt(b, int64(a.Status), 10)
-	} else {
-		b = append(b, pr.answer(a)...)
-	}
+	b = append(b, pr.answer(rec.Answer)...)
 	b = append(b, '\n')
 	if len(rec.Findings) == 0 && !pr.verbose {
 		return b

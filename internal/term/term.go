@@ -75,9 +75,6 @@ func (p *Palette) Warn(s string) string { return p.paint(p.warn, s) }
 func (p *Palette) Dim(s string) string  { return p.paint(p.dim, s) }
 func (p *Palette) Bold(s string) string { return p.paint(p.bold, s) }
 
-// On reports whether the palette colours.
-func (p *Palette) On() bool { return p.on }
-
 func (p *Palette) paint(c *color.Color, s string) string {
 	if !p.on {
 		return s
