@@ -317,7 +317,7 @@ func (v *validator) number(f *Field, val any, p place) {
 		v.add(p.path(), Error, CodeNegative, "%s is negative; a %s cannot be", digits, f.Doc)
 		return
 	}
-	if !f.Decimal && !allDigits(strings.TrimPrefix(digits, "-")) && strings.ContainsAny(digits, ".eE") {
+	if !f.Decimal && notWhole(digits) {
 		v.add(p.path(), Warning, CodeDecimalString, "%s is not a whole number; the spec's sample has an integer here", digits)
 	}
 	if f.Millis {
@@ -335,15 +335,16 @@ func (v *validator) number(f *Field, val any, p place) {
 	}
 }
 
-// allDigits reports whether s is only ASCII digits (the usual number, for
-// which no slower look is needed).
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
+// notWhole reports whether a number's digits hold a fraction or an
+// exponent (a loop: strings.ContainsAny builds its byte set on each call,
+// and every numeric field of every callback comes here).
+func notWhole(digits string) bool {
+	for i := 0; i < len(digits); i++ {
+		if c := digits[i]; c == '.' || c == 'e' || c == 'E' {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 func isNumeric(val any) bool {
