@@ -54,22 +54,8 @@ type pooled struct {
 	room int64
 }
 
-// putDigits writes v in decimal over b, which is exactly as wide as v,
-// two digits per division.
-func putDigits(b []byte, v int64) {
-	i := len(b)
-	for ; i >= 2; i -= 2 {
-		d := v % 100 * 2
-		v /= 100
-		b[i-2], b[i-1] = pairs[d], pairs[d+1]
-	}
-	if i == 1 {
-		b[0] = byte('0' + v)
-	}
-}
-
-const pairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" + "30313233343536373839" + "40414243444546474849" +
-	"50515253545556575859" + "60616263646566676869" + "70717273747576777879" + "80818283848586878889" + "90919293949596979899"
+// putDigits writes v in decimal over b, which is exactly as wide as v.
+func putDigits(b []byte, v int64) { strconv.AppendInt(b[:0], v, 10) }
 
 // timesOf finds the millisecond timestamps of body, a body of kind k, as
 // offsets into body. sample is the body before the user's overrides.
