@@ -3,7 +3,6 @@ package listen
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -36,25 +35,12 @@ func FuzzServe(f *testing.F) {
 		got = append(got, r.Record)
 		mu.Unlock()
 	}
-	short := Options{Addr: "127.0.0.1:0", OnRequest: onRequest, ReadHeaderTimeout: time.Second, ReadTimeout: time.Second}
+	short := Options{OnRequest: onRequest, ReadHeaderTimeout: time.Second, ReadTimeout: time.Second}
 	plain := short
 	plain.Paths = DefaultPaths
 	redacting := short
 	redacting.Redact, redacting.MaxBody = true, 64
-	var servers []*Server
-	for _, o := range []Options{plain, redacting} {
-		s, err := Listen(o)
-		if err != nil {
-			f.Fatal(err)
-		}
-		go s.Serve()
-		f.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			s.Shutdown(ctx)
-		})
-		servers = append(servers, s)
-	}
+	servers := []*Server{serve(f, plain), serve(f, redacting)}
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		for _, s := range servers {

@@ -30,8 +30,16 @@ func start(t *testing.T, opts Options) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Addr = "127.0.0.1:0"
+	t.Cleanup(func() { w.Close() }) // (after serve's clean-up: last in, first out)
 	opts.Capture = w
+	return serve(t, opts), path
+}
+
+// serve runs a listener on a free loopback port and shuts it down when the
+// test ends.
+func serve(t testing.TB, opts Options) *Server {
+	t.Helper()
+	opts.Addr = "127.0.0.1:0"
 	s, err := Listen(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -41,9 +49,8 @@ func start(t *testing.T, opts Options) (*Server, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.Shutdown(ctx)
-		w.Close()
 	})
-	return s, path
+	return s
 }
 
 func records(t *testing.T, path string) []*capture.Record {
