@@ -107,6 +107,7 @@ func fasthttpRawHeader(head string) (raw []byte, chunked, ok bool) {
 // livecb captures is the one net/http's server would have given it (the
 // capture format predates the move to fasthttp).
 func TestHeaderAsNetHTTPReadsIt(t *testing.T) {
+	compared := 0
 	for _, head := range headerCases {
 		want, wantHost, ok := netHTTPHeader(head)
 		raw, chunked, fok := fasthttpRawHeader(head)
@@ -114,10 +115,15 @@ func TestHeaderAsNetHTTPReadsIt(t *testing.T) {
 			t.Logf("%q: net/http accepts: %v, fasthttp accepts: %v", firstLine(head), ok, fok)
 			continue
 		}
+		compared++
 		got, host := parseHeader(raw, chunked)
 		if !reflect.DeepEqual(got, want) || host != wantHost {
 			t.Errorf("%q:\n got  %q host %q\n want %q host %q", head, got, host, want, wantHost)
 		}
+	}
+	// Only the bare-LF head and the folded one are refused by a server.
+	if compared != len(headerCases)-2 {
+		t.Errorf("compared %d of %d heads: a server refuses one it accepted before", compared, len(headerCases))
 	}
 }
 
