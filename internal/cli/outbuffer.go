@@ -7,16 +7,17 @@ import (
 	"time"
 )
 
-// stdoutFlushEvery bounds how long a printed request line may wait in
-// listen's stdout buffer when stdout is not a terminal.
+// stdoutFlushEvery bounds how long a printed line may wait in the stdout
+// buffer of listen and replay when stdout is not a terminal.
 const stdoutFlushEvery = 50 * time.Millisecond
 
 // timedBuffer buffers writes and flushes them at most `every` after the
 // first byte that is not yet out, when the buffer fills, on Flush and on
-// Close: a burst of requests costs one write(2) per buffer instead of one
-// per line, and a quiet listener's last lines still come out at once (a
-// program reading the pipe sees them within `every`). Writes are whole
-// lines, so a flush never cuts one printed request into another's.
+// Close: a burst of requests (or replayed callbacks) costs one write(2) per
+// buffer instead of one per line, and a quiet listener's last lines still
+// come out at once (a program reading the pipe sees them within `every`).
+// Writes are whole lines, so a flush never cuts one printed line into
+// another's.
 type timedBuffer struct {
 	mu     sync.Mutex
 	w      *bufio.Writer
