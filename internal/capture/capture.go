@@ -15,8 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	gojson "github.com/goccy/go-json"
-
 	"github.com/livecb/livecb/internal/event"
 )
 
@@ -102,14 +100,9 @@ func IsRecord(line []byte) bool {
 }
 
 // Parse decodes one line of a capture log.
-//
-// It decodes with github.com/goccy/go-json instead of encoding/json: on a
-// typical record it is about 4x faster (BenchmarkParse: 7.1 -> 1.6 µs), the
-// largest part of replaying a capture after sending it. FuzzParseAsStd
-// checks that it accepts and decodes exactly what encoding/json does.
 func Parse(line []byte) (*Record, error) {
 	var r Record
-	if err := gojson.Unmarshal(line, &r); err != nil {
+	if err := json.Unmarshal(line, &r); err != nil {
 		return nil, fmt.Errorf("not a capture record: %v", err)
 	}
 	if r.Format != Format {
