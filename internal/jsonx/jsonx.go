@@ -1,0 +1,197 @@
+// Package jsonx is livecb's one JSON encoding: what every command writes as
+// JSON (--output json, capture records, reports) and every value livecb
+// puts into a body goes through it, so that its promises hold everywhere:
+//
+//   - no HTML escaping: "&", "<" and ">" are written as they are, so a value
+//     set on the command line reaches the wire exactly as typed (encoding/json
+//     would write \u0026);
+//   - nothing that can change what a terminal or an editor shows is written
+//     raw: control characters (C0, DEL, C1 such as U+009B, the one-byte CSI),
+//     bidirectional controls (U+202E and friends) and the line separators
+//     U+2028/U+2029 are written as \u escapes. The value a JSON reader gets is
+//     unchanged; only its spelling differs.
+//
+// Invalid UTF-8 inside a string becomes U+FFFD, as with encoding/json.
+package jsonx
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// plain[b] is true for the ASCII bytes a JSON string holds as they are.
+var plain = func() (t [256]bool) {
+	for b := 0x20; b < 0x7f; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
+
+// Unsafe reports whether r is written escaped: a control character (C0,
+// DEL, C1), a bidirectional control, or a line or paragraph separator.
+func Unsafe(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true // bidirectional controls (Unicode's Bidi_Control)
+	case r == 0x2028, r == 0x2029:
+		return true
+	}
+	return false
+}
+
+// AppendString appends s as a JSON string to dst.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		if b := s[i]; b < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = appendEscape(dst, rune(b))
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case Unsafe(c):
+			dst = append(dst, s[start:i]...)
+			dst = appendEscape(dst, c)
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// String returns s as a JSON string.
+func String(s string) []byte { return AppendString(make([]byte, 0, len(s)+2), s) }
+
+func appendEscape(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
+}
+
+// Marshal is json.Marshal with jsonx's escaping.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return EscapeUnsafe(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}
+
+// MarshalIndent is json.MarshalIndent with jsonx's escaping.
+func MarshalIndent(v any, prefix, indent string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent(prefix, indent)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return EscapeUnsafe(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}
+
+// EscapeUnsafe rewrites the unsafe runes (see Unsafe) that encoding/json
+// leaves raw (DEL, C1 and bidirectional controls) as \u escapes, in place
+// when there are none. b must be JSON text: outside strings JSON has only
+// ASCII, so every such rune is inside a string, where an escape means the
+// same.
+func EscapeUnsafe(b []byte) []byte {
+	i := 0
+	for i < len(b) && b[i] < 0x7f {
+		i++
+	}
+	if i == len(b) {
+		return b
+	}
+	var out []byte
+	start := 0
+	for i < len(b) {
+		c := b[i]
+		if c < 0x7f {
+			i++
+			continue
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(b[i:])
+		}
+		if Unsafe(r) {
+			if out == nil {
+				out = make([]byte, 0, len(b)+16)
+			}
+			out = append(out, b[start:i]...)
+			out = appendEscape(out, r)
+			start = i + size
+		}
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[start:]...)
+}
+
+// Encoder writes one JSON value per line.
+type Encoder struct {
+	w   io.Writer
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// NewEncoder returns an encoder writing to w.
+func NewEncoder(w io.Writer) *Encoder {
+	e := &Encoder{w: w}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}
+
+// SetIndent indents each value as json.Encoder.SetIndent does.
+func (e *Encoder) SetIndent(prefix, indent string) { e.enc.SetIndent(prefix, indent) }
+
+// Encode writes v and a newline with one Write.
+func (e *Encoder) Encode(v any) error {
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := e.w.Write(EscapeUnsafe(e.buf.Bytes()))
+	return err
+}

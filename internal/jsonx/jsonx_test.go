@@ -1,0 +1,105 @@
+package jsonx
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestAppendStringEscapes(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plain", `"plain"`},
+		{"http://h/x.flv?x=1&y=2<b>", `"http://h/x.flv?x=1&y=2<b>"`},
+		{"a\"b\\c", `"a\"b\\c"`},
+		{"\n\r\t\b\f\x00\x1b", `"\n\r\t\b\f\u0000\u001b"`},
+		{"del\x7f", `"del\u007f"`},
+		{"csi\u009b31m", `"csi\u009b31m"`},
+		{"rtl\u202egnp.exe", `"rtl\u202egnp.exe"`},
+		{"iso\u2066x\u2069", `"iso\u2066x\u2069"`},
+		{"ls\u2028ps\u2029", `"ls\u2028ps\u2029"`},
+		{"bad\xff", `"bad\ufffd"`},
+		{"直播间🎥é", `"直播间🎥é"`},
+	} {
+		if got := string(String(c.in)); got != c.want {
+			t.Errorf("String(%q) = %s, want %s", c.in, got, c.want)
+		}
+		var back string
+		if err := json.Unmarshal(String(c.in), &back); err != nil {
+			t.Fatalf("String(%q) is not JSON: %v", c.in, err)
+		}
+		if want := strings.ToValidUTF8(c.in, "\ufffd"); back != want {
+			t.Errorf("String(%q) decodes to %q", c.in, back)
+		}
+	}
+}
+
+func TestMarshalMatchesEncodingJSONButForEscapes(t *testing.T) {
+	v := map[string]any{"target": "/x?a=1&b=2", "evil": "\u009b\u202e", "n": 1.5, "list": []string{"<>"}}
+	got, err := Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"evil":"\u009b\u202e","list":["<>"],"n":1.5,"target":"/x?a=1&b=2"}`
+	if string(got) != want {
+		t.Fatalf("Marshal = %s\nwant      %s", got, want)
+	}
+	var a, b any
+	std, _ := json.Marshal(v)
+	json.Unmarshal(got, &a)
+	json.Unmarshal(std, &b)
+	if !jsonEqual(a, b) {
+		t.Fatalf("Marshal decodes to %v, encoding/json's to %v", a, b)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+func TestEncoderOneLinePerValue(t *testing.T) {
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf)
+	enc.Encode(map[string]string{"a": "x&y"})
+	enc.Encode([]string{"\u202e"})
+	if got, want := buf.String(), "{\"a\":\"x&y\"}\n[\"\\u202e\"]\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestEscapeUnsafeLeavesCleanInputAlone(t *testing.T) {
+	in := []byte(`{"a":"直播间 plain"}`)
+	if out := EscapeUnsafe(in); &out[0] != &in[0] {
+		t.Fatal("clean input was copied")
+	}
+}
+
+// FuzzAppendString checks that every string encodes to JSON that decodes to
+// the same string (invalid UTF-8 aside) and holds no unsafe rune raw.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a&b", "\u009b", "\u202e", "\xff\xfe", "\x7f", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := String(s)
+		var back string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%q -> %s: %v", s, b, err)
+		}
+		if want := strings.ToValidUTF8(s, "\ufffd"); back != want && utf8.ValidString(s) {
+			t.Fatalf("%q -> %s -> %q", s, b, back)
+		}
+		for _, r := range string(b) {
+			if Unsafe(r) {
+				t.Fatalf("%q -> %s holds %U raw", s, b, r)
+			}
+		}
+		m, err := Marshal(s)
+		if err != nil || !bytes.Equal(m, b) {
+			t.Fatalf("Marshal(%q) = %s, String = %s", s, m, b)
+		}
+	})
+}
