@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 // Edits of a body work on its raw bytes: only the value that changes is
@@ -52,10 +54,10 @@ func ParseValue(s string) json.RawMessage {
 	return StringValue(s)
 }
 
-// StringValue encodes s as a JSON string.
+// StringValue encodes s as a JSON string, without HTML escaping: a value
+// set on the command line reaches the wire as typed ("&", not "\u0026").
 func StringValue(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
+	return jsonx.String(s)
 }
 
 // Set returns body with the value at path replaced by value (created, with
