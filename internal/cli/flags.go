@@ -41,9 +41,9 @@ type deliveryFlags struct {
 // its flag (listen's forwarding never retries: the sender retries on its
 // own, and a retried callback would reach the receiver twice).
 type deliverySet struct {
-	timeout  time.Duration
-	retries  bool
-	expect   string // default of --expect-status; "" registers none
+	timeout time.Duration
+	retries bool
+	expect  string // default of --expect-status; "" registers none
 }
 
 const defaultMaxResponse = "1MiB"

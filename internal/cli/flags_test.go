@@ -196,4 +196,3 @@ func TestHelpWithoutNoise(t *testing.T) {
 		}
 	}
 }
-
