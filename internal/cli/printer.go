@@ -179,7 +179,7 @@ func (pr *requestPrinter) answer(a capture.Answer) string {
 		if a.Forwarded.Error != "" {
 			s += " (forward failed)"
 		} else {
-			s += fmt.Sprintf(" from %s in %.1fms", term.Sanitize(redact.String(a.Forwarded.URL, redact.Display)), a.Forwarded.LatencyMS)
+			s += fmt.Sprintf(" from %s in %.1fms", display(a.Forwarded.URL), a.Forwarded.LatencyMS)
 		}
 	}
 	if a.Status >= 300 {
@@ -251,7 +251,7 @@ func excerpt(b []byte, n int) string {
 			}
 		}
 	}
-	s = term.Sanitize(redact.String(s, redact.Display))
+	s = display(s)
 	if cut {
 		s += "..."
 	}
@@ -260,16 +260,4 @@ func excerpt(b []byte, n int) string {
 
 // display makes text that may hold bytes from the network or a secret (a
 // URL's query, a message quoting one) safe and fit to print.
-func display(s string) string {
-	return term.Sanitize(redact.String(s, redact.Display))
-}
-
-// sanitizeLines is term.Sanitize line by line: a message's own line breaks
-// stay, anything else that could move the cursor is escaped.
-func sanitizeLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = term.Sanitize(l)
-	}
-	return strings.Join(lines, "\n")
-}
+func display(s string) string { return redact.Show(s) }

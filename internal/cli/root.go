@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/livecb/livecb/internal/redact"
 	"github.com/livecb/livecb/internal/route"
 	"github.com/livecb/livecb/internal/term"
 )
@@ -91,7 +92,7 @@ func Main(args []string, s Streams, build BuildInfo) int {
 		if palette == nil {
 			palette = term.NewPalette(false)
 		}
-		fmt.Fprintf(s.Err, "%s %s\n", palette.Bad("Error:"), sanitizeLines(ee.Err.Error()))
+		fmt.Fprintf(s.Err, "%s %s\n", palette.Bad("Error:"), term.SanitizeLines(redact.String(ee.Err.Error(), redact.Display)))
 		if ee.Code == ExitUsage && cmd != nil {
 			if cmd == root {
 				fmt.Fprintf(s.Err, "Run 'livecb --help' for the commands.\n")

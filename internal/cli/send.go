@@ -23,10 +23,8 @@ import (
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/listen"
-	"github.com/livecb/livecb/internal/redact"
 	"github.com/livecb/livecb/internal/route"
 	"github.com/livecb/livecb/internal/send"
-	"github.com/livecb/livecb/internal/term"
 )
 
 // lifecycleArg is the pseudo-kind that plays a whole broadcast.
@@ -455,7 +453,7 @@ func dryRunDest(it send.Item) string {
 	case it.URL == "":
 		return "no URL (pass --to)"
 	}
-	return redact.String(it.URL, redact.Display)
+	return display(it.URL)
 }
 
 // sendCurl prints each request as a curl command that sends exactly the
@@ -623,7 +621,7 @@ func newSendRenderer(app *App, expect deliver.Expect, items []send.Item) *sendRe
 	r := &sendRenderer{app: app, expect: expect}
 	for _, it := range items {
 		r.width = max(r.width, len(itemName(it)))
-		r.urlW = max(r.urlW, utf8.RuneCountInString(term.Sanitize(redact.String(it.URL, redact.Display))))
+		r.urlW = max(r.urlW, utf8.RuneCountInString(display(it.URL)))
 	}
 	return r
 }
@@ -661,7 +659,7 @@ func (r *sendRenderer) outcome(o send.Outcome) {
 		fmt.Fprintf(r.app.Err, "%s %s  %s\n", r.app.ErrColor.Warn("skipped"), name, o.Skipped)
 		return
 	}
-	url := term.Sanitize(redact.String(o.URL, redact.Display))
+	url := display(o.URL)
 	url += strings.Repeat(" ", max(0, r.urlW-utf8.RuneCountInString(url)))
 	res := o.Result
 	if res.Err != nil {
