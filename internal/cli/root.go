@@ -12,6 +12,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -210,4 +211,21 @@ func wrapRunErrors(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapRunErrors(sub)
 	}
+}
+
+// Command returns livecb's command tree as a user without configuration
+// sees it, for the generated reference pages and man pages (docs/).
+func Command() *cobra.Command {
+	app := &App{Now: time.Now}
+	app.Output, _ = newOutput("text", io.Discard)
+	root := newRootCmd(app)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.DisableAutoGenTag = true // no date in committed pages
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return root
 }

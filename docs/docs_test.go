@@ -1,0 +1,93 @@
+package docs
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/livecb/livecb/internal/cli"
+)
+
+// TestReferenceCurrent fails when a committed page differs from what the
+// command tree generates now, or a page is missing or left over.
+func TestReferenceCurrent(t *testing.T) {
+	tmp := t.TempDir()
+	if err := Generate(tmp); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{MarkdownDir, ManDir} {
+		want := files(t, filepath.Join(tmp, sub))
+		got := files(t, sub)
+		for name, w := range want {
+			g, ok := got[name]
+			switch {
+			case !ok:
+				t.Errorf("%s/%s is missing: run go generate ./docs", sub, name)
+			case !bytes.Equal(g, w):
+				t.Errorf("%s/%s is out of date: run go generate ./docs", sub, name)
+			}
+		}
+		for name := range got {
+			if _, ok := want[name]; !ok {
+				t.Errorf("%s/%s is no command's page: run go generate ./docs", sub, name)
+			}
+		}
+	}
+}
+
+// Every command a user can run has a page of each kind.
+func TestEveryCommandHasItsPages(t *testing.T) {
+	md := files(t, MarkdownDir)
+	man := files(t, ManDir)
+	var names []string
+	for _, c := range cli.Command().Commands() {
+		if !c.IsAvailableCommand() {
+			continue
+		}
+		names = append(names, "livecb_"+c.Name())
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, "livecb_"+c.Name()+"_"+sub.Name())
+			}
+		}
+	}
+	sort.Strings(names)
+	for _, n := range append(names, "livecb") {
+		if _, ok := md[n+".md"]; !ok {
+			t.Errorf("no %s.md", n)
+		}
+		if _, ok := man[strings.ReplaceAll(n, "_", "-")+".1"]; !ok {
+			t.Errorf("no man page for %s", n)
+		}
+	}
+	send := string(md["livecb_send.md"])
+	for _, want := range []string{"## livecb send", "--to-base", "--max-response"} {
+		if !strings.Contains(send, want) {
+			t.Errorf("livecb_send.md lacks %q", want)
+		}
+	}
+	if strings.Contains(send, "[=true|false]") {
+		t.Error("livecb_send.md shows --flag[=true|false]")
+	}
+}
+
+func files(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		out[filepath.Base(path)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%v: run go generate ./docs", err)
+	}
+	return out
+}

@@ -1,0 +1,19 @@
+//go:build ignore
+
+// gen writes the generated reference of this directory; run it with
+// `go generate ./docs`.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/livecb/livecb/docs"
+)
+
+func main() {
+	if err := docs.Generate("."); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
