@@ -265,7 +265,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		items, err = send.Bodies(kinds, bo)
 	}
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return bodyError(err)
 	}
 
 	for _, it := range items {
@@ -295,7 +295,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		if opts.DryRun && errors.Is(err, route.ErrNoRoute) {
 			err = nil // the bodies are what a dry run is for
 		} else {
-			return usageErrorf("%v", err)
+			return routeError(err)
 		}
 	}
 	if opts.DryRun {
@@ -341,6 +341,31 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		return checkFailed
 	}
 	return nil
+}
+
+// bodyError says what the body engine refused in the flags' words.
+func bodyError(err error) error {
+	switch {
+	case errors.Is(err, send.ErrIdentityConflict):
+		return usageErrorf("--domain, --app, --stream and --push-url shape generated samples; with --verbatim or --data change the body with --set instead")
+	case errors.Is(err, send.ErrOneCustomBody):
+		return usageErrorf("--data is one body: give at most one KIND with it")
+	case errors.Is(err, send.ErrLifecycleFromSamples):
+		return usageErrorf("lifecycle plays samples: --data and --verbatim do not apply (use --set to change its bodies)")
+	}
+	return &ExitError{Code: ExitUsage, Err: err}
+}
+
+// routeError adds where routes come from to a routing failure.
+func routeError(err error) error {
+	var off *send.SwitchedOffError
+	switch {
+	case errors.As(err, &off):
+		return usageErrorf("%v: drop that kind, switch the family on in the config file, or pass --to URL", err)
+	case errors.Is(err, route.ErrNoRoute):
+		return usageErrorf("%v: pass --to URL (or --to-base URL), or add a route to the config file (see 'livecb config init')", err)
+	}
+	return usageErrorf("%v", err)
 }
 
 // familyRoutes sends each family to its own path under base, the paths

@@ -110,7 +110,7 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 	}
 	bodies, err := send.PrepareLoad(kinds, bo, send.LoadBodyOptions{Same: lo.SameBody, Rounds: rounds})
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return bodyError(err)
 	}
 	for _, it := range bodies.Templates() {
 		for _, w := range it.Warnings {
@@ -126,7 +126,7 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 		}
 	}
 	if err := bodies.Route(opts.To, routes); err != nil {
-		return usageErrorf("%v", err)
+		return routeError(err)
 	}
 	o := dl.opts
 	o.MaxConns = lo.Concurrency

@@ -64,9 +64,18 @@ type BodyOptions struct {
 	Rand *rand.Rand
 }
 
-// ErrIdentityConflict is returned when identity flags are combined with a
-// body that is not built from a sample.
-var ErrIdentityConflict = errors.New("--domain, --app, --stream and --push-url shape generated samples; with --verbatim or --data change the body with --set instead")
+// ErrIdentityConflict is returned when a stream identity is given for a
+// body that is not built from a sample (verbatim or custom): such a body is
+// changed with overrides instead.
+var ErrIdentityConflict = errors.New("a stream's identity shapes generated samples; a verbatim or custom body is changed with overrides instead")
+
+// ErrOneCustomBody is returned when a custom body is given more than one
+// kind: it is one callback.
+var ErrOneCustomBody = errors.New("a custom body is one callback: give it at most one kind")
+
+// CodeKindMismatch is the finding of a body that is another kind than the
+// one it is sent as.
+const CodeKindMismatch event.Code = "kind_mismatch"
 
 func (o BodyOptions) hasIdentity() bool {
 	return o.Domain != "" || o.App != "" || o.Stream != "" || o.PushURL != ""
@@ -104,7 +113,7 @@ func Bodies(kinds []event.Kind, o BodyOptions) ([]Item, error) {
 			return nil, ErrIdentityConflict
 		}
 		if len(kinds) > 1 {
-			return nil, fmt.Errorf("--data is one body: give at most one KIND with it (got %d)", len(kinds))
+			return nil, ErrOneCustomBody
 		}
 		var k event.Kind
 		if len(kinds) == 1 {
@@ -169,8 +178,15 @@ func finish(it Item, o BodyOptions) (Item, error) {
 // the user asked for broken callbacks).
 func Validate(items []Item) (bad bool) {
 	for i := range items {
-		_, items[i].Findings = event.Check(items[i].Body, event.Options{})
-		if items[i].Findings.HasErrors() {
+		it := &items[i]
+		var ev *event.Event
+		ev, it.Findings = event.Check(it.Body, event.Options{})
+		if ev != nil && ev.Kind != "" && it.Kind != "" && ev.Kind != it.Kind {
+			// A snapshot sent as record_done would reach the record URL.
+			it.Findings = append(event.Findings{{Severity: event.Error, Code: CodeKindMismatch,
+				Message: fmt.Sprintf("the body is a %s callback, not the %s it is sent as", ev.Kind, it.Kind)}}, it.Findings...)
+		}
+		if it.Findings.HasErrors() {
 			bad = true
 		}
 	}

@@ -33,13 +33,17 @@ type LifecycleOptions struct {
 // DefaultMaxSnapshots bounds snapshots when LifecycleOptions leaves it 0.
 const DefaultMaxSnapshots = 100
 
+// ErrLifecycleFromSamples is returned when a lifecycle is asked of a
+// verbatim or custom body: its bodies are samples (overrides change them).
+var ErrLifecycleFromSamples = errors.New("a lifecycle is built from samples, not from a verbatim or custom body")
+
 // Lifecycle plans one broadcast about one stream: publish_started,
 // snapshots every SnapshotInterval, an optional quality detection,
 // publish_done, record_done and an optional task record, ordered by when
 // the service sends them, each Item's At counted from publish_started.
 func Lifecycle(o BodyOptions, lc LifecycleOptions) ([]Item, error) {
 	if o.Data != nil || o.Verbatim {
-		return nil, errors.New("a lifecycle is built from samples: --data and --verbatim do not apply (use --set to change its bodies)")
+		return nil, ErrLifecycleFromSamples
 	}
 	if lc.Length < 0 || lc.SnapshotInterval < 0 {
 		return nil, errors.New("lifecycle length and snapshot interval cannot be negative")
@@ -183,7 +187,7 @@ func Route(items []Item, to string, table route.Table) error {
 			kind = ev.Kind
 		}
 		if kind == "" {
-			return &NoRouteError{*it, fmt.Errorf("%w: cannot tell the callback's family from the body: give its KIND or --to URL", route.ErrNoRoute)}
+			return &NoRouteError{*it, fmt.Errorf("%w: the body's family is unknown (it is no kind livecb knows)", route.ErrNoRoute)}
 		}
 		domain := ""
 		if ev != nil {

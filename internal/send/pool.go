@@ -272,12 +272,21 @@ func (lb *LoadBodies) Route(to string, table route.Table) error {
 	lb.urls = make([]string, len(items))
 	for k, it := range items {
 		if it.Skip != "" {
-			return fmt.Errorf("%s: %s; drop that kind or pass --to URL", it.Kind, it.Skip)
+			return &SwitchedOffError{Kind: it.Kind, Reason: it.Skip}
 		}
 		lb.urls[k] = it.URL
 	}
 	return nil
 }
+
+// SwitchedOffError is returned by LoadBodies.Route when a kind's family is
+// switched off: a load run would send nothing of it.
+type SwitchedOffError struct {
+	Kind   event.Kind
+	Reason string
+}
+
+func (e *SwitchedOffError) Error() string { return fmt.Sprintf("%s: %s", e.Kind, e.Reason) }
 
 // URL returns where kind k goes (after Route).
 func (lb *LoadBodies) URL(k int) string { return lb.urls[k] }
