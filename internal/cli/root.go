@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -299,11 +298,12 @@ func loadConfig(app *App, cmd *cobra.Command, explicit string) error {
 		return apply
 	}
 	// Unknown keys in a route are errors too (a misspelt "enabled" must not
-	// leave a family switched on).
-	strict := func(c *mapstructure.DecoderConfig) { c.ErrorUnused = true }
-	if err := v.UnmarshalKey("routes", &app.Routes, strict); err != nil {
-		return usageErrorf("config file %s: routes: %s", file, flattenDecodeError(err))
+	// leave a family switched on); route.Decode says which key was meant.
+	routes, err := route.Decode(v.Get("routes"))
+	if err != nil {
+		return usageErrorf("config file %s: routes: %v", file, err)
 	}
+	app.Routes = routes
 	if err := app.Routes.Check(); err != nil {
 		return usageErrorf("%v (in %s)", err, file)
 	}

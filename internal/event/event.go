@@ -241,7 +241,7 @@ func Classify(fields map[string]any) (Kind, error) {
 	clues := []string{fmt.Sprintf("no \"event\" (%s)", strings.Join(eventValues(r), ", "))}
 	for _, k := range r.kinds {
 		if k.Event == "" {
-			clues = append(clues, fmt.Sprintf("no %s (%s)", orList(quoted(k.Markers)), k.Kind))
+			clues = append(clues, fmt.Sprintf("no %s (%s)", orList(quoted(k.Markers)), k.Name()))
 		}
 	}
 	return "", &ClassifyError{Message: "cannot tell which callback this is: " + andList(clues)}

@@ -29,16 +29,16 @@ const (
 // adding an entry here (see CONTRIBUTING.md, "Adding a family").
 var families = []FamilyInfo{
 	{Family: FamilyStream, Path: "/stream",
-		Description: "stream status: a stream started or stopped publishing",
+		Description: "a stream started or stopped publishing",
 		Console:     "pushing streaming callback address"},
 	{Family: FamilyRecord, Path: "/record",
-		Description: "recordings ready for download (automatic and record tasks)",
+		Description: "recordings ready for download, automatic and from record tasks",
 		Console:     "recording callback address"},
 	{Family: FamilySnapshot, Path: "/snapshot",
 		Description: "snapshots taken of a stream",
 		Console:     "snapshot callback address"},
 	{Family: FamilyQuality, Path: "/quality",
-		Description: "quality problems detected in a stream (newer revision)",
+		Description: "quality problems detected in a stream, in a newer revision",
 		Console:     "quality detection callback (configured through the API)", APIOnly: true},
 }
 

@@ -38,8 +38,11 @@ type Family string
 // KindInfo is one kind's table entry: everything livecb does differently
 // for it. Each kind_*.go file registers one; see CONTRIBUTING.md.
 type KindInfo struct {
-	Kind        Kind
-	Family      Family
+	Kind   Kind
+	Family Family
+	// Title is what people call one callback of the kind in a sentence
+	// ("quality detection"); "" is the name with spaces for underscores.
+	Title       string
 	Description string
 	Fields      []Field
 
@@ -82,6 +85,14 @@ type KindInfo struct {
 	// Fixture is the kind's sample body when it has no file in fixtures/
 	// (a kind registered by a test); built-in kinds leave it nil.
 	Fixture []byte
+}
+
+// Name is the kind's Title, or its name in words.
+func (k KindInfo) Name() string {
+	if k.Title != "" {
+		return k.Title
+	}
+	return strings.ReplaceAll(string(k.Kind), "_", " ")
 }
 
 // Phase is the part of a stream's life in which the service sends a kind.

@@ -15,7 +15,7 @@ func qualityProblem(s Stream) time.Duration { return min(10*time.Second, s.End.S
 
 func init() {
 	define(KindInfo{
-		Kind: Quality, Family: FamilyQuality,
+		Kind: Quality, Family: FamilyQuality, Title: "quality detection",
 		Description: "a quality problem was detected in a stream (newer revision, no \"event\" field)",
 		Markers:     []string{"module"},
 		Fields: []Field{
