@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/livecb/livecb/fixtures"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 func newEventsCmd(app *App) *cobra.Command {
@@ -32,9 +32,8 @@ means. 'livecb events show KIND' prints a kind's fields and sample body.`,
 					Family      event.Family `json:"family"`
 					Description string       `json:"description"`
 				}
-				enc := json.NewEncoder(app.Out)
 				for _, k := range kinds {
-					if err := enc.Encode(row{k.Kind, k.Family, k.Description}); err != nil {
+					if err := writeJSONLine(app, row{k.Kind, k.Family, k.Description}); err != nil {
 						return err
 					}
 				}
@@ -68,7 +67,7 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 				return err
 			}
 			info, _ := event.Info(k)
-			sample, _ := fixtures.Body(string(k))
+			sample := event.FixtureText(k)
 			if app.JSON {
 				type field struct {
 					Name     string   `json:"name"`
@@ -77,6 +76,7 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 					Required bool     `json:"required"`
 					Meaning  string   `json:"meaning"`
 					Values   []string `json:"values,omitempty"`
+					Expected []string `json:"expected,omitempty"`
 				}
 				out := struct {
 					Kind        event.Kind      `json:"kind"`
@@ -84,11 +84,11 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 					Description string          `json:"description"`
 					Fields      []field         `json:"fields"`
 					Sample      json.RawMessage `json:"sample"`
-				}{Kind: k, Family: info.Family, Description: info.Description, Sample: sample}
+				}{Kind: k, Family: info.Family, Description: info.Description, Sample: event.Fixture(k)}
 				for _, f := range flatten(info.Fields, "") {
-					out.Fields = append(out.Fields, field{f.Name, f.TypeName(), f.Unit, f.Required, f.Doc, f.Enum})
+					out.Fields = append(out.Fields, field{f.Name, f.TypeName(), f.Unit, f.Required, f.Doc, f.Enum, f.Expected})
 				}
-				return json.NewEncoder(app.Out).Encode(out)
+				return writeJSONLine(app, out)
 			}
 			fmt.Fprintf(app.Out, "%s (family: %s)\n%s\n\n", app.Color.Bold(string(k)), info.Family, info.Description)
 			tw := tabwriter.NewWriter(app.Out, 0, 4, 2, ' ', 0)
@@ -112,6 +112,9 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 				fmt.Fprintf(app.Out, "\nAlso accepted, with a warning: %s: the names in the spec's table.\n", strings.Join(names, ", "))
 			}
 			fmt.Fprintf(app.Out, "\nSample (fixtures/%s.json):\n%s", k, sample)
+			if len(sample) > 0 && sample[len(sample)-1] != '\n' {
+				fmt.Fprintln(app.Out)
+			}
 			return nil
 		},
 	}
@@ -128,6 +131,17 @@ func flatten(fields []event.Field, prefix string) []event.Field {
 		}
 	}
 	return out
+}
+
+// writeJSONLine writes v as one line of JSON through jsonx (no HTML
+// escaping, unsafe characters escaped).
+func writeJSONLine(app *App, v any) error {
+	b, err := jsonx.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(app.Out, "%s\n", b)
+	return err
 }
 
 // parseKind is event.ParseKind with a usage error that suggests the fix.

@@ -76,12 +76,17 @@ func Register(info KindInfo) (unregister func()) {
 	defer regMu.Unlock()
 	table()
 	registeredKinds = append(registeredKinds, info)
-	rebuild()
+	if err := rebuild(); err != nil {
+		registeredKinds = registeredKinds[:len(registeredKinds)-1]
+		panic(err)
+	}
 	return func() {
 		regMu.Lock()
 		defer regMu.Unlock()
 		registeredKinds = slices.DeleteFunc(registeredKinds, func(k KindInfo) bool { return k.Kind == info.Kind })
-		rebuild()
+		if err := rebuild(); err != nil {
+			panic(err) // removing a kind cannot make the rest inconsistent
+		}
 	}
 }
 
@@ -93,22 +98,30 @@ func RegisterFamily(fi FamilyInfo) (unregister func()) {
 	defer regMu.Unlock()
 	table()
 	registeredFamilies = append(registeredFamilies, fi)
-	rebuild()
+	if err := rebuild(); err != nil {
+		registeredFamilies = registeredFamilies[:len(registeredFamilies)-1]
+		panic(err)
+	}
 	return func() {
 		regMu.Lock()
 		defer regMu.Unlock()
 		registeredFamilies = slices.DeleteFunc(registeredFamilies, func(f FamilyInfo) bool { return f.Family == fi.Family })
-		rebuild()
+		if err := rebuild(); err != nil {
+			panic(fmt.Errorf("%w (unregister the family's kinds first)", err))
+		}
 	}
 }
 
-func rebuild() {
+// rebuild builds the table of the built-in and registered entries and
+// swaps it in; on an error the table stays as it was.
+func rebuild() error {
 	r, err := build(append(slices.Clone(builtin), registeredKinds...), append(slices.Clone(families), registeredFamilies...))
 	if err != nil {
-		panic(err)
+		return err
 	}
 	current.Store(r)
 	Families = familyNames(r.families)
+	return nil
 }
 
 // build checks the entries and indexes them. Every check is one a new
