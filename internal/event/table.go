@@ -56,7 +56,7 @@ func table() *registry {
 	buildOnce.Do(func() {
 		r, err := build(builtin, families)
 		if err != nil {
-			panic(err) // a built-in entry is wrong: TestTable says which
+			panic(err) // a built-in entry is wrong: every test of the package fails, naming it
 		}
 		current.Store(r)
 	})
