@@ -45,9 +45,11 @@ func registerCompletions(root *cobra.Command) {
   livecb completion powershell | Out-String | Invoke-Expression   # PowerShell`
 		}
 	}
-	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
-		[]cobra.Completion{"text\thuman-readable, coloured on a terminal", "json\tone JSON object per line"},
-		cobra.ShellCompDirectiveNoFileComp))
+	var formats []cobra.Completion
+	for _, f := range outputFormats {
+		formats = append(formats, cobra.CompletionWithDesc(f.name, f.help))
+	}
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 
 	var walk func(c *cobra.Command)
@@ -70,12 +72,18 @@ func registerCompletions(root *cobra.Command) {
 	walk(root)
 }
 
+// flagCompletion completes a flag by the kind of value it takes: the
+// argument name its help shows (`URL`, `FILE`, `KIND`...), else its type.
+// Only FILE and DIR arguments complete file names.
 func flagCompletion(f *pflag.Flag) cobra.CompletionFunc {
 	if _, isFile := f.Annotations[cobra.BashCompFilenameExt]; isFile {
 		return nil
 	}
+	name, _ := pflag.UnquoteUsage(f)
 	switch {
-	case f.Name == "run" || f.Name == "case" || f.Name == "skip":
+	case name == "FILE" || name == "DIR":
+		return nil
+	case name == "REGEXP":
 		return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			var out []cobra.Completion
 			for _, c := range contractCaseNames() {
@@ -85,19 +93,12 @@ func flagCompletion(f *pflag.Flag) cobra.CompletionFunc {
 			}
 			return out, cobra.ShellCompDirectiveNoFileComp
 		}
-	case f.Name == "kind" || f.Name == "kinds":
+	case strings.HasPrefix(name, "KIND"):
 		return completeKinds
-	case strings.HasPrefix(f.Name, "expect-status"):
-		return cobra.FixedCompletions([]cobra.Completion{"200", "2xx", "200,204"}, cobra.ShellCompDirectiveNoFileComp)
-	case f.Name == "to" || strings.HasSuffix(f.Name, "url") || f.Name == "forward":
-		return cobra.NoFileCompletions
+	case name == "STATUS":
+		return cobra.FixedCompletions([]cobra.Completion{"200", "2xx", "200,204", "4xx"}, cobra.ShellCompDirectiveNoFileComp)
 	}
-	switch f.Value.Type() {
-	case "bool", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
-		"float32", "float64", "count", "duration", "intSlice", "durationSlice":
-		return cobra.NoFileCompletions
-	}
-	return nil
+	return cobra.NoFileCompletions
 }
 
 // completeConfigKeys completes `config show` prefixes: command sections and keys.

@@ -8,23 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/agnivade/levenshtein"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/route"
 )
-
-// annotationNoConfig marks a command that must work whatever the config
-// file holds: `config init --force` repairs a broken file, and shell
-// completion must never print config errors into a shell's start-up.
-const annotationNoConfig = "livecb/no-config"
 
 func newConfigCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
@@ -77,7 +69,7 @@ An existing file is never overwritten without --force.`,
   livecb config init - | less
   livecb config init --force ci/livecb.yaml`,
 		Args:        cobra.MaximumNArgs(1),
-		Annotations: map[string]string{annotationNoConfig: "true"},
+		Annotations: map[string]string{annotationNoKeys: "true", annotationTolerant: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if opts.Global {
@@ -96,15 +88,20 @@ An existing file is never overwritten without --force.`,
 func configInitRun(app *App, root *cobra.Command, opts ConfigInitOptions) error {
 	text := starterConfig(root, app.Build.Version)
 	if opts.File == "-" {
-		_, err := io.WriteString(app.Out, text)
-		return err
+		if app.Output.Structured() {
+			return usageErrorf("config init - writes the YAML file itself to standard output; --output %s reports where a file was written: give a FILE, or drop --output", app.Output.Name())
+		}
+		if _, err := io.WriteString(app.Out, text); err != nil {
+			return ioError(err)
+		}
+		return nil
 	}
 	file := opts.File
 	switch {
 	case opts.Global:
-		dir, err := os.UserConfigDir()
-		if err != nil {
-			return ioError(fmt.Errorf("no per-user config directory: %v (give a FILE instead)", err))
+		dir := app.userConfigDir()
+		if dir == "" {
+			return usageErrorf("--global: the environment names no per-user config directory (set XDG_CONFIG_HOME or HOME), give a FILE instead")
 		}
 		file = filepath.Join(dir, "livecb", "livecb.yaml")
 		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
@@ -130,6 +127,12 @@ func configInitRun(app *App, root *cobra.Command, opts ConfigInitOptions) error 
 	}
 	if err := f.Close(); err != nil {
 		return ioError(err)
+	}
+	if app.Output.Structured() {
+		if err := app.Output.Write(map[string]any{"file": file, "bytes": len(text)}); err != nil {
+			return ioError(err)
+		}
+		return nil
 	}
 	app.errorf("Wrote %s. Check it with: livecb config show --config %s\n", file, file)
 	return nil
@@ -202,33 +205,6 @@ func starterRoutes() string {
 		fmt.Fprintf(&b, "  #   %s:\n  #     url: http://hooks.example.com/live%s\n  #     enabled: %v\n", f.Family, f.Path, i == 0)
 	}
 	return b.String()
-}
-
-// configCommands are the subcommands whose flags are config keys.
-func configCommands(c *cobra.Command) []*cobra.Command {
-	var out []*cobra.Command
-	for _, sub := range c.Commands() {
-		switch sub.Name() {
-		case "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
-			continue
-		}
-		if sub.Annotations[annotationNoConfig] != "" {
-			continue // never reads the file: its flags are no keys
-		}
-		out = append(out, sub)
-	}
-	return out
-}
-
-// ownConfigFlags are the flags of c that are config keys under c's section.
-func ownConfigFlags(root, c *cobra.Command) []*pflag.Flag {
-	var out []*pflag.Flag
-	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
-		if !skipFlag(f) && root.PersistentFlags().Lookup(f.Name) != f {
-			out = append(out, f)
-		}
-	})
-	return out
 }
 
 // sectionStats says whether c or a subcommand has keys, and whether one is
@@ -355,6 +331,7 @@ that start with it (send, listen.port).`,
   LIVECB_OUTPUT=json livecb config show output
   livecb config show --config ci/livecb.yaml --output json`,
 		ValidArgsFunction: completeConfigKeys,
+		Annotations:       map[string]string{annotationTolerant: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Prefixes = args
 			return configShowRun(app, cmd, opts)
@@ -390,20 +367,25 @@ func configShowRun(app *App, cmd *cobra.Command, opts ConfigShowOptions) error {
 			shown = append(shown, v)
 		}
 	}
+	st := app.settings
 	routesSource := "default"
-	if app.settings != nil && app.ConfigFile != "" && app.settings.InConfig("routes") {
-		routesSource = "file " + app.ConfigFile
+	if st.file != "" && st.v.InConfig("routes") {
+		routesSource = "file " + st.file
 	}
 	showRoutes := match("routes")
 	if len(shown) == 0 && !showRoutes {
 		return usageErrorf("no configuration key starts with %s: see 'livecb config show'", strings.Join(opts.Prefixes, " or "))
 	}
 
-	if app.JSON {
-		enc := json.NewEncoder(app.Out)
+	if app.Output.Structured() {
+		if st.error != nil {
+			if err := app.Output.Write(map[string]any{"key": "", "problem": errorText(st.error)}); err != nil {
+				return ioError(err)
+			}
+		}
 		for _, v := range shown {
-			if err := enc.Encode(v); err != nil {
-				return err
+			if err := app.Output.Write(v); err != nil {
+				return ioError(err)
 			}
 		}
 		if showRoutes {
@@ -411,17 +393,25 @@ func configShowRun(app *App, cmd *cobra.Command, opts ConfigShowOptions) error {
 			if routes == nil {
 				routes = route.Table{}
 			}
-			return enc.Encode(ConfigValue{Key: "routes", Value: routes, Source: routesSource})
+			if err := app.Output.Write(ConfigValue{Key: "routes", Value: routes, Source: routesSource}); err != nil {
+				return ioError(err)
+			}
 		}
 		return nil
 	}
 
+	if st.error != nil {
+		fmt.Fprintf(app.Out, "%s %s\n  %s\n\n", app.Color.Bad("Config file not used:"), errorText(st.error),
+			"the values below are the environment's and the defaults; fix the file, or start a new one with 'livecb config init --force'")
+	}
 	if len(opts.Prefixes) == 0 {
-		file := app.ConfigFile
-		if file == "" {
-			file = "none (looked for " + strings.Join(defaultConfigFiles(), ", ") + ")"
+		file := st.file
+		if file == "" && st.error == nil {
+			file = "none (looked for " + strings.Join(defaultConfigFiles(app.Streams), ", ") + ")"
 		}
-		fmt.Fprintf(app.Out, "%s %s\n\n", app.Color.Bold("Config file:"), file)
+		if file != "" {
+			fmt.Fprintf(app.Out, "%s %s\n\n", app.Color.Bold("Config file:"), file)
+		}
 	}
 	if len(shown) > 0 {
 		tw := tabwriter.NewWriter(app.Out, 0, 4, 2, ' ', 0)
@@ -473,39 +463,37 @@ func configShowRun(app *App, cmd *cobra.Command, opts ConfigShowOptions) error {
 // effectiveConfig is every key with its value and source, sorted: the
 // global keys, then the commands' keys.
 func effectiveConfig(app *App, cmd *cobra.Command) []ConfigValue {
-	v := app.settings
-	if v == nil {
-		v = viper.New()
-	}
+	st := app.settings
 	var out []ConfigValue
 	for _, e := range configEntries(cmd.Root()) {
 		if e.flag.Hidden {
 			continue
 		}
 		cv := ConfigValue{Key: e.key, Env: envName(e.key)}
-		if src, ok := app.Provenance[e.key]; ok {
+		if src, ok := st.prov[e.key]; ok {
 			// A flag of the running command: its value is already final.
 			cv.Source = src
 			cv.Value = flagValue(e.flag)
 		} else {
-			cv.Source = provenance(app, v, e.key, false)
+			cv.Source = st.source(app, e.key)
 			switch {
 			case cv.Source == "default":
 				cv.Value = flagValue(e.flag)
+			case strings.HasPrefix(cv.Source, "environment "):
+				vs := envValues(app.env(envName(e.key)), e.flag)
+				cv.Value = strings.Join(vs, ",")
+				if isSlice(e.flag) {
+					cv.Value = "[" + strings.Join(vs, ",") + "]"
+				}
 			case isSlice(e.flag):
-				cv.Value = "[" + strings.Join(v.GetStringSlice(e.key), ",") + "]"
+				cv.Value = "[" + strings.Join(st.v.GetStringSlice(e.key), ",") + "]"
 			default:
-				cv.Value = v.GetString(e.key)
+				cv.Value = st.v.GetString(e.key)
 			}
 		}
 		out = append(out, cv)
 	}
 	return out
-}
-
-func isSlice(f *pflag.Flag) bool {
-	_, ok := f.Value.(pflag.SliceValue)
-	return ok
 }
 
 func flagValue(f *pflag.Flag) string {
@@ -515,127 +503,11 @@ func flagValue(f *pflag.Flag) string {
 	return f.Value.String()
 }
 
-// provenance says where the value of key comes from.
-func provenance(app *App, v *viper.Viper, key string, changed bool) string {
-	if changed {
-		return "flag"
-	}
-	if env := envName(key); app.Getenv != nil && app.Getenv(env) != "" {
-		return "environment " + env
-	}
-	if app.ConfigFile != "" && v.InConfig(key) {
-		return "file " + app.ConfigFile
-	}
-	return "default"
-}
-
-// envName is the environment variable of a config key.
-func envName(key string) string {
-	return "LIVECB_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
-}
-
-type configEntry struct {
-	key    string
-	global bool
-	flag   *pflag.Flag
-}
-
-// configEntries walks the command tree for every config key: the global
-// flags, then every command's own flags. Walking the tree, rather than
-// listing keys, covers commands added later.
-func configEntries(root *cobra.Command) []configEntry {
-	var out []configEntry
-	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if !skipFlag(f) {
-			out = append(out, configEntry{key: f.Name, global: true, flag: f})
-		}
-	})
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		for _, sub := range configCommands(c) {
-			for _, f := range ownConfigFlags(root, sub) {
-				out = append(out, configEntry{key: configKey(sub, f), flag: f})
-			}
-			walk(sub)
-		}
-	}
-	walk(root)
-	return out
-}
-
-func skipFlag(f *pflag.Flag) bool {
-	return f.Name == "help" || f.Name == "config" || f.Name == "version"
-}
-
-// checkConfigKeys reports the keys of the config file that no command
-// knows, with the nearest known key when there is one.
-func checkConfigKeys(root *cobra.Command, v *viper.Viper, file string) error {
-	known := map[string]bool{"routes": true}
-	var names []string
-	for _, e := range configEntries(root) {
-		known[e.key] = true
-		names = append(names, e.key)
-	}
-	var problems []string
-	for _, k := range v.AllKeys() {
-		if known[k] || k == "routes" || strings.HasPrefix(k, "routes.") || !v.InConfig(k) {
-			continue
-		}
-		msg := fmt.Sprintf("unknown key %q", k)
-		if hint := nearestKey(k, names); hint != "" {
-			msg += fmt.Sprintf(" (did you mean %s?)", hint)
-		}
-		problems = append(problems, msg)
-	}
-	if len(problems) == 0 {
-		return nil
-	}
-	sort.Strings(problems)
-	return usageErrorf("config file %s: %s; 'livecb config show' lists the keys", file, strings.Join(problems, "; "))
-}
-
-func nearestKey(k string, names []string) string {
-	best, bestDist := "", len(k)/3+1
-	for _, n := range names {
-		if d := levenshtein.ComputeDistance(k, n); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best != "" {
-		return best
-	}
-	// A command's key written at the top level (timeout: instead of send.timeout).
-	var under []string
-	for _, n := range names {
-		if strings.HasSuffix(n, "."+k) {
-			under = append(under, n)
-		}
-	}
-	if len(under) > 0 {
-		return strings.Join(under, " or ")
-	}
-	return ""
-}
-
-// skipConfig reports whether cmd runs without reading the config file.
-func skipConfig(cmd *cobra.Command) bool {
-	for c := cmd; c != nil; c = c.Parent() {
-		if c.Annotations[annotationNoConfig] != "" {
-			return true
-		}
-		switch c.Name() {
-		case "completion", "help", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
-			return c.Parent() == cmd.Root()
-		}
-	}
-	return false
-}
-
 // ConfigReference is the README's table of every config key with its
 // default and meaning, generated from the command tree (go generate
 // ./completions writes it into README.md).
 func ConfigReference() string {
-	app := &App{Streams: Streams{Getenv: func(string) string { return "" }}}
+	app := &App{}
 	root := newRootCmd(app)
 	var b strings.Builder
 	b.WriteString("| key | default | meaning |\n|---|---|---|\n")

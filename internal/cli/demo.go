@@ -44,7 +44,7 @@ described, 1 otherwise.`,
 			return demoRun(app, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Save, "save", "", "save the capture log here (default: a new temporary file)")
+	cmd.Flags().StringVar(&opts.Save, "save", "", "save the capture log to `FILE` (default: a new temporary file)")
 	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "also print headers and the pretty-printed body of each callback")
 	return cmd
 }
@@ -111,7 +111,7 @@ func demoRun(app *App, opts *DemoOptions) error {
 		Addr:      "127.0.0.1:0",
 		Paths:     paths,
 		Capture:   cw,
-		OnRequest: func(r *listen.Request, _ *listen.Stats) { pr.print(r) },
+		OnRequest: func(r *listen.Request, _ *listen.Stats) { pr.print(r) }, //nolint:errcheck // a closed stdout shows at the end
 	})
 	if err != nil {
 		cw.Close()
@@ -120,8 +120,14 @@ func demoRun(app *App, opts *DemoOptions) error {
 	go srv.Serve()
 	base := srv.URL()
 
-	fmt.Fprintf(app.Out, "livecb demo: a listener on %s receives one stream's callbacks, every kind, each on its family's path, and one broken one.\n\n", base)
-	client := deliver.New(deliver.Options{Timeout: 5 * time.Second, UserAgent: app.UserAgent()})
+	// The prose goes where the text goes; with --output json, stdout
+	// carries the records only and the prose goes to stderr.
+	prose := app.Out
+	if app.Output.Structured() {
+		prose = app.Err
+	}
+	fmt.Fprintf(prose, "livecb demo: a listener on %s receives one stream's callbacks, every kind, each on its family's path, and one broken one.\n\n", base)
+	client := deliver.New(deliver.Options{Timeout: 5 * time.Second, UserAgent: app.UserAgent(), MaxConns: 1})
 	ctx := context.Background()
 	var netErr error
 	for _, c := range calls {
@@ -141,26 +147,30 @@ func demoRun(app *App, opts *DemoOptions) error {
 		return &ExitError{Code: ExitNetwork, Err: netErr}
 	}
 	st := srv.Stats()
-	fmt.Fprintln(app.Out)
-	fmt.Fprintf(app.Out, "%s: %d valid (%d with warnings), %d invalid.\n", plural(st.Callbacks, "callback"), st.Valid, st.Warned, st.Invalid)
+	fmt.Fprintln(prose)
+	fmt.Fprintf(prose, "%s: %d valid (%d with warnings), %d invalid.\n", plural(st.Callbacks, "callback"), st.Valid, st.Warned, st.Invalid)
 	ok := st.Callbacks == len(calls) && st.Invalid == 1
 	if ok {
-		fmt.Fprintf(app.Out, "The INVALID record_done is the deliberately broken one: that is expected.\n")
+		fmt.Fprintf(prose, "The INVALID record_done is the deliberately broken one: that is expected.\n")
 	} else {
-		fmt.Fprintf(app.Out, "%s expected %d callbacks with exactly 1 invalid (the broken one)\n", app.Color.Bad("Unexpected:"), len(calls))
+		fmt.Fprintf(prose, "%s expected %d callbacks with exactly 1 invalid (the broken one)\n", app.Color.Bad("Unexpected:"), len(calls))
 	}
-	fmt.Fprintf(app.Out, "The listener saved every request to %s\n\nNext:\n", path)
+	fmt.Fprintf(prose, "The listener saved every request to %s\n\nNext:\n", path)
+	run := app.command()
 	next := [][2]string{
-		{"livecb validate " + path, "check the capture again"},
-		{"livecb listen --port 8080 --save capture.ndjson", "receive your own callbacks"},
-		{"livecb events", "the kinds and their fields"},
+		{run + " validate " + path, "check the capture again"},
+		{run + " listen --port 8080 --save capture.ndjson", "receive your own callbacks"},
+		{run + " events", "the kinds and their fields"},
 	}
 	width := 0
 	for _, n := range next {
 		width = max(width, len(n[0]))
 	}
 	for _, n := range next {
-		fmt.Fprintf(app.Out, "  %-*s  # %s\n", width, n[0], n[1])
+		fmt.Fprintf(prose, "  %-*s  # %s\n", width, n[0], n[1])
+	}
+	if run != "livecb" {
+		fmt.Fprintf(prose, "\n(livecb is not installed: 'go install ./cmd/livecb' puts it on your PATH, as $(go env GOPATH)/bin/livecb.)\n")
 	}
 	if !ok {
 		return checkFailed

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecb/livecb/internal/event"
-	"github.com/livecb/livecb/internal/jsonx"
 )
 
 func newEventsCmd(app *App) *cobra.Command {
@@ -26,15 +25,15 @@ means. 'livecb events show KIND' prints a kind's fields and sample body.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kinds := event.Kinds()
-			if app.JSON {
+			if app.Output.Structured() {
 				type row struct {
 					Kind        event.Kind   `json:"kind"`
 					Family      event.Family `json:"family"`
 					Description string       `json:"description"`
 				}
 				for _, k := range kinds {
-					if err := writeJSONLine(app, row{k.Kind, k.Family, k.Description}); err != nil {
-						return err
+					if err := app.Output.Write(row{k.Kind, k.Family, k.Description}); err != nil {
+						return ioError(err)
 					}
 				}
 				return nil
@@ -44,7 +43,10 @@ means. 'livecb events show KIND' prints a kind's fields and sample body.`,
 			for _, k := range kinds {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Kind, k.Family, k.Description)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return ioError(err)
+			}
+			return nil
 		},
 	}
 	cmd.AddCommand(newEventsShowCmd(app))
@@ -68,7 +70,7 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 			}
 			info, _ := event.Info(k)
 			sample := event.FixtureText(k)
-			if app.JSON {
+			if app.Output.Structured() {
 				type field struct {
 					Name     string   `json:"name"`
 					Type     string   `json:"type"`
@@ -88,7 +90,10 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 				for _, f := range flatten(info.Fields, "") {
 					out.Fields = append(out.Fields, field{f.Name, f.TypeName(), f.Unit, f.Required, f.Doc, f.Enum, f.Expected})
 				}
-				return writeJSONLine(app, out)
+				if err := app.Output.Write(out); err != nil {
+					return ioError(err)
+				}
+				return nil
 			}
 			fmt.Fprintf(app.Out, "%s (family: %s)\n%s\n\n", app.Color.Bold(string(k)), info.Family, info.Description)
 			tw := tabwriter.NewWriter(app.Out, 0, 4, 2, ' ', 0)
@@ -131,17 +136,6 @@ func flatten(fields []event.Field, prefix string) []event.Field {
 		}
 	}
 	return out
-}
-
-// writeJSONLine writes v as one line of JSON through jsonx (no HTML
-// escaping, unsafe characters escaped).
-func writeJSONLine(app *App, v any) error {
-	b, err := jsonx.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(app.Out, "%s\n", b)
-	return err
 }
 
 // parseKind is event.ParseKind with a usage error that suggests the fix.

@@ -1,23 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -25,8 +15,6 @@ import (
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/listen"
-	"github.com/livecb/livecb/internal/redact"
-	"github.com/livecb/livecb/internal/term"
 )
 
 // ListenOptions are the flags of `livecb listen`.
@@ -35,11 +23,12 @@ type ListenOptions struct {
 	Port      int
 	ReadyFile string
 
-	Status         int
-	Body           string
-	Delay          time.Duration
-	ForwardTo      string
-	ForwardTimeout time.Duration
+	Status    int
+	Body      string
+	Delay     time.Duration
+	ForwardTo string
+	// Forward is the delivery policy of --forward-to (--forward-timeout...).
+	Forward deliveryFlags
 
 	Save    string
 	Sync    bool
@@ -53,7 +42,7 @@ type ListenOptions struct {
 	Redact      bool
 
 	Count         int
-	Timeout       time.Duration
+	Duration      time.Duration
 	Expect        []string
 	FailOnInvalid bool
 
@@ -116,29 +105,29 @@ otherwise (the summary says which), 4 when the port cannot be bound.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Host, "host", "127.0.0.1", "address to bind (0.0.0.0 for every interface)")
+	f.StringVar(&opts.Host, "host", "127.0.0.1", "`ADDRESS` to bind (0.0.0.0 for every interface)")
 	f.IntVarP(&opts.Port, "port", "p", 8080, "port to bind; 0 picks a free port")
-	f.StringVar(&opts.ReadyFile, "ready-file", "", "write the URL to this file once the port is bound")
+	f.StringVar(&opts.ReadyFile, "ready-file", "", "write the URL to `FILE` once the port is bound")
 	f.IntVar(&opts.Status, "status", 200, "HTTP status to answer")
-	f.StringVar(&opts.Body, "body", "", "body to answer")
+	f.StringVar(&opts.Body, "body", "", "`TEXT` to answer")
 	f.DurationVar(&opts.Delay, "delay", 0, "wait this long before answering (e.g. 3s)")
-	f.StringVar(&opts.ForwardTo, "forward-to", "", "pass every callback on to this URL and answer with its answer")
-	f.DurationVar(&opts.ForwardTimeout, "forward-timeout", 5*time.Second, "timeout of each forwarded request")
-	f.StringVar(&opts.Save, "save", "", "append every request to this capture log (NDJSON)")
+	f.StringVar(&opts.ForwardTo, "forward-to", "", "pass every callback on to this `URL` and answer with its answer")
+	opts.Forward.register(f, "forward-", deliverySet{timeout: 5 * time.Second})
+	f.StringVar(&opts.Save, "save", "", "append every request to the capture log `FILE` (NDJSON)")
 	f.BoolVar(&opts.Sync, "sync", false, "fsync the capture log after each record (durable across power loss)")
-	f.StringVar(&opts.MaxBody, "max-body", "1MiB", "largest body accepted; larger ones get 413 (e.g. 64KiB, 10MB)")
+	f.StringVar(&opts.MaxBody, "max-body", "1MiB", "largest body accepted, a `SIZE` (64KiB, 10MB); larger ones get 413")
 	f.BoolVar(&opts.FamilyPaths, "family-paths", false, "require each family on its own path: /stream, /record, /snapshot, /quality")
-	f.StringArrayVar(&opts.Paths, "path", nil, "a family's path, FAMILY=PATH (implies --family-paths; repeatable)")
+	f.StringArrayVar(&opts.Paths, "path", nil, "a family's path, `FAMILY=PATH` (implies --family-paths; repeatable)")
 	f.BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "also print headers and the pretty-printed body")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only requests with findings (the summary still counts all)")
 	f.BoolVar(&opts.Redact, "redact", false, "mask secret-looking headers, query parameters and fields in the capture log too")
 	f.IntVar(&opts.Count, "count", 0, "stop after this many callbacks (CI)")
-	f.DurationVar(&opts.Timeout, "timeout", 0, "stop after this long; with --count or --expect, fail if they did not arrive (CI)")
-	f.StringArrayVar(&opts.Expect, "expect", nil, "KIND[=N]: at least N callbacks of KIND must arrive (default 1; repeatable; CI)")
+	f.DurationVar(&opts.Duration, "duration", 0, "stop after this long; with --count or --expect, fail if they did not arrive (CI)")
+	deprecatedAlias(f, "timeout", "duration")
+	f.StringArrayVar(&opts.Expect, "expect", nil, "`KIND[=N]`: at least N callbacks of KIND must arrive (N is 1 when not given; repeatable; CI)")
 	f.BoolVar(&opts.FailOnInvalid, "fail-on-invalid", false, "fail if any callback has an error (CI)")
 	f.DurationVar(&opts.Grace, "grace", 10*time.Second, "at shutdown, how long requests in flight may take to finish")
-	cmd.RegisterFlagCompletionFunc("expect", completeKinds)
 	return cmd
 }
 
@@ -148,7 +137,7 @@ type listenConfig struct {
 	goal   listen.Goal
 }
 
-func (opts *ListenOptions) check() (*listenConfig, error) {
+func (opts *ListenOptions) check(app *App) (*listenConfig, error) {
 	if opts.Port < 0 || opts.Port > 65535 {
 		return nil, usageErrorf("--port %d: use 1-65535, or 0 for any free port", opts.Port)
 	}
@@ -162,8 +151,20 @@ func (opts *ListenOptions) check() (*listenConfig, error) {
 	if opts.Count < 0 {
 		return nil, usageErrorf("--count %d: use a positive number", opts.Count)
 	}
-	if opts.Delay < 0 || opts.Timeout < 0 || opts.ForwardTimeout < 0 {
-		return nil, usageErrorf("durations must not be negative")
+	if opts.Delay < 0 {
+		return nil, usageErrorf("--delay %s: give a duration of 0 or more", opts.Delay)
+	}
+	if opts.Duration < 0 {
+		return nil, usageErrorf("--duration %s: give a duration of 0 or more", opts.Duration)
+	}
+	if opts.ForwardTo != "" {
+		if err := checkURL("--forward-to", opts.ForwardTo); err != nil {
+			return nil, err
+		}
+	}
+	fwd, err := opts.Forward.check(app)
+	if err != nil {
+		return nil, err
 	}
 	c := &listenConfig{
 		engine: listen.Options{
@@ -172,7 +173,7 @@ func (opts *ListenOptions) check() (*listenConfig, error) {
 			Body:           []byte(opts.Body),
 			Delay:          opts.Delay,
 			ForwardTo:      opts.ForwardTo,
-			ForwardTimeout: opts.ForwardTimeout,
+			ForwardTimeout: fwd.opts.Timeout,
 			MaxBody:        int64(maxBody),
 			Strict:         opts.Strict,
 			Redact:         opts.Redact,
@@ -182,7 +183,7 @@ func (opts *ListenOptions) check() (*listenConfig, error) {
 	for _, e := range opts.Expect {
 		exp, err := listen.ParseExpectation(e)
 		if err != nil {
-			return nil, usageErrorf("--expect %s: %v", e, err)
+			return nil, flagError("--expect", err)
 		}
 		c.goal.Expect = append(c.goal.Expect, exp)
 	}
@@ -212,7 +213,7 @@ func isFamily(f event.Family) bool {
 }
 
 func listenRun(app *App, opts *ListenOptions) error {
-	cfg, err := opts.check()
+	cfg, err := opts.check(app)
 	if err != nil {
 		return err
 	}
@@ -226,31 +227,26 @@ func listenRun(app *App, opts *ListenOptions) error {
 			return ioError(fmt.Errorf("--save: %w", err))
 		}
 	}
-	if app.Getenv("GOGC") == "" {
-		// The listener keeps little alive (requests in flight and the
-		// counts) but allocates for every request: collecting once the
-		// heap grew 4x instead of 2x halves the collector's CPU under
-		// load, for a few MB more at most.
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
-	pr := newRequestPrinter(app, opts.Verbose)
+	defer tuneGC(app)()
 	var out *timedBuffer
 	if !app.OutTTY {
 		// Piped or redirected: one write(2) per request line would cost
 		// more than the request; a terminal keeps line-by-line output.
 		out = newTimedBuffer(app.Out, stdoutFlushEvery)
 		defer out.Close()
-		pr.setOutput(out)
+		app.Output.SetWriter(out)
 	}
+	pr := newRequestPrinter(app, opts.Verbose)
 	reached := make(chan struct{})
 	closed := false
 	cfg.engine.Capture = cw
 	// Each request's line is made on its own goroutine, concurrently
 	// (Render); OnRequest, called one request at a time in capture order,
-	// only writes it. A JSON record holds its sequence number, known only
+	// only writes it. A data record holds its sequence number, known only
 	// once committed: it is made in OnRequest.
 	shown := func(r *listen.Request) bool { return !opts.Quiet || len(r.Record.Findings) > 0 }
-	if !app.JSON {
+	structured := app.Output.Structured()
+	if !structured {
 		cfg.engine.Render = func(dst []byte, r *listen.Request) []byte {
 			if !shown(r) {
 				return dst
@@ -260,10 +256,10 @@ func listenRun(app *App, opts *ListenOptions) error {
 	}
 	cfg.engine.OnRequest = func(r *listen.Request, st *listen.Stats) {
 		switch {
-		case app.JSON && shown(r):
-			pr.print(r)
+		case structured && shown(r):
+			pr.print(r) //nolint:errcheck // a closed stdout must not stop the listener
 		case len(r.Line) > 0:
-			pr.w.Write(r.Line)
+			app.Output.Writer().Write(r.Line) //nolint:errcheck // as above
 		}
 		if r.CaptureErr != nil {
 			app.errorf("%s could not write the capture log: %v\n", app.ErrColor.Bad("Error:"), r.CaptureErr)
@@ -285,7 +281,7 @@ func listenRun(app *App, opts *ListenOptions) error {
 		return usageErrorf("%v", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background())
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
@@ -303,8 +299,8 @@ func listenRun(app *App, opts *ListenOptions) error {
 	}
 
 	var timeout <-chan time.Time
-	if opts.Timeout > 0 {
-		t := time.NewTimer(opts.Timeout)
+	if opts.Duration > 0 {
+		t := time.NewTimer(opts.Duration)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -320,13 +316,13 @@ func listenRun(app *App, opts *ListenOptions) error {
 			why = "every --expect held"
 		}
 	case <-timeout:
-		why = fmt.Sprintf("--timeout %s reached", opts.Timeout)
+		why = fmt.Sprintf("--duration %s reached", opts.Duration)
 	case serveErr = <-served:
 		why = "the server stopped"
 	}
-	stop()
 
-	grace, cancel := context.WithTimeout(context.Background(), max(opts.Grace, time.Millisecond))
+	// A second signal cuts the grace short.
+	grace, cancel := context.WithTimeout(hurry(ctx), max(opts.Grace, time.Millisecond))
 	defer cancel()
 	if err := srv.Shutdown(grace); err != nil {
 		app.errorf("%s requests still in flight after --grace %s were cut off\n", app.ErrColor.Warn("Warning:"), opts.Grace)
@@ -372,29 +368,6 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// writeFileAtomic writes data to a temporary file beside path and renames it,
-// so that a script polling for path never reads it half written.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
-}
-
 func printListenSummary(app *App, st listen.Stats, why string) {
 	line := fmt.Sprintf("%s: %d valid (%d with warnings), %d invalid", plural(st.Callbacks, "callback"), st.Valid, st.Warned, st.Invalid)
 	if st.Other > 0 {
@@ -414,197 +387,4 @@ func printListenSummary(app *App, st listen.Stats, why string) {
 		parts = append(parts, fmt.Sprintf("unknown %d", st.Unknown))
 	}
 	app.errorf("  %s\n", strings.Join(parts, ", "))
-}
-
-// requestPrinter renders listener requests: one line each with findings
-// below (text), or one JSON object each (--output json). listen and demo
-// share it. render may run concurrently (the listener renders each request
-// on its own goroutine, outside the capture's critical section); print
-// writes, one call at a time.
-type requestPrinter struct {
-	w       io.Writer
-	p       *term.Palette
-	json    bool
-	verbose bool
-	buf     []byte // print's buffer
-}
-
-func newRequestPrinter(app *App, verbose bool) *requestPrinter {
-	return &requestPrinter{w: app.Out, p: app.Color, json: app.JSON, verbose: verbose}
-}
-
-// listenJSON is one line of --output json: the capture record plus the verdict.
-type listenJSON struct {
-	*capture.Record
-	Callback bool `json:"callback"`
-	Valid    bool `json:"valid"`
-}
-
-const kindWidth = len("task_record_done")
-
-// setOutput makes the printer write to w.
-func (pr *requestPrinter) setOutput(w io.Writer) {
-	pr.w = w
-}
-
-// print writes what render makes of r.
-func (pr *requestPrinter) print(r *listen.Request) {
-	pr.buf = pr.render(pr.buf[:0], r)
-	pr.w.Write(pr.buf)
-}
-
-// render appends r's printed form to dst.
-func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
-	rec := r.Record
-	if pr.json {
-		out := listenJSON{Record: rec, Callback: r.Callback, Valid: r.Valid()}
-		if out.Findings == nil {
-			out.Findings = event.Findings{}
-		}
-		w := bytes.NewBuffer(dst)
-		json.NewEncoder(w).Encode(out)
-		return w.Bytes()
-	}
-	// Built by appending: this runs once per request.
-	var tbuf [32]byte
-	b := dst
-	b = append(b, pr.p.Dim(string(rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000")))...)
-	b = append(b, "  "...)
-	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", term.Sanitize(redact.Target(rec.Target, redact.Display)))
-	kind := string(rec.Kind)
-	if kind == "" {
-		kind = "-"
-	}
-	b = append(b, "  "...)
-	b = appendPadded(b, kindWidth, kind)
-	if r.Event != nil && r.Event.Kind != "" {
-		b = append(b, "  "...)
-		id := r.Event.Identity()
-		b = append(b, term.Sanitize(id.Domain)...)
-		b = append(b, '/')
-		b = append(b, term.Sanitize(id.App)...)
-		b = append(b, '/')
-		b = append(b, term.Sanitize(id.Stream)...)
-		for _, kf := range r.Event.KeyFields() {
-			b = append(b, ' ')
-			b = append(b, kf.Name...)
-			b = append(b, '=')
-			b = append(b, quoteIfSpaced(term.Sanitize(kf.Value))...)
-		}
-	} else if rec.Truncated || r.Event == nil {
-		b = append(b, "  "...)
-		b = append(b, humanize.IBytes(uint64(rec.Size))...)
-	}
-	b = append(b, "  "...)
-	if r.Callback {
-		b = append(b, verdict(pr.p, rec.Findings)...)
-	} else {
-		b = append(b, pr.p.Bad("NOT A CALLBACK")...)
-	}
-	b = append(b, "  "...)
-	b = append(b, pr.answer(rec.Answer)...)
-	b = append(b, '\n')
-	if len(rec.Findings) == 0 && !pr.verbose {
-		return b
-	}
-	w := bytes.NewBuffer(b)
-	printFindings(w, pr.p, maskedFindings(rec.Findings), "    ")
-	if pr.verbose {
-		pr.details(w, rec)
-	}
-	return w.Bytes()
-}
-
-// appendPadded appends the concatenation of parts, then spaces up to
-// width runes (fmt's %-*s).
-func appendPadded(b []byte, width int, parts ...string) []byte {
-	n := 0
-	for _, p := range parts {
-		b = append(b, p...)
-		n += utf8.RuneCountInString(p)
-	}
-	for ; n < width; n++ {
-		b = append(b, ' ')
-	}
-	return b
-}
-
-func (pr *requestPrinter) answer(a capture.Answer) string {
-	s := "→ " + strconv.Itoa(a.Status)
-	if a.Forwarded != nil {
-		if a.Forwarded.Error != "" {
-			s += " (forward failed)"
-		} else {
-			s += fmt.Sprintf(" from %s in %.1fms", term.Sanitize(redact.String(a.Forwarded.URL, redact.Display)), a.Forwarded.LatencyMS)
-		}
-	}
-	if a.Status >= 300 {
-		return pr.p.Warn(s)
-	}
-	return pr.p.Dim(s)
-}
-
-// maskedFindings are findings whose messages may quote a secret (a
-// forwarding error quotes the URL with its query) made safe to show.
-func maskedFindings(fs event.Findings) event.Findings {
-	var out event.Findings
-	for i, f := range fs {
-		if m := redact.String(f.Message, redact.Display); m != f.Message {
-			if out == nil {
-				out = append(event.Findings(nil), fs...)
-			}
-			out[i].Message = m
-		}
-	}
-	if out == nil {
-		return fs
-	}
-	return out
-}
-
-// details prints the headers and the body of a request (-v), escaped.
-func (pr *requestPrinter) details(w io.Writer, rec *capture.Record) {
-	names := make([]string, 0, len(rec.Header)+1)
-	for k := range rec.Header {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if rec.Host != "" {
-		fmt.Fprintf(w, "    %s %s\n", pr.p.Dim("Host:"), term.Sanitize(rec.Host))
-	}
-	for _, k := range names {
-		for _, v := range rec.Header[k] {
-			fmt.Fprintf(w, "    %s %s\n", pr.p.Dim(term.Sanitize(k)+":"), term.Sanitize(redact.HeaderValue(k, v, redact.Display)))
-		}
-	}
-	body, _ := rec.Bytes()
-	if len(body) == 0 {
-		fmt.Fprintf(w, "    %s\n", pr.p.Dim("(empty body)"))
-		return
-	}
-	body, _ = redact.Body(body, redact.Display)
-	const show = 2 << 10 // enough to read a callback; the capture log has all of it
-	cut := len(body) > show
-	if cut {
-		body = body[:show]
-	}
-	var pretty bytes.Buffer
-	if !cut && json.Indent(&pretty, body, "", "  ") == nil {
-		body = pretty.Bytes()
-	}
-	for _, line := range strings.Split(strings.TrimRight(string(body), "\n"), "\n") {
-		fmt.Fprintf(w, "    %s\n", term.Sanitize(line))
-	}
-	if cut || rec.Truncated {
-		fmt.Fprintf(w, "    %s\n", pr.p.Dim(fmt.Sprintf("(body cut, %s in all)", humanize.IBytes(uint64(rec.Size)))))
-	}
-	fmt.Fprintln(w)
-}
-
-// quoteIfSpaced quotes a value that would not read as one word.
-func quoteIfSpaced(s string) string {
-	if s == "" || strings.IndexByte(s, ' ') >= 0 || strings.IndexByte(s, '"') >= 0 {
-		return strconv.Quote(s)
-	}
-	return s
 }

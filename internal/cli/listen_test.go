@@ -143,20 +143,37 @@ func countLines(t *testing.T, path string) int {
 	return n
 }
 
-func TestListenTimeoutFailsWhenCountNotReached(t *testing.T) {
-	l := startListen(t, "--count", "3", "--timeout", "300ms")
+func TestListenDurationFailsWhenCountNotReached(t *testing.T) {
+	l := startListen(t, "--count", "3", "--duration", "300ms")
 	postBody(t, l.URL, sampleBody(t, event.Snapshot))
 	code, _, errOut := l.wait(t)
 	if code != ExitCheckFailed {
 		t.Fatalf("exit %d, want 1\n%s", code, errOut)
 	}
-	if !strings.Contains(errOut, "stopped (--timeout 300ms reached)") || !strings.Contains(errOut, "FAIL expected 3 callbacks, 1 arrived") {
+	if !strings.Contains(errOut, "stopped (--duration 300ms reached)") || !strings.Contains(errOut, "FAIL expected 3 callbacks, 1 arrived") {
 		t.Errorf("stderr:\n%s", errOut)
 	}
 }
 
+// listen's --timeout meant the whole run, where every other command's
+// --timeout is the time limit of one attempt: it is --duration now, and
+// the old name keeps working with a notice on stderr, never on stdout.
+func TestListenTimeoutIsADeprecatedAliasOfDuration(t *testing.T) {
+	l := startListen(t, "--count", "3", "--timeout", "300ms")
+	code, out, errOut := l.wait(t)
+	if code != ExitCheckFailed {
+		t.Fatalf("exit %d, want 1\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "--timeout has been deprecated, use --duration instead") || !strings.Contains(errOut, "stopped (--duration 300ms reached)") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	if strings.Contains(out, "deprecated") {
+		t.Errorf("the notice went to stdout:\n%s", out)
+	}
+}
+
 func TestListenExpectStopsOnceEveryKindArrived(t *testing.T) {
-	l := startListen(t, "--expect", "snapshot", "--expect", "record_done=2", "--timeout", "20s")
+	l := startListen(t, "--expect", "snapshot", "--expect", "record_done=2", "--duration", "20s")
 	for _, k := range []event.Kind{event.Snapshot, event.RecordDone, event.PublishDone, event.RecordDone} {
 		postBody(t, l.URL, sampleBody(t, k))
 	}
@@ -167,7 +184,7 @@ func TestListenExpectStopsOnceEveryKindArrived(t *testing.T) {
 }
 
 func TestListenExpectMissingFails(t *testing.T) {
-	l := startListen(t, "--expect", "quality", "--expect", "snapshot", "--timeout", "300ms")
+	l := startListen(t, "--expect", "quality", "--expect", "snapshot", "--duration", "300ms")
 	postBody(t, l.URL, sampleBody(t, event.Snapshot))
 	code, _, errOut := l.wait(t)
 	if code != ExitCheckFailed || !strings.Contains(errOut, "FAIL expected at least 1 quality, 0 arrived") || strings.Contains(errOut, "snapshot, 0") {
@@ -355,7 +372,7 @@ func TestListenSIGTERMFinishesInFlightRequest(t *testing.T) {
 	}
 	ready, save := filepath.Join(dir, "url"), filepath.Join(dir, "cap.ndjson")
 	cmd := exec.Command(bin, "listen", "--port", "0", "--ready-file", ready, "--save", save, "--delay", "700ms")
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(cleanEnv(), "NO_COLOR=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -409,4 +426,17 @@ func TestListenSIGTERMFinishesInFlightRequest(t *testing.T) {
 	if !strings.Contains(stdout.String(), "publish_started") {
 		t.Errorf("stdout:\n%s", stdout.String())
 	}
+}
+
+// cleanEnv is an environment for a livecb process started by a test: none
+// of the LIVECB_* settings or colour variables of the shell running the
+// tests reach it.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LIVECB_") && !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "CLICOLOR") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

@@ -2,15 +2,11 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
-	"os/signal"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -28,9 +24,9 @@ type ReplayOptions struct {
 	Files        []string
 	To           string
 	PreservePath bool
-	DeliveryOptions
-	Speed    float64
-	Parallel int
+	Delivery     deliveryFlags
+	Speed        float64
+	Concurrency  int
 
 	Kinds               []string
 	Domain, App, Stream string
@@ -97,35 +93,33 @@ there), 4 when a file cannot be read.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.To, "to", "", "receiver URL (default: the config file's routes)")
+	f.StringVar(&opts.To, "to", "", "receiver `URL` (default: the config file's routes)")
 	f.BoolVar(&opts.PreservePath, "preserve-path", false, "append each record's original path and query to the target URL")
-	opts.DeliveryOptions.addFlags(f, "extra request header 'Name: value', overriding the original (repeatable)")
+	opts.Delivery.register(f, "", deliverySet{timeout: 3 * time.Second, retries: true, expect: "200"})
 	f.Float64Var(&opts.Speed, "speed", 0, "keep the captured gaps: 1 real time, 10 ten times faster, 0 no waiting")
-	f.IntVar(&opts.Parallel, "parallel", 1, "deliveries under way at once; above 1 a slow receiver does not delay the schedule, but arrival order is no longer guaranteed")
-	f.StringSliceVar(&opts.Kinds, "kind", nil, "replay only these kinds (repeatable, or comma-separated)")
-	f.StringVar(&opts.Domain, "domain", "", "replay only this publishDomain (shell pattern)")
-	f.StringVar(&opts.App, "app", "", "replay only this appName (shell pattern)")
-	f.StringVar(&opts.Stream, "stream", "", "replay only this streamName (shell pattern)")
-	f.StringVar(&opts.Since, "since", "", "replay only callbacks captured at or after: an RFC 3339 time, or a duration after the first callback")
-	f.StringVar(&opts.Until, "until", "", "replay only callbacks captured before: an RFC 3339 time, or a duration after the first callback")
+	f.IntVarP(&opts.Concurrency, "concurrency", "c", 1, "deliveries under way at once; above 1 a slow receiver does not delay the schedule, but arrival order is no longer guaranteed")
+	deprecatedAlias(f, "parallel", "concurrency")
+	f.StringSliceVar(&opts.Kinds, "kind", nil, "replay only these `KIND`s, shell patterns allowed (repeatable, or comma-separated)")
+	f.StringVar(&opts.Domain, "domain", "", "replay only this publishDomain, a shell `PATTERN`")
+	f.StringVar(&opts.App, "app", "", "replay only this appName, a shell `PATTERN`")
+	f.StringVar(&opts.Stream, "stream", "", "replay only this streamName, a shell `PATTERN` (cam-*)")
+	f.StringVar(&opts.Since, "since", "", "replay only callbacks captured at or after `TIME`: RFC 3339, or a duration after the first callback")
+	f.StringVar(&opts.Until, "until", "", "replay only callbacks captured before `TIME`: RFC 3339, or a duration after the first callback")
 	f.IntVar(&opts.Limit, "limit", 0, "stop after this many callbacks (0: all)")
 	f.BoolVar(&opts.ValidOnly, "valid-only", false, "replay only callbacks without validation errors")
 	f.BoolVar(&opts.InvalidOnly, "invalid-only", false, "replay only callbacks with validation errors")
-	f.Var(opts.Overrides.flag("set"), "set", "set a field: PATH=VALUE, JSON when it parses as JSON, else a string (repeatable)")
-	f.Var(opts.Overrides.flag("set-string"), "set-string", "set a field to a string: PATH=VALUE (repeatable)")
-	f.Var(opts.Overrides.flag("unset"), "unset", "remove a field: PATH (repeatable)")
+	opts.Overrides.register(f)
 	f.BoolVar(&opts.RefreshTimes, "refresh-times", false, "shift every timestamp so the first callback happens now, keeping all gaps")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "list what would be sent, without sending")
 	f.BoolVar(&opts.StopOnError, "stop-on-error", false, "stop at the first broken record instead of skipping it")
-	cmd.RegisterFlagCompletionFunc("kind", completeKinds) //nolint:errcheck // the flag exists
 	return cmd
 }
 
 func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	var ro replay.Options
 	if o.To != "" {
-		if u, err := url.Parse(o.To); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return ro, usageErrorf("--to %q is not an absolute http(s) URL: write it as http://host:port/path", o.To)
+		if err := checkURL("--to", o.To); err != nil {
+			return ro, err
 		}
 	} else if len(app.Routes) == 0 && !o.DryRun {
 		return ro, usageErrorf("no receiver: pass --to URL, or configure routes in the config file (see `livecb config init`)")
@@ -133,8 +127,8 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	if o.Speed < 0 {
 		return ro, usageErrorf("--speed %v: give 0 (no waiting), 1 (real time) or more", o.Speed)
 	}
-	if o.Parallel < 1 || o.Parallel > 1000 {
-		return ro, usageErrorf("--parallel %d: give 1 to 1000", o.Parallel)
+	if o.Concurrency < 1 || o.Concurrency > 1000 {
+		return ro, usageErrorf("--concurrency %d: give 1 to 1000", o.Concurrency)
 	}
 	if o.Limit < 0 {
 		return ro, usageErrorf("--limit %d: give 0 (all) or more", o.Limit)
@@ -142,7 +136,7 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	if o.ValidOnly && o.InvalidOnly {
 		return ro, usageErrorf("--valid-only and --invalid-only exclude each other: pass one")
 	}
-	header, expect, err := o.DeliveryOptions.check()
+	dl, err := o.Delivery.check(app)
 	if err != nil {
 		return ro, err
 	}
@@ -178,6 +172,7 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 		if _, err := os.Stat(name); err != nil {
 			return ro, ioError(err)
 		}
+		name := name
 		ro.Inputs = append(ro.Inputs, replay.Input{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
 	}
 	ro.Filter = filter
@@ -190,56 +185,40 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	ro.To = o.To
 	ro.PreservePath = o.PreservePath
 	ro.Routes = app.Routes
-	ro.Expect = expect
-	ro.MaxInFlight = o.Parallel
-	ro.Client = o.DeliveryOptions.client(app, header, o.Parallel)
+	ro.Expect = dl.expect
+	ro.MaxInFlight = o.Concurrency
+	ro.Client = dl.client(o.Concurrency)
 	return ro, nil
 }
 
 func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ro, err := opts.engineOptions(app)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	ctx, stop := interruptible(ctx)
 	defer stop()
+	defer tuneGC(app)()
 
-	if app.Getenv("GOGC") == "" {
-		// As in listen: little stays alive (the callbacks in flight) but
-		// each one allocates; collecting at 4x heap growth instead of 2x
-		// took the collector (marking and assists) from about 11% of an
-		// unpaced replay's CPU to 3%.
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
-	out := app.Out
+	var tb *timedBuffer
 	if !app.OutTTY {
 		// Piped or redirected: a write(2) per callback line costs more than
 		// reading and checking the callback; a terminal keeps line-by-line
 		// output.
-		tb := newTimedBuffer(app.Out, stdoutFlushEvery)
+		tb = newTimedBuffer(app.Out, stdoutFlushEvery)
 		defer tb.Close()
-		out = tb
+		app.Output.SetWriter(tb)
 	}
-	r := &replayRenderer{app: app, out: out, opts: opts, expect: ro.Expect, enc: json.NewEncoder(out)}
-	r.enc.SetEscapeHTML(false)
-	if app.ErrTTY && !app.JSON && !opts.DryRun {
-		r.bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(app.Err),
-			progressbar.OptionSetDescription("replaying"),
-			progressbar.OptionSetItsString("callbacks"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSpinnerType(14),
-		)
+	r := &replayRenderer{app: app, out: app.Output, opts: opts, expect: ro.Expect}
+	if !opts.DryRun {
+		r.bar = newProgress(app, -1, "replaying", "callbacks")
 	}
 	sum, err := replay.Run(ctx, ro, r.outcome)
 	if r.bar != nil {
 		r.bar.Finish() //nolint:errcheck // cosmetic
+	}
+	if tb != nil {
+		tb.Close() // every result before the summary, also on a shared pipe
 	}
 	if err != nil {
 		return ioError(err)
@@ -248,18 +227,13 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 
 	switch {
 	case sum.Stopped == "interrupted":
-		return &ExitError{Code: ExitInterrupted}
-	case sum.Unreachable > 0:
-		msg := "stopped: " + sum.Stopped
-		if r.firstUnreachable != nil && r.firstUnreachable.Cause == deliver.CauseRefused {
-			msg += ": is the receiver running, and on this port?"
-		} else if r.firstUnreachable != nil {
-			msg += " (" + r.firstUnreachable.Reason + ")"
-		}
-		return &ExitError{Code: ExitNetwork, Err: errors.New(term.Sanitize(msg))}
+		return interrupted
+	case sum.Unreachable > 0 && r.firstUnreachable != nil:
+		f := r.firstUnreachable
+		return unreachable(f.Source, f.URL, f.Cause, errors.New(f.Reason), opts.Delivery.Timeout, "--timeout")
 	case sum.StoppedOnError:
 		return &ExitError{Code: ExitCheckFailed, Err: errors.New(term.Sanitize("stopped: " + sum.Stopped))}
-	case sum.Failed():
+	case sum.Failed() || sum.Broken > 0:
 		return checkFailed
 	}
 	return nil
@@ -269,10 +243,9 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 // object), warnings and notices on stderr, a progress bar on a terminal.
 type replayRenderer struct {
 	app              *App
-	out              io.Writer // app.Out, buffered when it is not a terminal
+	out              *Output // buffered when stdout is not a terminal
 	opts             *ReplayOptions
 	expect           deliver.Expect
-	enc              *json.Encoder
 	bar              *progressbar.ProgressBar
 	firstUnreachable *replay.Outcome
 }
@@ -345,15 +318,15 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 	case replay.Truncated:
 		fmt.Fprintf(r.app.Err, "%s %s: %s\n", ep.Warn("warning:"), src, o.Reason)
 	case replay.Broken:
-		fmt.Fprintf(r.app.Err, "%s %s: broken record: %s; skipped\n", ep.Bad("error:"), src, term.Sanitize(o.Reason))
+		fmt.Fprintf(r.app.Err, "%s %s: broken record: %s; skipped\n", ep.Bad("error:"), src, display(o.Reason))
 	case replay.Off:
 		fmt.Fprintf(r.app.Err, "%s %s %s: %s\n", ep.Warn("skipped"), src, o.Kind, o.Reason)
 	}
 	for _, w := range o.Warnings {
-		fmt.Fprintf(r.app.Err, "%s %s: %s\n", ep.Warn("warning:"), src, term.Sanitize(w))
+		fmt.Fprintf(r.app.Err, "%s %s: %s\n", ep.Warn("warning:"), src, display(w))
 	}
-	if r.app.JSON {
-		r.enc.Encode(newReplayRecord(o)) //nolint:errcheck // a closed stdout shows in the exit
+	if r.out.Structured() {
+		r.out.Write(newReplayRecord(o)) //nolint:errcheck // a closed stdout shows in the exit
 		return
 	}
 	switch o.State {
@@ -369,7 +342,7 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 	showURL := r.opts.To == "" || r.opts.PreservePath || o.State == replay.DryRun
 	switch o.State {
 	case replay.DryRun:
-		dest := term.Sanitize(o.URL)
+		dest := display(o.URL)
 		if dest == "" {
 			dest = "no URL (pass --to)"
 		}
@@ -379,7 +352,7 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 		}
 		showURL = false
 	case replay.Skipped:
-		line += p.Bad("NOT SENT: " + term.Sanitize(o.Reason))
+		line += p.Bad("NOT SENT: " + display(o.Reason))
 		showURL = false
 	case replay.Unreachable:
 		line += p.Bad("FAILED: "+string(o.Cause)) + "  " + p.Dim(roundLatency(o.Latency).String())
@@ -396,17 +369,19 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 		line += p.Dim(fmt.Sprintf("  late %s", roundLatency(o.Lateness)))
 	}
 	if showURL {
-		line += "  -> " + term.Sanitize(o.URL)
+		line += "  -> " + display(o.URL)
 	}
-	fmt.Fprintln(r.out, line)
+	w := r.out.Writer()
+	fmt.Fprintln(w, line)
 	if len(o.Changes) > 0 {
-		fmt.Fprintf(r.out, "    changed: %s; now %s\n", term.Sanitize(strings.Join(o.Changes, "; ")), verdict(p, o.Findings))
-		printFindings(r.out, p, o.Findings, "    ")
+		fmt.Fprintf(w, "    changed: %s; now %s\n", display(strings.Join(o.Changes, "; ")), verdict(p, o.Findings))
+		printFindings(w, p, o.Findings, "    ")
 	}
 }
 
 func (r *replayRenderer) summary(s replay.Summary) {
 	w := r.app.Err
+	interrupted := s.Stopped == "interrupted"
 	var parts []string
 	add := func(n int, format string) {
 		if n > 0 {
@@ -419,6 +394,9 @@ func (r *replayRenderer) summary(s replay.Summary) {
 	} else {
 		head = fmt.Sprintf("%s replayed in %s: %d answered %s", plural(s.Answered+s.Unreachable, "callback"),
 			s.Elapsed.Round(time.Millisecond), s.Answered-s.Missed, r.expect)
+		if interrupted {
+			head = "interrupted: " + head + " before the end of the input"
+		}
 		add(s.Missed, "%d answered otherwise")
 		add(s.Unreachable, "%d unreachable")
 	}

@@ -9,20 +9,22 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
-	"os/signal"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agnivade/levenshtein"
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/route"
 	"github.com/livecb/livecb/internal/send"
-	"github.com/livecb/livecb/internal/term"
 )
 
 // lifecycleArg is the pseudo-kind that plays a whole broadcast.
@@ -32,6 +34,8 @@ const lifecycleArg = "lifecycle"
 type SendOptions struct {
 	Args []string // kinds, or "lifecycle"
 	To   string
+	// ToBase sends each family to its own path under one base URL.
+	ToBase string
 
 	Verbatim                     bool
 	Domain, App, Stream, PushURL string
@@ -40,8 +44,10 @@ type SendOptions struct {
 	Data      string // file name or "-"
 
 	NoValidate bool
-	DeliveryOptions
-	DryRun bool
+	Delivery   deliveryFlags
+	DryRun     bool
+	// As is the format of --dry-run: body (the bodies) or curl.
+	As string
 
 	Speed            float64
 	Duplicate        bool
@@ -56,7 +62,9 @@ type SendOptions struct {
 	Load LoadOptions
 }
 
-func newSendCmd(app *App) *cobra.Command {
+// newSendCmd builds `livecb send`; runF, when not nil, gets the options
+// instead of running them (tests check that flags map to options).
+func newSendCmd(app *App, runF func(context.Context, *SendOptions) error) *cobra.Command {
 	opts := &SendOptions{}
 	cmd := &cobra.Command{
 		Use:   "send {KIND [KIND...] | lifecycle}",
@@ -116,23 +124,26 @@ many machines.`,
 		ValidArgsFunction: completeSendArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
 			return sendRun(cmd.Context(), app, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.To, "to", "", "receiver URL (default: the config file's routes)")
+	f.StringVar(&opts.To, "to", "", "receiver `URL` (default: the config file's routes)")
+	f.StringVar(&opts.ToBase, "to-base", "", "base `URL`: each family to its own path under it (/stream, /record, /snapshot, /quality), as listen --family-paths expects")
 	f.BoolVar(&opts.Verbatim, "verbatim", false, "send the spec's sample body unchanged")
-	f.StringVar(&opts.Domain, "domain", "", "publishDomain of the stream")
-	f.StringVar(&opts.App, "app", "", "appName of the stream")
-	f.StringVar(&opts.Stream, "stream", "", "streamName (default: a fresh name)")
-	f.StringVar(&opts.PushURL, "push-url", "", "push URL to derive domain, app, stream and pushParams from (rtmp://DOMAIN/APP/STREAM?a=b)")
-	f.Var(opts.Overrides.flag("set"), "set", "set a field: PATH=VALUE, JSON when it parses as JSON, else a string (repeatable)")
-	f.Var(opts.Overrides.flag("set-string"), "set-string", "set a field to a string: PATH=VALUE (repeatable)")
-	f.Var(opts.Overrides.flag("unset"), "unset", "remove a field: PATH (repeatable)")
-	f.StringVar(&opts.Data, "data", "", "send this body instead of a sample: FILE, or - for standard input")
+	f.StringVar(&opts.Domain, "domain", "", "publishDomain of the stream, a `DOMAIN`")
+	f.StringVar(&opts.App, "app", "", "appName of the stream, an `APP`")
+	f.StringVar(&opts.Stream, "stream", "", "streamName, a `NAME` (default: a fresh name)")
+	f.StringVar(&opts.PushURL, "push-url", "", "push `URL` to derive domain, app, stream and pushParams from (rtmp://DOMAIN/APP/STREAM?a=b)")
+	opts.Overrides.register(f)
+	f.StringVar(&opts.Data, "data", "", "send this body instead of a sample: `FILE`, or - for standard input (its kind is read from it when no KIND is given)")
 	f.BoolVar(&opts.NoValidate, "no-validate", false, "send bodies even when they break the spec")
-	opts.DeliveryOptions.addFlags(f, "extra request header 'Name: value' (repeatable)")
-	f.BoolVar(&opts.DryRun, "dry-run", false, "print the bodies instead of sending them")
+	opts.Delivery.register(f, "", deliverySet{timeout: 3 * time.Second, retries: true, expect: "200"})
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print what would be sent instead of sending it")
+	f.StringVar(&opts.As, "as", "body", "with --dry-run, print the bodies (body) or each request as a curl command (curl): a `FORMAT`")
 	f.Float64Var(&opts.Speed, "speed", 0, "pace by the stream's time line: 1 real time, 10 ten times faster, 0 no waiting")
 	f.BoolVar(&opts.Duplicate, "duplicate", false, "deliver each callback twice")
 	f.BoolVar(&opts.Shuffle, "shuffle", false, "deliver the callbacks in a random order")
@@ -141,14 +152,14 @@ many machines.`,
 	f.BoolVar(&opts.TaskRecord, "task-record", false, "lifecycle: add a record task's record_done")
 	f.BoolVar(&opts.Quality, "quality", false, "lifecycle: add a quality detection")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed for stream names, IPs and --shuffle (0: random)")
-	f.Int64Var(&opts.Load.Count, "count", 0, "load mode: send this many callbacks (the KINDs take turns)")
+	f.IntVar(&opts.Load.Count, "count", 0, "load mode: send this many callbacks (the KINDs take turns)")
 	f.IntVarP(&opts.Load.Concurrency, "concurrency", "c", 10, "load mode: requests under way at once (and kept-alive connections)")
 	f.DurationVar(&opts.Load.Duration, "duration", 0, "load mode: send for this long (with --count, whichever ends first)")
 	f.Float64Var(&opts.Load.Rate, "rate", 0, "load mode: requests per second, scheduled whatever the receiver does (0: as fast as answered)")
 	f.BoolVar(&opts.Load.SameBody, "same-body", false, "load mode: send one body every time instead of a new stream per round")
-	f.StringVar(&opts.Load.MaxErrorRate, "max-error-rate", "0", "load mode: fail when more requests than this fail or miss --expect-status (0.01 or 1%)")
-	f.StringVar(&opts.Load.Emit, "emit", "", "load mode: write the requests to FILE (- for stdout) instead of sending them")
-	f.StringVar(&opts.Load.EmitFormat, "emit-format", send.EmitVegeta, "format of --emit: vegeta (JSON targets) or k6 (a script)")
+	f.StringVar(&opts.Load.MaxErrorRate, "max-error-rate", "0", "load mode: fail when more requests than this `RATE` (0.01 or 1%) fail or miss --expect-status")
+	f.StringVar(&opts.Load.Emit, "emit", "", "load mode: write the requests to `FILE` (- for stdout) instead of sending them")
+	f.StringVar(&opts.Load.EmitFormat, "emit-format", send.EmitVegeta, "`FORMAT` of --emit: vegeta (JSON targets) or k6 (a script)")
 	return cmd
 }
 
@@ -159,75 +170,6 @@ func completeSendArgs(cmd *cobra.Command, args []string, toComplete string) ([]s
 		out = append(out, lifecycleArg+"\tone whole broadcast: publish_started, snapshots, publish_done, record_done")
 	}
 	return out, dir
-}
-
-// overrideList keeps --set, --set-string and --unset in the order they were
-// given, since a later one may change what an earlier one did.
-type overrideList struct {
-	entries []overrideEntry
-}
-
-type overrideEntry struct {
-	flag, arg string
-}
-
-func (l *overrideList) flag(name string) *overrideFlag { return &overrideFlag{l, name} }
-
-// Overrides parses the entries.
-func (l *overrideList) Overrides() ([]event.Override, error) {
-	var out []event.Override
-	for _, e := range l.entries {
-		var o event.Override
-		var err error
-		switch e.flag {
-		case "unset":
-			o, err = event.ParseUnset(e.arg)
-		default:
-			o, err = event.ParseSet(e.arg, e.flag == "set-string")
-		}
-		if err != nil {
-			return nil, usageErrorf("--%s %s", e.flag, err)
-		}
-		out = append(out, o)
-	}
-	return out, nil
-}
-
-// overrideFlag is one of the three flags writing into a shared list. It is
-// a pflag.SliceValue so that config files can set it too.
-type overrideFlag struct {
-	list *overrideList
-	name string
-}
-
-func (f *overrideFlag) String() string { return "[" + strings.Join(f.GetSlice(), ",") + "]" }
-func (f *overrideFlag) Type() string   { return "stringArray" }
-func (f *overrideFlag) Set(v string) error {
-	f.list.entries = append(f.list.entries, overrideEntry{f.name, v})
-	return nil
-}
-func (f *overrideFlag) Append(v string) error { return f.Set(v) }
-func (f *overrideFlag) Replace(vs []string) error {
-	kept := f.list.entries[:0:0]
-	for _, e := range f.list.entries {
-		if e.flag != f.name {
-			kept = append(kept, e)
-		}
-	}
-	f.list.entries = kept
-	for _, v := range vs {
-		f.list.entries = append(f.list.entries, overrideEntry{f.name, v})
-	}
-	return nil
-}
-func (f *overrideFlag) GetSlice() []string {
-	var out []string
-	for _, e := range f.list.entries {
-		if e.flag == f.name {
-			out = append(out, e.arg)
-		}
-	}
-	return out
 }
 
 // parseSendArgs turns the arguments into kinds, or reports a lifecycle.
@@ -254,24 +196,7 @@ func parseSendArgs(args []string, withData bool) (kinds []event.Kind, lifecycle 
 	return kinds, false, nil
 }
 
-// parseHeaders reads repeated -H 'Name: value' flags (send, replay, test).
-func parseHeaders(lines []string) (http.Header, error) {
-	h := http.Header{}
-	for _, l := range lines {
-		name, value, ok := strings.Cut(l, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
-			return nil, usageErrorf("-H %q: write 'Name: value', e.g. -H 'Authorization: Bearer x'", l)
-		}
-		h.Add(name, strings.TrimSpace(value))
-	}
-	return h, nil
-}
-
 func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	kinds, lifecycle, err := parseSendArgs(opts.Args, opts.Data != "")
 	if err != nil {
 		return err
@@ -280,17 +205,33 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	if err != nil {
 		return err
 	}
-	header, expect, err := opts.DeliveryOptions.check()
+	dl, err := opts.Delivery.check(app)
 	if err != nil {
 		return err
 	}
 	if opts.Speed < 0 {
 		return usageErrorf("--speed %v: give 0 (no waiting), 1 (real time) or more", opts.Speed)
 	}
+	if opts.To != "" && opts.ToBase != "" {
+		return usageErrorf("--to and --to-base both say where callbacks go: give one")
+	}
 	if opts.To != "" {
-		if u, err := url.Parse(opts.To); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErrorf("--to %q is not an absolute http(s) URL: write it as http://host:port/path", opts.To)
+		if err := checkURL("--to", opts.To); err != nil {
+			return err
 		}
+	}
+	routes := app.Routes
+	if opts.ToBase != "" {
+		if err := checkURL("--to-base", opts.ToBase); err != nil {
+			return err
+		}
+		routes = familyRoutes(opts.ToBase)
+	}
+	if opts.As != "body" && opts.As != "curl" {
+		return usageErrorf("--as %q: give body or curl", opts.As)
+	}
+	if opts.As == "curl" && !opts.DryRun {
+		return usageErrorf("--as curl prints requests instead of sending them: add --dry-run")
 	}
 
 	var rnd *rand.Rand
@@ -308,11 +249,11 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 			return err
 		}
 	}
-	if !opts.Load.active() && (opts.Load.Rate > 0 || opts.Load.SameBody) {
+	if !opts.Load.active() && (opts.Load.Rate != 0 || opts.Load.SameBody) {
 		return usageErrorf("--rate and --same-body shape load mode: add --count N or --duration D")
 	}
 	if opts.Load.active() {
-		return sendLoadRun(ctx, app, opts, kinds, lifecycle, bo, header, expect)
+		return sendLoadRun(ctx, app, opts, kinds, lifecycle, bo, dl, routes)
 	}
 	var items []send.Item
 	if lifecycle {
@@ -332,12 +273,12 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 			fmt.Fprintf(app.Err, "%s %s\n", app.ErrColor.Warn("warning:"), w)
 		}
 	}
-	if bad := send.Validate(items); bad || hasWarnings(items) {
+	if bad := send.Validate(items); bad || hasFindings(items) {
 		for _, it := range items {
 			if len(it.Findings) == 0 {
 				continue
 			}
-			fmt.Fprintf(app.Err, "%s #%d %s\n", it.Kind, it.Seq, verdict(app.ErrColor, it.Findings))
+			fmt.Fprintf(app.Err, "%s #%d %s\n", itemName(it), it.Seq, verdict(app.ErrColor, it.Findings))
 			printFindings(app.Err, app.ErrColor, it.Findings, "    ")
 		}
 		if bad && !opts.NoValidate {
@@ -350,7 +291,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	}
 
 	items = send.Arrange(items, opts.Duplicate, opts.Shuffle, rnd)
-	if err := send.Route(items, opts.To, app.Routes); err != nil {
+	if err := send.Route(items, opts.To, routes); err != nil {
 		if opts.DryRun && errors.Is(err, route.ErrNoRoute) {
 			err = nil // the bodies are what a dry run is for
 		} else {
@@ -358,25 +299,24 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		}
 	}
 	if opts.DryRun {
+		if opts.As == "curl" {
+			return sendCurl(app, items, dl)
+		}
 		return sendDryRun(app, items)
 	}
 
-	client := opts.DeliveryOptions.client(app, header, 0)
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	client := dl.client(0)
+	ctx, stop := interruptible(ctx)
 	defer stop()
-	r := &send.Runner{Client: client, Expect: expect, Speed: opts.Speed}
-	sr := newSendRenderer(app, expect, items)
-	if opts.Retries > 0 {
-		r.OnAttempt = func(it send.Item, n int, a deliver.Attempt) { sr.attempt(it, n, opts.Retries+1, a) }
+	r := &send.Runner{Client: client, Expect: dl.expect, Speed: opts.Speed}
+	sr := newSendRenderer(app, dl.expect, items)
+	if opts.Delivery.Retries > 0 {
+		r.OnAttempt = func(it send.Item, n int, a deliver.Attempt) { sr.attempt(it, n, opts.Delivery.Retries+1, a) }
 	}
 	r.OnOutcome = sr.outcome
 	sum := r.Run(ctx, items)
 
-	if ctx.Err() != nil {
-		fmt.Fprintln(app.Err, "interrupted")
-		return &ExitError{Code: ExitInterrupted}
-	}
-	line := fmt.Sprintf("%s: %d answered %s", plural(sum.Sent, "callback")+" sent", sum.Matched, expect)
+	line := fmt.Sprintf("%s: %d answered %s", plural(sum.Sent, "callback")+" sent", sum.Matched, dl.expect)
 	if sum.Missed > 0 {
 		line += fmt.Sprintf(", %d answered otherwise", sum.Missed)
 	}
@@ -386,23 +326,32 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	if sum.Skipped > 0 {
 		line += fmt.Sprintf(", %d skipped", sum.Skipped)
 	}
+	if ctx.Err() != nil {
+		if notSent := len(items) - sum.Sent - sum.Skipped; notSent > 0 {
+			line += fmt.Sprintf(", %d not sent", notSent)
+		}
+		fmt.Fprintf(app.Err, "interrupted: %s\n", line)
+		return interrupted
+	}
 	fmt.Fprintln(app.Err, line)
 	if f := sum.FirstFailure; f != nil {
-		msg := fmt.Sprintf("could not deliver %s to %s: %s", f.Kind, f.URL, f.Result.Cause)
-		switch f.Result.Cause {
-		case deliver.CauseRefused:
-			msg += ": is the receiver running, and on this port?"
-		case deliver.CauseTimeout:
-			msg += fmt.Sprintf(" after %s: the receiver did not answer in time (--timeout)", opts.Timeout)
-		default:
-			msg += fmt.Sprintf(" (%v)", f.Result.Err)
-		}
-		return &ExitError{Code: ExitNetwork, Err: errors.New(term.Sanitize(msg))}
+		return unreachable(string(f.Kind), f.URL, f.Result.Cause, f.Result.Err, opts.Delivery.Timeout, "--timeout")
 	}
 	if sum.Missed > 0 {
 		return checkFailed
 	}
 	return nil
+}
+
+// familyRoutes sends each family to its own path under base, the paths
+// listen --family-paths expects.
+func familyRoutes(base string) route.Table {
+	d := route.Domain{Domain: "*", Endpoints: map[event.Family]route.Endpoint{}}
+	base = strings.TrimSuffix(base, "/")
+	for f, path := range listen.DefaultPaths {
+		d.Endpoints[f] = route.Endpoint{URL: base + path}
+	}
+	return route.Table{d}
 }
 
 // setStringHints suggests --set-string where a --set value was taken as
@@ -430,7 +379,8 @@ func setStringHints(items []send.Item, overrides []event.Override) []string {
 	return hints
 }
 
-func hasWarnings(items []send.Item) bool {
+// hasFindings reports whether any body has a finding, error or warning.
+func hasFindings(items []send.Item) bool {
 	for _, it := range items {
 		if len(it.Findings) > 0 {
 			return true
@@ -439,16 +389,27 @@ func hasWarnings(items []send.Item) bool {
 	return false
 }
 
+// maxData bounds a --data body: far above any callback, and a file or a
+// pipe that never ends must not fill the memory.
+const maxData = 64 << 20
+
 func readData(app *App, name string) ([]byte, error) {
-	var b []byte
-	var err error
-	if name == "-" {
-		b, err = io.ReadAll(io.LimitReader(app.In, 64<<20))
-	} else {
-		b, err = os.ReadFile(name)
+	var r io.Reader = app.In
+	display := "standard input"
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, ioError(fmt.Errorf("--data: %w", err))
+		}
+		defer f.Close()
+		r, display = f, name
 	}
+	b, err := io.ReadAll(io.LimitReader(r, maxData+1))
 	if err != nil {
-		return nil, ioError(fmt.Errorf("--data: %w", err))
+		return nil, ioError(fmt.Errorf("--data %s: %w", display, err))
+	}
+	if len(b) > maxData {
+		return nil, usageErrorf("--data %s: the body is larger than %s; a callback is a few hundred bytes", display, humanize.IBytes(maxData))
 	}
 	if b == nil {
 		b = []byte{}
@@ -457,28 +418,19 @@ func readData(app *App, name string) ([]byte, error) {
 }
 
 // sendDryRun prints the bodies: pretty on a terminal, one compact body per
-// line when piped (ready for `livecb validate`), or one JSON object per
+// line when piped (ready for `livecb validate`), or one data record per
 // request with --output json. Where each would go goes to stderr.
 func sendDryRun(app *App, items []send.Item) error {
-	enc := json.NewEncoder(app.Out)
-	enc.SetEscapeHTML(false)
 	for _, it := range items {
-		if app.JSON {
+		if app.Output.Structured() {
 			rec := newSendRecord(send.Outcome{Item: it, Skipped: it.Skip})
 			rec.DryRun = true
-			if err := enc.Encode(rec); err != nil {
-				return err
+			if err := app.Output.Write(rec); err != nil {
+				return ioError(err)
 			}
 			continue
 		}
-		dest := it.URL
-		switch {
-		case it.Skip != "":
-			dest = "skipped: " + it.Skip
-		case dest == "":
-			dest = "no URL (pass --to)"
-		}
-		fmt.Fprintf(app.Err, "%s %s -> %s\n", app.ErrColor.Dim("#"+fmt.Sprint(it.Seq)), it.Kind, dest)
+		fmt.Fprintf(app.Err, "%s %s -> %s\n", app.ErrColor.Dim("#"+fmt.Sprint(it.Seq)), itemName(it), dryRunDest(it))
 		body := it.Body
 		var buf bytes.Buffer
 		if app.OutTTY && json.Indent(&buf, body, "", "  ") == nil {
@@ -487,10 +439,135 @@ func sendDryRun(app *App, items []send.Item) error {
 			body = buf.Bytes()
 		}
 		if _, err := fmt.Fprintf(app.Out, "%s\n", body); err != nil {
-			return err
+			return ioError(err)
 		}
 	}
 	return nil
+}
+
+func dryRunDest(it send.Item) string {
+	switch {
+	case it.Skip != "":
+		return "skipped: " + it.Skip
+	case it.URL == "":
+		return "no URL (pass --to)"
+	}
+	return display(it.URL)
+}
+
+// sendCurl prints each request as a curl command that sends exactly the
+// same bytes and headers (--dry-run --as curl).
+func sendCurl(app *App, items []send.Item, dl delivery) error {
+	for _, it := range items {
+		if it.Skip != "" {
+			fmt.Fprintf(app.Err, "# %s skipped: %s\n", itemName(it), it.Skip)
+			continue
+		}
+		url := it.URL
+		if url == "" {
+			url = "http://127.0.0.1:8080/"
+			fmt.Fprintf(app.Err, "# %s has no URL (pass --to): shown with %s\n", itemName(it), url)
+		}
+		line := curlCommand(url, requestHeaders(app, dl), it.Body, dl)
+		if app.Output.Structured() {
+			if err := app.Output.Write(map[string]any{"seq": it.Seq, "kind": it.Kind, "curl": line}); err != nil {
+				return ioError(err)
+			}
+			continue
+		}
+		if _, err := fmt.Fprintln(app.Out, line); err != nil {
+			return ioError(err)
+		}
+	}
+	return nil
+}
+
+// requestHeaders are the headers every request of the policy carries, in
+// the order they leave.
+func requestHeaders(app *App, dl delivery) [][2]string {
+	h := [][2]string{{"Content-Type", "application/json"}, {"User-Agent", app.UserAgent()}}
+	for _, name := range sortedHeaderNames(dl.header) {
+		for i := range h {
+			if strings.EqualFold(h[i][0], name) {
+				h = append(h[:i], h[i+1:]...)
+				break
+			}
+		}
+		for _, v := range dl.header[name] {
+			h = append(h, [2]string{name, v})
+		}
+	}
+	return h
+}
+
+func sortedHeaderNames(h http.Header) []string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// curlCommand is a shell-safe curl command line: every argument single
+// quoted, the body given as exact bytes (--data-binary, a $'...' string
+// when it holds bytes a shell quote cannot carry).
+func curlCommand(url string, header [][2]string, body []byte, dl delivery) string {
+	args := []string{"curl", "-sS", "-X", "POST", "--max-time", strconv.FormatFloat(dl.opts.Timeout.Seconds(), 'f', -1, 64)}
+	if dl.opts.Insecure {
+		args = append(args, "--insecure")
+	}
+	if dl.opts.FollowRedirects {
+		args = append(args, "--location")
+	}
+	for _, kv := range header {
+		if strings.EqualFold(kv[0], "Host") {
+			args = append(args, "-H", shellQuote("Host: "+kv[1]))
+			continue
+		}
+		args = append(args, "-H", shellQuote(kv[0]+": "+kv[1]))
+	}
+	args = append(args, "--data-binary", shellQuoteBytes(body), shellQuote(url))
+	return strings.Join(args, " ")
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// shellQuoteBytes quotes b exactly: single quotes when it is printable
+// text, else bash's $'...' with \xHH escapes (curl reads it byte for byte).
+func shellQuoteBytes(b []byte) string {
+	printable := utf8.Valid(b)
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+			printable = false
+		}
+	}
+	if printable && !bytes.ContainsAny(b, "\n") {
+		return shellQuote(string(b))
+	}
+	var q strings.Builder
+	q.WriteString("$'")
+	for _, c := range b {
+		switch {
+		case c == '\'' || c == '\\':
+			q.WriteByte('\\')
+			q.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			q.WriteByte(c)
+		default:
+			fmt.Fprintf(&q, `\x%02x`, c)
+		}
+	}
+	q.WriteByte('\'')
+	return q.String()
 }
 
 // sendRecord is one line of --output json.
@@ -530,23 +607,22 @@ func newSendRecord(o send.Outcome) sendRecord {
 	return rec
 }
 
-// sendRenderer prints outcomes: one line each on stdout (or a JSON object),
+// sendRenderer prints outcomes: one line each on stdout (or a data record),
 // retries and notices on stderr.
 type sendRenderer struct {
 	app    *App
 	expect deliver.Expect
-	enc    *json.Encoder
 	width  int // of the kind column
+	urlW   int // of the URL column
 }
 
 func newSendRenderer(app *App, expect deliver.Expect, items []send.Item) *sendRenderer {
-	enc := json.NewEncoder(app.Out)
-	enc.SetEscapeHTML(false)
-	width := 0
+	r := &sendRenderer{app: app, expect: expect}
 	for _, it := range items {
-		width = max(width, len(itemName(it)))
+		r.width = max(r.width, len(itemName(it)))
+		r.urlW = max(r.urlW, utf8.RuneCountInString(display(it.URL)))
 	}
-	return &sendRenderer{app: app, expect: expect, enc: enc, width: width}
+	return r
 }
 
 func itemName(it send.Item) string {
@@ -572,8 +648,8 @@ func (r *sendRenderer) attempt(it send.Item, n, of int, a deliver.Attempt) {
 }
 
 func (r *sendRenderer) outcome(o send.Outcome) {
-	if r.app.JSON {
-		r.enc.Encode(newSendRecord(o)) //nolint:errcheck // a closed stdout shows in the summary's exit
+	if r.app.Output.Structured() {
+		r.app.Output.Write(newSendRecord(o)) //nolint:errcheck // a closed stdout shows in the summary's exit
 		return
 	}
 	p := r.app.Color
@@ -582,9 +658,11 @@ func (r *sendRenderer) outcome(o send.Outcome) {
 		fmt.Fprintf(r.app.Err, "%s %s  %s\n", r.app.ErrColor.Warn("skipped"), name, o.Skipped)
 		return
 	}
+	url := display(o.URL)
+	url += strings.Repeat(" ", max(0, r.urlW-utf8.RuneCountInString(url)))
 	res := o.Result
 	if res.Err != nil {
-		fmt.Fprintf(r.app.Out, "%s  %s  %s  %s\n", name, o.URL, p.Bad("FAILED: "+string(res.Cause)), p.Dim(roundLatency(res.Latency).String()))
+		fmt.Fprintf(r.app.Out, "%s  %s  %s  %s\n", name, url, p.Bad("FAILED: "+string(res.Cause)), p.Dim(roundLatency(res.Latency).String()))
 		return
 	}
 	status := fmt.Sprintf("%d %s", res.Status, http.StatusText(res.Status))
@@ -593,13 +671,9 @@ func (r *sendRenderer) outcome(o send.Outcome) {
 	} else {
 		status = p.Bad(status) + " " + p.Bad("(expected "+r.expect.String()+")")
 	}
-	excerpt := strings.TrimSpace(string(res.Excerpt))
-	if len(excerpt) > 80 {
-		excerpt = excerpt[:80] + "..."
-	}
-	line := fmt.Sprintf("%s  %s  %s  %s", name, o.URL, status, p.Dim(roundLatency(res.Latency).String()))
-	if excerpt != "" {
-		line += "  " + term.Sanitize(excerpt)
+	line := fmt.Sprintf("%s  %s  %s  %s", name, url, status, p.Dim(roundLatency(res.Latency).String()))
+	if ex := excerpt(res.Excerpt, 80); ex != "" {
+		line += "  " + ex
 	}
 	fmt.Fprintln(r.app.Out, line)
 }

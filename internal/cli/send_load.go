@@ -2,31 +2,27 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/route"
 	"github.com/livecb/livecb/internal/send"
-	"github.com/livecb/livecb/internal/term"
 )
 
 // LoadOptions are the load-mode flags of `livecb send`.
 type LoadOptions struct {
-	Count        int64
+	Count        int
 	Concurrency  int
 	Duration     time.Duration
 	Rate         float64
@@ -36,8 +32,17 @@ type LoadOptions struct {
 	EmitFormat   string
 }
 
-// active reports whether the flags ask for load mode.
-func (o LoadOptions) active() bool { return o.Count > 0 || o.Duration > 0 || o.Emit != "" }
+// active reports whether the flags ask for load mode (a negative count or
+// duration too: it is refused there, not taken for a single send).
+func (o LoadOptions) active() bool { return o.Count != 0 || o.Duration != 0 || o.Emit != "" }
+
+// Bounds of --rate: below one request in about 17 minutes, or above a
+// million a second, a rate is a typo (1e-300 would schedule one request
+// after 10^292 years).
+const (
+	minRate = 0.001
+	maxRate = 1e6
+)
 
 // parseErrorRate reads --max-error-rate: a fraction (0.01) or a percentage
 // (1%).
@@ -64,16 +69,16 @@ func loadConflicts(opts *SendOptions, lifecycle bool) error {
 		return usageErrorf("--dry-run prints single callbacks; in load mode use --emit FILE to write the requests")
 	case opts.Speed != 0 || opts.Duplicate || opts.Shuffle:
 		return usageErrorf("--speed, --duplicate and --shuffle shape single sends and lifecycles; load mode takes --rate")
-	case opts.Retries != 0:
-		return usageErrorf("load mode does not retry: each answer is measured as it came (drop --retries)")
+	case opts.Delivery.Retries != 0:
+		return usageErrorf("--retries: load mode does not retry, each answer is measured as it came: drop --retries")
 	case lo.Count < 0:
 		return usageErrorf("--count %d: give a positive number of requests", lo.Count)
 	case lo.Concurrency < 1 || lo.Concurrency > 100000:
 		return usageErrorf("--concurrency %d: give 1 to 100000", lo.Concurrency)
 	case lo.Duration < 0:
 		return usageErrorf("--duration %s: give a positive duration such as 30s", lo.Duration)
-	case lo.Rate < 0 || math.IsNaN(lo.Rate) || math.IsInf(lo.Rate, 0):
-		return usageErrorf("--rate %v: give requests per second, e.g. 500", lo.Rate)
+	case lo.Rate != 0 && !(lo.Rate >= minRate && lo.Rate <= maxRate):
+		return usageErrorf("--rate %s: give requests per second from %v to %v, e.g. 500 (or 0: as fast as answered)", strconv.FormatFloat(lo.Rate, 'g', 6, 64), minRate, maxRate)
 	case lo.Emit != "" && !slices.Contains(send.EmitFormats, lo.EmitFormat):
 		return usageErrorf("--emit-format %q: give one of %s", lo.EmitFormat, strings.Join(send.EmitFormats, ", "))
 	case lo.Emit != "" && lo.Count == 0 && !(lo.Duration > 0 && lo.Rate > 0):
@@ -85,7 +90,8 @@ func loadConflicts(opts *SendOptions, lifecycle bool) error {
 // sendLoadRun is load mode: many callbacks, prepared ahead, sent
 // --concurrency at a time (or at --rate), reported as counts and latency
 // percentiles; or written to a file with --emit.
-func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event.Kind, lifecycle bool, bo send.BodyOptions, header http.Header, expect deliver.Expect) error {
+func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event.Kind, lifecycle bool, bo send.BodyOptions, dl delivery, routes route.Table) error {
+	expect := dl.expect
 	if err := loadConflicts(opts, lifecycle); err != nil {
 		return err
 	}
@@ -94,7 +100,7 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 	if err != nil {
 		return err
 	}
-	count := lo.Count
+	count := int64(lo.Count)
 	if lo.Emit != "" && count == 0 {
 		count = int64(math.Round(lo.Rate * lo.Duration.Seconds()))
 	}
@@ -119,38 +125,30 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 			return checkFailed
 		}
 	}
-	if err := bodies.Route(opts.To, app.Routes); err != nil {
+	if err := bodies.Route(opts.To, routes); err != nil {
 		return usageErrorf("%v", err)
 	}
-	poster := deliver.NewPoster(deliver.Options{Timeout: opts.Timeout, Insecure: opts.Insecure,
-		UserAgent: app.UserAgent(), Header: header, MaxConns: lo.Concurrency})
+	o := dl.opts
+	o.MaxConns = lo.Concurrency
+	poster := deliver.NewPoster(o)
 
 	if lo.Emit != "" {
 		return emitLoad(app, lo, bodies, poster.Header(), count, expect)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	ctx, stop := interruptible(ctx)
 	defer stop()
+	defer tuneGC(app)()
 	l := &send.Load{Poster: poster, Bodies: bodies, Expect: expect, Count: count,
 		Duration: lo.Duration, Concurrency: lo.Concurrency, Rate: lo.Rate}
-	var bar *progressbar.ProgressBar
+	total := count
+	if total == 0 {
+		total = -1
+	}
+	bar := newProgress(app, total, "sending", "req")
 	var barDone chan struct{}
 	var barWG sync.WaitGroup
-	if app.ErrTTY && !app.JSON {
-		max := count
-		if max == 0 {
-			max = -1
-		}
-		bar = progressbar.NewOptions64(max,
-			progressbar.OptionSetWriter(app.Err),
-			progressbar.OptionSetDescription("sending"),
-			progressbar.OptionSetItsString("req"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSpinnerType(14),
-		)
+	if bar != nil {
 		barDone = make(chan struct{})
 		barWG.Add(1)
 		go func() {
@@ -173,37 +171,29 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 	if bar != nil {
 		close(barDone)
 		barWG.Wait()
-		bar.Clear() //nolint:errcheck
-		fmt.Fprint(app.Err, "\r\033[K")
+		clearProgress(app, bar)
 	}
 	poster.CloseIdle()
 
 	failed := rep.Requests > 0 && rep.ErrorRate() > maxErr
-	if app.JSON {
-		writeLoadJSON(app.Out, bodies, rep, maxErr, !failed && !rep.Interrupted && rep.Requests > 0)
+	if app.Output.Structured() {
+		if err := app.Output.Write(loadRecord(bodies, rep, maxErr, !failed && !rep.Interrupted && rep.Requests > 0)); err != nil {
+			return ioError(err)
+		}
 	} else {
 		writeLoadText(app, bodies, rep, expect, maxErr)
 	}
 	switch {
 	case rep.Interrupted:
-		fmt.Fprintln(app.Err, "interrupted")
-		return &ExitError{Code: ExitInterrupted}
+		fmt.Fprintf(app.Err, "interrupted after %d requests (%d answered)\n", rep.Requests, rep.Answered)
+		return interrupted
 	case rep.Requests == 0 && rep.FirstFailure != nil:
 		return usageErrorf("%v", rep.FirstFailure.Err)
 	case rep.Requests == 0:
 		return &ExitError{Code: ExitCheckFailed, Err: errors.New("no request was sent: give a longer --duration")}
 	case failed && rep.Answered == 0:
 		f := rep.FirstFailure
-		msg := fmt.Sprintf("could not deliver to %s: %s", f.URL, f.Cause)
-		switch f.Cause {
-		case deliver.CauseRefused:
-			msg += ": is the receiver running, and on this port?"
-		case deliver.CauseTimeout:
-			msg += fmt.Sprintf(" after %s: the receiver did not answer in time (--timeout)", opts.Timeout)
-		default:
-			msg += fmt.Sprintf(" (%v)", f.Err)
-		}
-		return &ExitError{Code: ExitNetwork, Err: errors.New(term.Sanitize(msg))}
+		return unreachable("callbacks", f.URL, f.Cause, f.Err, opts.Delivery.Timeout, "--timeout")
 	case failed:
 		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("error rate %s is above --max-error-rate %s: %d of %d requests failed or were not answered %s",
 			percent(rep.ErrorRate()), percent(maxErr), rep.Failed+rep.Missed, rep.Requests, expect)}
@@ -249,7 +239,11 @@ func writeLoadText(app *App, b *send.LoadBodies, rep send.LoadReport, expect del
 	}
 	fmt.Fprintf(w, "  %-11s %s; %s\n", "mode", mode, what)
 	fmt.Fprintf(w, "  %-11s %d in %s\n", "requests", rep.Requests, rep.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "  %-11s %.1f requests/s\n", "throughput", rep.Throughput)
+	if rep.Answered > 0 {
+		fmt.Fprintf(w, "  %-11s %.1f requests/s\n", "throughput", rep.Throughput)
+	} else {
+		fmt.Fprintf(w, "  %-11s none: no request was answered\n", "throughput")
+	}
 	var answers []string
 	for _, sc := range rep.StatusCounts() {
 		s := fmt.Sprintf("%d %s: %d", sc.Status, http.StatusText(sc.Status), sc.Count)
@@ -271,8 +265,8 @@ func writeLoadText(app *App, b *send.LoadBodies, rep send.LoadReport, expect del
 	if len(errs) == 0 {
 		errs = []string{"none"}
 	}
-	fmt.Fprintf(w, "  %-11s %s\n", "errors", strings.Join(errs, ", "))
-	if rep.Requests > 0 {
+	fmt.Fprintf(w, "  %-11s %s\n", "no answer", strings.Join(errs, ", "))
+	if rep.Answered > 0 {
 		l := rep.Latency
 		fmt.Fprintf(w, "  %-11s min %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", "latency",
 			roundLatency(l.Min), roundLatency(l.P50), roundLatency(l.P90), roundLatency(l.P99), roundLatency(l.P999), roundLatency(l.Max))
@@ -281,10 +275,10 @@ func writeLoadText(app *App, b *send.LoadBodies, rep send.LoadReport, expect del
 	if rep.ErrorRate() > maxErr {
 		verdict = p.Bad("failed")
 	}
-	fmt.Fprintf(w, "  %-11s %s: error rate %s (limit %s; expected %s)\n", "result", verdict, percent(rep.ErrorRate()), percent(maxErr), expect)
+	fmt.Fprintf(w, "  %-11s %s: error rate %s (no answer, or not %s; limit %s)\n", "result", verdict, percent(rep.ErrorRate()), expect, percent(maxErr))
 }
 
-// loadJSON is the report of --output json.
+// loadJSON is the data record of a load run.
 type loadJSON struct {
 	Kinds        []event.Kind       `json:"kinds"`
 	URLs         []string           `json:"urls"`
@@ -300,14 +294,14 @@ type loadJSON struct {
 	Errors       map[string]int64   `json:"errors"`
 	ElapsedS     float64            `json:"elapsed_s"`
 	Throughput   float64            `json:"throughput"`
-	LatencyMS    map[string]float64 `json:"latency_ms"`
+	LatencyMS    map[string]float64 `json:"latency_ms,omitempty"`
 	ErrorRate    float64            `json:"error_rate"`
 	MaxErrorRate float64            `json:"max_error_rate"`
 	Interrupted  bool               `json:"interrupted,omitempty"`
 	OK           bool               `json:"ok"`
 }
 
-func writeLoadJSON(w io.Writer, b *send.LoadBodies, rep send.LoadReport, maxErr float64, ok bool) {
+func loadRecord(b *send.LoadBodies, rep send.LoadReport, maxErr float64, ok bool) loadJSON {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	j := loadJSON{Kinds: b.Kinds, URLs: loadURLs(b), SameBody: b.Same, Concurrency: rep.Concurrency, Rate: rep.Rate,
 		Requests: rep.Requests, Answered: rep.Answered, Matched: rep.Matched, Missed: rep.Missed, Failed: rep.Failed,
@@ -324,9 +318,11 @@ func writeLoadJSON(w io.Writer, b *send.LoadBodies, rep send.LoadReport, maxErr 
 	for c, n := range rep.Causes {
 		j.Errors[string(c)] = n
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(j) //nolint:errcheck // a closed stdout shows in the exit status
+	if rep.Answered == 0 {
+		// No answer, no rate of answers and no latency to speak of.
+		j.Throughput, j.LatencyMS = 0, nil
+	}
+	return j
 }
 
 // emitLoad writes the requests to --emit's file instead of sending them.

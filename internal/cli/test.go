@@ -2,12 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,12 +25,10 @@ type TestOptions struct {
 	List           bool
 	Run            string
 	Skip           string
-	Timeout        time.Duration
-	ExpectStatus   string
+	Delivery       deliveryFlags
 	Negative       bool
 	NegativeExpect string
 	Concurrency    int
-	Headers        []string
 	VerifyCmd      string
 	VerifyTimeout  time.Duration
 	JUnit          string
@@ -86,22 +81,20 @@ the receiver cannot be reached at the start.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.To, "to", "", "receiver URL for every case (default: the family URLs of the config file's routes)")
+	f.StringVar(&opts.To, "to", "", "receiver `URL` for every case (default: the family URLs of the config file's routes)")
 	f.BoolVar(&opts.List, "list", false, "list the cases and their rules, run nothing")
-	f.StringVar(&opts.Run, "run", "", "run only cases whose names match this regular expression")
-	f.StringVar(&opts.Skip, "skip", "", "skip cases whose names match this regular expression")
-	f.DurationVar(&opts.Timeout, "timeout", 2*time.Second, "time limit for each answer")
-	f.StringVar(&opts.ExpectStatus, "expect-status", "200", "status every callback must get: 200, 2xx or a list (200,204)")
+	f.StringVar(&opts.Run, "run", "", "run only cases whose names match this `REGEXP`")
+	f.StringVar(&opts.Skip, "skip", "", "skip cases whose names match this `REGEXP`")
+	opts.Delivery.register(f, "", deliverySet{timeout: 2 * time.Second, retries: true, expect: "200"})
 	f.BoolVar(&opts.Negative, "negative", false, "also run the negative cases (malformed JSON, empty body, wrong content type)")
-	f.StringVar(&opts.NegativeExpect, "negative-expect", "4xx", "status the negative cases must get")
+	f.StringVar(&opts.NegativeExpect, "negative-expect", "4xx", "`STATUS` the negative cases must get")
 	f.IntVar(&opts.Concurrency, "concurrency", 1, "cases run at once (the callbacks of one case are always sent in order)")
-	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "header for every request, 'Name: value' (repeatable), e.g. for auth")
-	f.StringVar(&opts.VerifyCmd, "verify-cmd", "", "shell command run after each case (sh -c); a non-zero exit fails the case")
+	f.StringVar(&opts.VerifyCmd, "verify-cmd", "", "shell `COMMAND` run after each case (sh -c); a non-zero exit fails the case")
 	f.DurationVar(&opts.VerifyTimeout, "verify-timeout", 30*time.Second, "time limit for each --verify-cmd")
-	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML report to this file")
+	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML report to `FILE`")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed for stream names and times, to reproduce a run (default: random)")
-	f.StringVar(&opts.Domain, "domain", "", "publish domain of the callbacks (default push.yourdomain.com)")
-	f.StringVar(&opts.App, "app", "", "app name of the callbacks (default live)")
+	f.StringVar(&opts.Domain, "domain", "", "publish `DOMAIN` of the callbacks (default push.yourdomain.com)")
+	f.StringVar(&opts.App, "app", "", "`APP` name of the callbacks (default live)")
 	return cmd
 }
 
@@ -151,23 +144,21 @@ func testRun(app *App, opts *TestOptions) error {
 		return testList(app, contract.Select(all, run, skip, true))
 	}
 
-	expect, err := deliver.ParseExpect(opts.ExpectStatus)
+	dl, err := opts.Delivery.check(app)
 	if err != nil {
-		return usageErrorf("--expect-status: %v", err)
+		return err
 	}
 	negExpect, err := deliver.ParseExpect(opts.NegativeExpect)
 	if err != nil {
-		return usageErrorf("--negative-expect: %v", err)
+		return flagError("--negative-expect", err)
 	}
 	if opts.Concurrency < 1 {
 		return usageErrorf("--concurrency %d: run at least 1 case at a time", opts.Concurrency)
 	}
-	if opts.Timeout <= 0 {
-		return usageErrorf("--timeout %s: give a positive duration such as 2s", opts.Timeout)
-	}
-	header, err := parseHeaders(opts.Headers)
-	if err != nil {
-		return err
+	if opts.To != "" {
+		if err := checkURL("--to", opts.To); err != nil {
+			return err
+		}
 	}
 	cases := contract.Select(all, run, skip, opts.Negative)
 	if len(cases) == 0 {
@@ -190,13 +181,19 @@ func testRun(app *App, opts *TestOptions) error {
 		return usageErrorf("%v", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	if opts.JUnit != "" {
+		// An unwritable report path is an error now, not after the last case.
+		if err := checkWritable(opts.JUnit); err != nil {
+			return ioError(fmt.Errorf("--junit: %w", err))
+		}
+	}
+	ctx, stop := interruptible(context.Background())
 	defer stop()
-	if err := contract.Probe(ctx, urls, opts.Timeout); err != nil {
-		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("%v\nstart the receiver first, and wait until it listens (see the README's CI section)", err)}
+	if err := contract.Probe(ctx, urls, dl.opts.Timeout); err != nil {
+		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("%s: is the receiver running, and on this port? Start it first, and wait until it listens (see the README's CI section)", display(err.Error()))}
 	}
 	where := strings.Join(urls, ", ")
-	if !app.JSON {
+	if !app.Output.Structured() {
 		fmt.Fprintf(app.Err, "livecb test: %s against %s (seed %d)\n", plural(len(cases), "case"), term.Sanitize(where), seed)
 	}
 
@@ -204,16 +201,15 @@ func testRun(app *App, opts *TestOptions) error {
 	for _, c := range cases {
 		width = max(width, len(c.Name))
 	}
-	enc := json.NewEncoder(app.Out)
 	var writeErr error
 	start := time.Now()
 	results := contract.Run(ctx, cases, contract.Options{
-		Target: target, Timeout: opts.Timeout, Expect: expect, NegativeExpect: negExpect,
-		Concurrency: opts.Concurrency, Header: header, UserAgent: app.UserAgent(),
+		Target: target, Timeout: dl.opts.Timeout, Expect: dl.expect, NegativeExpect: negExpect,
+		Concurrency: opts.Concurrency, Header: dl.header, UserAgent: app.UserAgent(),
 		VerifyCmd: opts.VerifyCmd, VerifyTimeout: opts.VerifyTimeout,
 	}, func(r contract.Result) {
-		if app.JSON {
-			if err := enc.Encode(testResultJSON(r)); err != nil && writeErr == nil {
+		if app.Output.Structured() {
+			if err := app.Output.Write(testResultJSON(r)); err != nil && writeErr == nil {
 				writeErr = err
 			}
 			return
@@ -240,7 +236,7 @@ func testRun(app *App, opts *TestOptions) error {
 	}
 	if opts.JUnit != "" {
 		doc := contract.JUnit(results, start, elapsed, map[string]string{
-			"target": where, "seed": strconv.FormatUint(seed, 10), "timeout": opts.Timeout.String(), "expect-status": opts.ExpectStatus})
+			"target": where, "seed": strconv.FormatUint(seed, 10), "timeout": dl.opts.Timeout.String(), "expect-status": dl.expect.String()})
 		if err := contract.WriteJUnitFile(opts.JUnit, doc); err != nil {
 			return ioError(fmt.Errorf("--junit: %w", err))
 		}
@@ -264,10 +260,10 @@ func testRun(app *App, opts *TestOptions) error {
 		fmt.Fprintf(app.Err, "JUnit report: %s\n", opts.JUnit)
 	}
 	if ctx.Err() != nil {
-		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted")}
+		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted: the cases not run are reported as not run")}
 	}
 	if failed > 0 {
-		if !app.JSON {
+		if !app.Output.Structured() {
 			fmt.Fprintf(app.Err, "to rerun the failures, add: --seed %d --run '%s'\n", seed, failedPattern(results))
 		}
 		return checkFailed
@@ -286,10 +282,9 @@ func failedPattern(results []contract.Result) string {
 }
 
 func testList(app *App, cases []contract.Case) error {
-	if app.JSON {
-		enc := json.NewEncoder(app.Out)
+	if app.Output.Structured() {
 		for _, c := range cases {
-			if err := enc.Encode(testCaseJSON{Name: c.Name, Rule: c.Rule, Negative: c.Negative, Kinds: c.Kinds()}); err != nil {
+			if err := app.Output.Write(testCaseJSON{Name: c.Name, Rule: c.Rule, Negative: c.Negative, Kinds: c.Kinds()}); err != nil {
 				return ioError(err)
 			}
 		}
@@ -323,12 +318,12 @@ func printTestResult(w io.Writer, p *term.Palette, r contract.Result, width int)
 	fmt.Fprintf(w, "%s  %-*s  %s\n", status, width, r.Case.Name, p.Dim(caseTime(r.Duration)))
 	switch r.Outcome {
 	case contract.Fail:
-		fmt.Fprintf(w, "      %s %s\n", p.Bad("reason: "), term.Sanitize(r.Reason))
+		fmt.Fprintf(w, "      %s %s\n", p.Bad("reason: "), display(r.Reason))
 		for _, line := range strings.Split(strings.TrimRight(contract.Details(r), "\n"), "\n") {
-			fmt.Fprintf(w, "      %s\n", term.Sanitize(line))
+			fmt.Fprintf(w, "      %s\n", display(line))
 		}
 	case contract.Skip:
-		fmt.Fprintf(w, "      %s\n", term.Sanitize(r.Reason))
+		fmt.Fprintf(w, "      %s\n", display(r.Reason))
 	}
 }
 

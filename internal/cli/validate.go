@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +72,7 @@ func validateRun(app *App, opts *ValidateOptions) error {
 	}
 	out := bufio.NewWriterSize(app.Out, 1<<16)
 	defer out.Flush()
-	enc := json.NewEncoder(out)
+	app.Output.SetWriter(out)
 	var total, invalid, warned, skipped int
 
 	for _, name := range files {
@@ -137,11 +136,11 @@ func validateRun(app *App, opts *ValidateOptions) error {
 			if opts.Quiet && len(res.Findings) == 0 {
 				return nil
 			}
-			if app.JSON {
+			if app.Output.Structured() {
 				if res.Findings == nil {
 					res.Findings = event.Findings{}
 				}
-				return enc.Encode(res)
+				return app.Output.Write(res)
 			}
 			kind := string(res.Kind)
 			if kind == "" {

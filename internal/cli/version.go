@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -47,17 +46,23 @@ binary (from the Go toolchain's build information for go install and source
 builds), and the Go version and platform it was built for.`,
 		Example: `  livecb version
   livecb version --output json`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{annotationTolerant: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b := app.Build
-			if app.JSON {
-				return json.NewEncoder(app.Out).Encode(map[string]string{
+			if app.Output.Structured() {
+				if err := app.Output.Write(map[string]string{
 					"version": b.Version, "commit": b.Commit, "date": b.Date, "go": runtime.Version(),
-				})
+				}); err != nil {
+					return ioError(err)
+				}
+				return nil
 			}
-			_, err := fmt.Fprintf(app.Out, "livecb %s\ncommit: %s\nbuilt:  %s\ngo:     %s %s/%s\n",
-				b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
+			if _, err := fmt.Fprintf(app.Out, "livecb %s\ncommit: %s\nbuilt:  %s\ngo:     %s %s/%s\n",
+				b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH); err != nil {
+				return ioError(err)
+			}
+			return nil
 		},
 	}
 }

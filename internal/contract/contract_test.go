@@ -353,7 +353,7 @@ func TestJUnitReport(t *testing.T) {
 			t.Errorf("%s: classname %s", c.Name, c.Classname)
 		}
 		if dup && (!strings.Contains(c.Failure.Message, "answered 500 Internal Server Error, want 200") ||
-			!strings.Contains(c.Failure.Text, "duplicate key value violates unique constraint") || !strings.Contains(c.Failure.Text, "\uFFFD\uFFFD[31m]]>") || c.Failure.Type != "status") {
+			!strings.Contains(c.Failure.Text, "duplicate key value violates unique constraint") || !strings.Contains(c.Failure.Text, `\x00\x1b[31m]]>`) || c.Failure.Type != "status") {
 			t.Errorf("%s: failure %+v", c.Name, c.Failure)
 		}
 	}

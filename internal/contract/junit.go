@@ -8,6 +8,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/livecb/livecb/internal/redact"
+	"github.com/livecb/livecb/internal/term"
 )
 
 // JUnit XML as GitHub Actions reporters, GitLab and Jenkins read it: one
@@ -59,18 +62,19 @@ type JUnitCase struct {
 type JUnitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
-	// Text is CDATA so that reports stay readable; xmlSafe keeps it valid.
+	// Text is CDATA so that reports stay readable; reportText keeps it valid.
 	Text string `xml:",cdata"`
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
-// JUnit builds the report of a run that started at start.
+// JUnit builds the report of a run that started at start. Every string in
+// it goes through reportText.
 func JUnit(results []Result, start time.Time, total time.Duration, props map[string]string) JUnitSuites {
 	suite := JUnitSuite{Name: "livecb contract suite", Time: seconds(total), Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
 	for _, k := range []string{"target", "seed", "timeout", "expect-status"} {
 		if v, ok := props[k]; ok {
-			suite.Properties = append(suite.Properties, JUnitProperty{Name: k, Value: v})
+			suite.Properties = append(suite.Properties, JUnitProperty{Name: k, Value: reportText(v)})
 		}
 	}
 	for _, r := range results {
@@ -78,7 +82,8 @@ func JUnit(results []Result, start time.Time, total time.Duration, props map[str
 			continue // not run (interrupted)
 		}
 		group, _, _ := strings.Cut(r.Case.Name, "/")
-		jc := JUnitCase{Name: r.Case.Name, Classname: "livecb." + group, Time: seconds(r.Duration), SystemOut: "rule: " + r.Case.Rule}
+		jc := JUnitCase{Name: reportText(r.Case.Name), Classname: reportText("livecb." + group), Time: seconds(r.Duration),
+			SystemOut: reportText("rule: " + r.Case.Rule)}
 		suite.Tests++
 		switch r.Outcome {
 		case Fail:
@@ -90,10 +95,10 @@ func JUnit(results []Result, start time.Time, total time.Duration, props map[str
 			case r.Verify != nil:
 				typ = "verify-cmd"
 			}
-			jc.Failure = &JUnitMessage{Message: xmlSafe(r.Reason), Type: typ, Text: xmlSafe(Details(r))}
+			jc.Failure = &JUnitMessage{Message: reportText(r.Reason), Type: reportText(typ), Text: reportText(Details(r))}
 		case Skip:
 			suite.Skipped++
-			jc.Skipped = &JUnitMessage{Message: xmlSafe(r.Reason)}
+			jc.Skipped = &JUnitMessage{Message: reportText(r.Reason)}
 		}
 		suite.Cases = append(suite.Cases, jc)
 	}
@@ -158,16 +163,20 @@ func Details(r Result) string {
 	return b.String()
 }
 
-// xmlSafe replaces the characters XML 1.0 cannot hold (most control
-// characters; answers from a receiver may contain any bytes) with U+FFFD.
-func xmlSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			return r
-		case r < 0x20, r >= 0xD800 && r < 0xE000, r == 0xFFFE, r == 0xFFFF:
-			return '\uFFFD'
-		}
-		return r
-	}, s)
+// reportText is a string as the report holds it. A report is read in CI
+// viewers and terminals, and kept as a build artefact, so:
+//   - secrets are masked (redact.String): the target's query, an answer or
+//     a verify command's output may quote one;
+//   - what a terminal or a viewer would interpret is shown escaped, as
+//     term.SanitizeLines shows it (\x1b, \u009b, \u202e, \xff for a byte
+//     of invalid UTF-8), keeping the newlines between lines. That covers
+//     the C0 controls XML 1.0 forbids and CR, which an XML reader would
+//     turn into LF (in CDATA no character reference can keep it), so a
+//     report shows \r where the answer had one;
+//   - U+FFFE and U+FFFF, which XML 1.0 forbids and a terminal does not
+//     mind, are escaped too (\ufffe).
+func reportText(s string) string {
+	return xmlNonChars.Replace(term.SanitizeLines(redact.String(s, redact.Display)))
 }
+
+var xmlNonChars = strings.NewReplacer("\ufffe", `\ufffe`, "\uffff", `\uffff`)

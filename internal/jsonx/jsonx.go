@@ -7,9 +7,10 @@
 //     would write \u0026);
 //   - nothing that can change what a terminal or an editor shows is written
 //     raw: control characters (C0, DEL, C1 such as U+009B, the one-byte CSI),
-//     bidirectional controls (U+202E and friends) and the line separators
-//     U+2028/U+2029 are written as \u escapes. The value a JSON reader gets is
-//     unchanged; only its spelling differs.
+//     bidirectional controls (U+202E and friends), the line separators
+//     U+2028/U+2029 and invisible format characters (see Unsafe) are
+//     written as \u escapes. The value a JSON reader gets is unchanged; only
+//     its spelling differs.
 //
 // Invalid UTF-8 inside a string becomes U+FFFD, as with encoding/json.
 package jsonx
@@ -18,6 +19,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -31,15 +33,43 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// Unsafe reports whether r is written escaped: a control character (C0,
-// DEL, C1), a bidirectional control, or a line or paragraph separator.
+// Unsafe reports whether r can change what a terminal or a viewer shows
+// without being seen itself; jsonx writes it escaped, and term.Sanitize
+// shows it escaped, so that the two cannot disagree:
+//
+//   - control characters: C0, DEL and C1 (U+009B is a one-byte CSI);
+//   - bidirectional controls (Unicode's Bidi_Control: U+061C, U+200E/F,
+//     U+202A-U+202E, U+2066-U+2069), which make a line read differently
+//     from its bytes;
+//   - the line and paragraph separators U+2028/U+2029, line breaks to some
+//     viewers and JavaScript;
+//   - invisible format characters that can hide or split text: U+00AD
+//     (soft hyphen), U+180E, U+200B (zero width space), U+2060-U+2064,
+//     the deprecated U+206A-U+206F, U+FEFF (BOM), U+FFF9-U+FFFB
+//     (interlinear annotation) and the tag characters U+E0001 and
+//     U+E0020-U+E007F, which can carry a whole hidden ASCII text. The
+//     only emoji that use tags, the flags of England, Scotland and Wales,
+//     are shown with their tags escaped.
+//
+// U+200C and U+200D (zero width non-joiner and joiner) are not unsafe:
+// Persian and Indic scripts need them, and emoji sequences (👨‍👩‍👧) are
+// joined by U+200D. Variation selectors (❤️) are not either.
 func Unsafe(r rune) bool {
 	switch {
 	case r < 0x20, r >= 0x7f && r <= 0x9f:
 		return true
-	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true // bidirectional controls (Unicode's Bidi_Control)
-	case r == 0x2028, r == 0x2029:
+	case r < 0xad:
+		return false
+	case r == 0xad, r == 0x061c, r == 0x180e:
+		return true
+	case r < 0x200b:
+		return false
+	case r == 0x200b, r == 0x200e, r == 0x200f, r >= 0x2028 && r <= 0x202e,
+		r >= 0x2060 && r <= 0x2064, r >= 0x2066 && r <= 0x206f:
+		return true
+	case r == 0xfeff, r >= 0xfff9 && r <= 0xfffb:
+		return true
+	case r == 0xe0001, r >= 0xe0020 && r <= 0xe007f:
 		return true
 	}
 	return false
@@ -100,7 +130,13 @@ func AppendString(dst []byte, s string) []byte {
 // String returns s as a JSON string.
 func String(s string) []byte { return AppendString(make([]byte, 0, len(s)+2), s) }
 
+// appendEscape writes r as \uXXXX, or as a UTF-16 surrogate pair beyond
+// U+FFFF (the tag characters), as JSON spells those.
 func appendEscape(dst []byte, r rune) []byte {
+	if r > 0xffff {
+		hi, lo := utf16.EncodeRune(r)
+		return appendEscape(appendEscape(dst, hi), lo)
+	}
 	return append(dst, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
 }
 

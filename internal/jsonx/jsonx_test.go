@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -20,6 +21,9 @@ func TestAppendStringEscapes(t *testing.T) {
 		{"iso\u2066x\u2069", `"iso\u2066x\u2069"`},
 		{"ls\u2028ps\u2029", `"ls\u2028ps\u2029"`},
 		{"bad\xff", `"bad\ufffd"`},
+		{"zw\u200bsp\ufeffbom\u00adshy\u2060wj", `"zw\u200bsp\ufeffbom\u00adshy\u2060wj"`},
+		{"tag\U000E0041\U000E007F", `"tag\udb40\udc41\udb40\udc7f"`},
+		{"👨\u200d👩\u200d👧 ❤\ufe0f e\u0301 سلام\u200cها", "\"👨\u200d👩\u200d👧 ❤\ufe0f e\u0301 سلام\u200cها\""},
 		{"直播间🎥é", `"直播间🎥é"`},
 	} {
 		if got := string(String(c.in)); got != c.want {
@@ -31,6 +35,32 @@ func TestAppendStringEscapes(t *testing.T) {
 		}
 		if want := strings.ToValidUTF8(c.in, "\ufffd"); back != want {
 			t.Errorf("String(%q) decodes to %q", c.in, back)
+		}
+	}
+}
+
+// TestUnsafe: every control and bidirectional control is unsafe, and
+// nothing that is a letter, mark, number, symbol, punctuation or space is:
+// what Unsafe adds beyond controls are format characters (Cf) and the two
+// separators.
+func TestUnsafe(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		u := Unsafe(r)
+		if (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029) && !u {
+			t.Errorf("%U is not unsafe", r)
+		}
+		if u && !unicode.IsControl(r) && !unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			t.Errorf("%U is unsafe but printable", r)
+		}
+	}
+	for _, r := range []rune{0x00ad, 0x180e, 0x200b, 0x2060, 0x2064, 0x206a, 0x206f, 0xfeff, 0xfff9, 0xfffb, 0xe0001, 0xe0020, 0xe007f} {
+		if !Unsafe(r) {
+			t.Errorf("the format character %U is not unsafe", r)
+		}
+	}
+	for _, r := range []rune{' ', '~', 0xa0, 0xe9, 0x301, 0x200c, 0x200d, 0xfe0f, 0xfffd, '直', 0x1f3a5, 0x1f3fd} {
+		if Unsafe(r) {
+			t.Errorf("%U (%c) is unsafe", r, r)
 		}
 	}
 }
@@ -80,7 +110,7 @@ func TestEscapeUnsafeLeavesCleanInputAlone(t *testing.T) {
 // FuzzAppendString checks that every string encodes to JSON that decodes to
 // the same string (invalid UTF-8 aside) and holds no unsafe rune raw.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a&b", "\u009b", "\u202e", "\xff\xfe", "\x7f", "\u2028"} {
+	for _, s := range []string{"", "a&b", "\u009b", "\u202e", "\xff\xfe", "\x7f", "\u2028", "\U000E0041", "\ufeff"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -1,9 +1,12 @@
 // Package redact decides, by name alone, which headers, query parameters and
 // JSON fields hold secrets (Authorization, Cookie, auth_key, txSecret,
-// access_token, signature, password...), and masks their values. The
-// listener uses it twice: to mask what it prints on a terminal (always), and
-// to remove secrets from the capture log (listen --redact). One place decides
-// what looks secret so that both agree.
+// access_token, signature, password...), and masks their values; in free
+// text it also masks what is a secret by its form (a URL's password,
+// credentials after "Authorization:" or "Bearer"). The listener uses it
+// twice: to mask what it prints on a terminal (always), and to remove
+// secrets from the capture log (listen --redact); every text renderer masks
+// what it prints through Show. One place decides what looks secret so that
+// all agree.
 package redact
 
 import (
@@ -12,9 +15,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 // Masks put in place of a secret value.
@@ -38,11 +43,44 @@ var secretWords = map[string]bool{
 	"session": true, "sessionid": true, "jwt": true, "bearer": true,
 }
 
+// secretSuffixes make a word secret when it ends with one of them: names
+// written in one case have no word boundary to split at (TXSECRET,
+// clientsecret, REFRESHTOKEN). Only suffixes no ordinary word ends with;
+// "key" is not one (monkey, hockey).
+var secretSuffixes = []string{"secret", "token", "password", "passwd", "signature", "credential", "credentials"}
+
 // IsSecretName reports whether a header, query parameter or JSON field of
-// this name holds a secret.
+// this name holds a secret. It does not allocate for ASCII names.
 func IsSecretName(name string) bool {
-	for _, w := range words(name) {
-		if secretWords[w] {
+	return !eachWord(name, func(w string) bool { return !secretWord(w) })
+}
+
+// secretWord reports whether a word (as eachWord gives it, not lowered) is
+// secret.
+func secretWord(w string) bool {
+	var buf [32]byte
+	if len(w) > len(buf) {
+		lw := strings.ToLower(w)
+		return secretWords[lw] || hasSecretSuffix(lw)
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c >= utf8.RuneSelf {
+			lw := strings.ToLower(w)
+			return secretWords[lw] || hasSecretSuffix(lw)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	lw := buf[:len(w)]
+	return secretWords[string(lw)] || hasSecretSuffix(string(lw))
+}
+
+func hasSecretSuffix(w string) bool {
+	for _, s := range secretSuffixes {
+		if strings.HasSuffix(w, s) {
 			return true
 		}
 	}
@@ -53,35 +91,48 @@ func IsSecretName(name string) bool {
 // "auth_key" -> auth key, "X-Api-Key" -> x api key, "HMACSig" -> hmac sig.
 func words(name string) []string {
 	var out []string
-	rs := []rune(name)
+	eachWord(name, func(w string) bool {
+		out = append(out, strings.ToLower(w))
+		return true
+	})
+	return out
+}
+
+// eachWord calls f with each word of name (split at case changes, digits
+// and punctuation), as written, until f returns false; it reports whether
+// every call returned true.
+func eachWord(name string, f func(string) bool) bool {
 	start := -1
-	flush := func(end int) {
-		if start >= 0 && end > start {
-			out = append(out, strings.ToLower(string(rs[start:end])))
-		}
-		start = -1
-	}
-	for i, r := range rs {
+	var prev rune
+	for i, r := range name {
 		if !unicode.IsLetter(r) {
-			flush(i)
+			if start >= 0 && !f(name[start:i]) {
+				return false
+			}
+			start = -1
+			prev = r
 			continue
 		}
 		if start < 0 {
 			start = i
+			prev = r
 			continue
 		}
 		// A new word starts at an upper-case letter after a lower-case one
 		// (txSecret), or at the last upper-case letter of a run followed by
 		// a lower-case one (HMACSig).
-		prev := rs[i-1]
-		if unicode.IsUpper(r) && (unicode.IsLower(prev) ||
-			(unicode.IsUpper(prev) && i+1 < len(rs) && unicode.IsLower(rs[i+1]))) {
-			flush(i)
-			start = i
+		if unicode.IsUpper(r) {
+			next, _ := utf8.DecodeRuneInString(name[i+utf8.RuneLen(r):])
+			if unicode.IsLower(prev) || (unicode.IsUpper(prev) && unicode.IsLower(next)) {
+				if !f(name[start:i]) {
+					return false
+				}
+				start = i
+			}
 		}
+		prev = r
 	}
-	flush(len(rs))
-	return out
+	return start < 0 || f(name[start:])
 }
 
 // Header returns a copy of h with the values of secret headers replaced by
@@ -124,28 +175,34 @@ func Target(target, mask string) string {
 }
 
 // Query masks the values of secret parameters of a raw query string
-// (a=1&auth_key=...), keeping every other byte.
+// (a=1&auth_key=...), keeping every other byte. Pairs are separated by "&"
+// or ";" (some servers still split at ";"); an empty value is left empty:
+// it holds no secret, and showing it empty says what was sent. Secrets
+// inside other values are masked too (redirect=http://h/?token=...).
 func Query(query, mask string) string {
-	parts := strings.Split(query, "&")
-	changed := false
-	for i, p := range parts {
-		k, _, hasValue := strings.Cut(p, "=")
-		if !hasValue {
-			continue
+	f := finder{s: query, m: masksFor(mask)}
+	for start := 0; start <= len(query); {
+		end := start + strings.IndexAny(query[start:], "&;")
+		if end < start {
+			end = len(query)
 		}
-		name, err := url.QueryUnescape(k)
-		if err != nil {
-			name = k
+		if k, _, ok := strings.Cut(query[start:end], "="); ok && secretParam(k) {
+			f.add(start+len(k)+1, end, f.m.query)
 		}
-		if IsSecretName(name) {
-			parts[i] = k + "=" + url.QueryEscape(mask)
-			changed = true
-		}
+		start = end + 1
 	}
-	if !changed {
-		return query
+	f.pairs()
+	f.userinfo()
+	return f.apply()
+}
+
+// secretParam reports whether a query parameter, as written (perhaps
+// percent-encoded: auth%5Fkey), has a secret name.
+func secretParam(k string) bool {
+	if name, err := url.QueryUnescape(k); err == nil {
+		k = name
 	}
-	return strings.Join(parts, "&")
+	return IsSecretName(k)
 }
 
 // JSON masks the values of secret fields, at any depth, of a JSON body:
@@ -157,7 +214,7 @@ func JSON(body []byte, mask string) (out []byte, changed bool) {
 	if !ok || len(spans) == 0 {
 		return body, false
 	}
-	m, _ := json.Marshal(mask)
+	m := jsonx.String(mask)
 	var b bytes.Buffer
 	b.Grow(len(body))
 	last := 0
@@ -234,70 +291,39 @@ func secretSpans(body []byte) (spans [][2]int, ok bool) {
 
 // Body masks secrets in a request body: field by field when it is JSON
 // (JSON), else by pattern (Text), for bodies that are almost JSON or are
-// form-encoded. In both, secret query parameters of URLs inside values
-// (a downloadUrl signed with auth_key=...) are masked too. changed says
-// whether anything was masked.
+// form-encoded. In both, secrets written inside values are masked too
+// (see String): a downloadUrl signed with auth_key=..., a pushParams string
+// "auth_key=...&a=1". changed says whether anything was masked.
 func Body(body []byte, mask string) (out []byte, changed bool) {
 	if json.Valid(body) {
 		out, changed = JSON(body, mask)
-		out, pairs := maskPairs(out, mask)
-		return out, changed || pairs
+		out, inline := maskBytes(out, masksFor(mask), noMembers)
+		return out, changed || inline
 	}
 	return Text(body, mask)
 }
 
-var (
-	// "name" : value, where value is a string (perhaps cut short) or a bare
-	// word; for JSON that does not parse (raw control characters, a cut body).
-	jsonMember = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s{\["]+)`)
-	// name=value, as in a form body or a query string quoted in text.
-	// The value stops at a quote or backslash, so that masking inside a
-	// JSON string keeps it valid JSON.
-	formPair = regexp.MustCompile(`(^|[?&\s;,{(])([A-Za-z0-9_.\-]+)=([^&\s"'\\;,)}]*)`)
-)
-
-// Text masks, by pattern, the values of secret-named "name": value members
-// and name=value pairs in a body that is not valid JSON.
+// Text masks, by pattern, the secrets in a body that is not valid JSON:
+// the values of secret-named "name": value members, where a value may be a
+// bare word or cut short, and everything String masks.
 func Text(body []byte, mask string) (out []byte, changed bool) {
-	m, _ := json.Marshal(mask)
-	out = jsonMember.ReplaceAllFunc(body, func(match []byte) []byte {
-		sub := jsonMember.FindSubmatch(match)
-		if !IsSecretName(string(sub[1])) {
-			return match
-		}
-		changed = true
-		return bytes.Join([][]byte{[]byte(`"`), sub[1], []byte(`"`), sub[2], m}, nil)
-	})
-	out, pairs := maskPairs(out, mask)
-	if !changed && !pairs {
-		return body, false
-	}
-	return out, true
+	return maskBytes(body, masksFor(mask), looseMembers)
 }
 
-// maskPairs masks the values of secret-named name=value pairs.
-func maskPairs(body []byte, mask string) (out []byte, changed bool) {
-	qmask := []byte(url.QueryEscape(mask))
-	out = formPair.ReplaceAllFunc(body, func(match []byte) []byte {
-		sub := formPair.FindSubmatch(match)
-		if len(sub[3]) == 0 || !IsSecretName(string(sub[2])) {
-			return match
-		}
-		changed = true
-		return bytes.Join([][]byte{sub[1], sub[2], []byte("="), qmask}, nil)
-	})
-	if !changed {
-		return body, false
-	}
-	return out, true
-}
-
-// String masks secret name=value pairs and "name": value members in free
-// text: a URL, an error message quoting one, a finding's message.
+// String masks the secrets in free text (a URL, an error message quoting
+// one, a finding's message, an excerpt of an answer) and leaves the rest
+// byte for byte, prose included:
+//
+//   - the value of a secret-named name=value pair, in a query or in prose
+//     ("?token=abc&sig=def", "auth%5Fkey=abc", " auth_key=abc ");
+//   - the value of a secret-named "name": value JSON member when it is a
+//     JSON value (a string, perhaps cut short, a number, an object...): in
+//     `unknown field "password": not in the spec`, "not" is prose and kept;
+//   - the password of a URL's user:password@;
+//   - credentials after "Authorization:" and "Bearer", and the value of a
+//     secret-named header on a line of its own ("X-Api-Key: abc").
+//
+// Text with nothing to mask is returned as it is, without allocating.
 func String(s, mask string) string {
-	out, changed := Text([]byte(s), mask)
-	if !changed {
-		return s
-	}
-	return string(out)
+	return maskString(s, masksFor(mask), strictMembers)
 }

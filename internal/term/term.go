@@ -10,10 +10,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/fatih/color"
+	"github.com/livecb/livecb/internal/jsonx"
 	"github.com/mattn/go-isatty"
 )
 
@@ -83,9 +83,12 @@ func (p *Palette) paint(c *color.Color, s string) string {
 }
 
 // Sanitize makes text that came from the network safe to print on a
-// terminal: control characters (including ESC, so no escape sequence is
-// ever interpreted), invalid UTF-8 and bidirectional overrides are shown
-// escaped, Go-style (\x1b, \u202e).
+// terminal: every unsafe rune (jsonx.Unsafe: control characters, ESC
+// included, so no escape sequence is ever interpreted; bidirectional
+// controls; line separators; invisible format characters) and every byte
+// of invalid UTF-8 is shown escaped, Go-style (\x1b, \u202e, \xff).
+// Printable text, CJK, accents and emoji included, is kept as it is. It is
+// one line: a newline is shown as \n.
 func Sanitize(s string) string {
 	// Printable ASCII is safe as it is: most text is only that, and
 	// listen sanitises several strings for every request it prints.
@@ -98,7 +101,7 @@ func Sanitize(s string) string {
 	}
 	clean := true
 	for _, r := range s[i:] {
-		if r == utf8.RuneError || unsafeRune(r) {
+		if r == utf8.RuneError || jsonx.Unsafe(r) {
 			clean = false
 			break
 		}
@@ -107,12 +110,13 @@ func Sanitize(s string) string {
 		return s
 	}
 	var b strings.Builder
+	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unsafeRune(r):
+		case jsonx.Unsafe(r):
 			q := strconv.QuoteRuneToASCII(r)
 			b.WriteString(q[1 : len(q)-1])
 		default:
@@ -123,10 +127,15 @@ func Sanitize(s string) string {
 	return b.String()
 }
 
-func unsafeRune(r rune) bool {
-	if unicode.IsControl(r) {
-		return true
+// SanitizeLines is Sanitize for text of several lines: each line is
+// sanitised, and the newlines between them are kept.
+func SanitizeLines(s string) string {
+	if !strings.Contains(s, "\n") {
+		return Sanitize(s)
 	}
-	// Bidirectional controls can make a line read differently from its bytes.
-	return unicode.Is(unicode.Bidi_Control, r)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Sanitize(l)
+	}
+	return strings.Join(lines, "\n")
 }

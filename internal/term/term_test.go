@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -107,6 +109,17 @@ func TestSanitize(t *testing.T) {
 		{"isolates", "\u2066x\u2069", `\u2066x\u2069`},
 		{"RLM", "a\u200fb", `a\u200fb`},
 		{"encoded replacement char kept", "a\uFFFDb", "a\uFFFDb"},
+		{"ALM", "a\u061cb", `a\u061cb`},
+		{"line separators", "a\u2028b\u2029c", `a\u2028b\u2029c`},
+		{"zero width space", "pass\u200bword", `pass\u200bword`},
+		{"BOM", "\ufeffok", `\ufeffok`},
+		{"soft hyphen", "to\u00adken", `to\u00adken`},
+		{"word joiner", "a\u2060b", `a\u2060b`},
+		{"tag characters", "ok\U000E0041\U000E007F", `ok\U000e0041\U000e007f`},
+		{"accents, combining and precomposed", "café cafe\u0301 Ñ", "café cafe\u0301 Ñ"},
+		{"emoji with joiners and selectors", "👨\u200d👩\u200d👧 ❤\ufe0f 👍🏽 🎥", "👨\u200d👩\u200d👧 ❤\ufe0f 👍🏽 🎥"},
+		{"Persian with a non-joiner", "می\u200cخواهم", "می\u200cخواهم"},
+		{"no-break space", "a\u00a0b", "a\u00a0b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,14 +136,37 @@ func TestSanitize(t *testing.T) {
 	}
 }
 
+func TestSanitizeLines(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "",
+		"one":                  "one",
+		"a\x1b[2J\nb\r\n\tc\n": "a\\x1b[2J\nb\\r\n\\tc\n",
+	} {
+		if got := SanitizeLines(in); got != want {
+			t.Errorf("SanitizeLines(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// unsafeForTerminal lists, independently of jsonx.Unsafe, what must never
+// reach a terminal raw.
+func unsafeForTerminal(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r < 0xa0) || r == 0x061c || r == 0x200e || r == 0x200f ||
+		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x2028 || r == 0x2029 ||
+		r == 0x200b || r == 0xfeff || r == 0x00ad || r == 0xe0001 || (r >= 0xe0020 && r <= 0xe007f)
+}
+
+// FuzzSanitize: the output holds no unsafe rune and is valid UTF-8;
+// sanitising twice changes nothing more; text with nothing unsafe comes
+// back as it is.
 func FuzzSanitize(f *testing.F) {
-	for _, s := range []string{"ok", "\x1b[31m", "\xff", "\u202e", "a\u009bb"} {
+	for _, s := range []string{"ok", "\x1b[31m", "\xff", "\u202e", "a\u009bb", "直播 👨\u200d👩", "\u2028", "\U000E0041"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got := Sanitize(s)
 		for i, r := range got {
-			if r == 0x1b || r < 0x20 || (r >= 0x7f && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			if unsafeForTerminal(r) || jsonx.Unsafe(r) {
 				t.Fatalf("Sanitize(%q) = %q: unsafe %U at %d", s, got, r, i)
 			}
 		}
@@ -139,6 +175,16 @@ func FuzzSanitize(f *testing.F) {
 		}
 		if Sanitize(got) != got {
 			t.Fatalf("Sanitize is not idempotent on %q", got)
+		}
+		safe := utf8.ValidString(s)
+		for _, r := range s {
+			safe = safe && !unsafeForTerminal(r) && !jsonx.Unsafe(r)
+		}
+		if safe && got != s {
+			t.Fatalf("Sanitize(%q) = %q: safe text changed", s, got)
+		}
+		if !safe && got == s {
+			t.Fatalf("Sanitize(%q) left unsafe text as it is", s)
 		}
 	})
 }

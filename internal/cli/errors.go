@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/redact"
+)
+
+// Exit codes, the same for every command (the README's table).
+const (
+	ExitOK          = 0   // everything held
+	ExitCheckFailed = 1   // a callback was invalid, an answer or an expectation was wrong
+	ExitUsage       = 2   // bad flag, argument, kind or config value
+	ExitNetwork     = 3   // the receiver could not be reached (refused, DNS, timeout, TLS)
+	ExitIO          = 4   // a file could not be read or written, a port could not be bound
+	ExitInternal    = 5   // a bug in livecb
+	ExitInterrupted = 130 // stopped by SIGINT or SIGTERM before finishing
+)
+
+// ExitError carries an exit code. A nil Err means the failure was already
+// reported (findings printed, a summary that says FAIL) and only the code
+// remains.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// usageErrorf is a usage error (exit 2) with a message that says the fix.
+func usageErrorf(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// flagError is a usage error about one flag: the engine's words, with the
+// flag's name added once.
+func flagError(flag string, err error) error {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		err = ee.Err
+	}
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %w", flag, err)}
+}
+
+// checkFailed is exit 1 after the failure was reported.
+var checkFailed = &ExitError{Code: ExitCheckFailed}
+
+// interrupted is exit 130 after what was done was reported.
+var interrupted = &ExitError{Code: ExitInterrupted}
+
+// ioError is exit 4, with a file error said in words.
+func ioError(err error) error {
+	return &ExitError{Code: ExitIO, Err: fileError(err)}
+}
+
+// fileError says a failed file operation in a user's words: the file, then
+// what is wrong, instead of Go's "open x: no such file or directory".
+func fileError(err error) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	what := pe.Err.Error()
+	switch {
+	case errors.Is(pe.Err, fs.ErrNotExist):
+		what = "no such file (check the path)"
+	case errors.Is(pe.Err, fs.ErrPermission):
+		what = "permission denied"
+	case errors.Is(pe.Err, syscall.EISDIR):
+		what = "is a directory, not a file"
+	case errors.Is(pe.Err, syscall.ENOSPC):
+		what = "no space left on the device"
+	case errors.Is(pe.Err, syscall.EMFILE), errors.Is(pe.Err, syscall.ENFILE):
+		what = "too many open files (raise the limit with ulimit -n)"
+	}
+	verb := "cannot read"
+	switch pe.Op {
+	case "write", "create", "mkdir", "rename", "truncate", "sync", "close":
+		verb = "cannot write"
+	}
+	msg := fmt.Sprintf("%s %s: %s", verb, pe.Path, what)
+	// The caller's prefix (a flag name) stays in front.
+	if outer := err.Error(); outer != pe.Error() && strings.HasSuffix(outer, pe.Error()) {
+		msg = strings.TrimSuffix(outer, pe.Error()) + msg
+	}
+	return errors.New(msg)
+}
+
+// unreachable is the error of a callback that got no answer (exit 3), with
+// what to check.
+func unreachable(what, url string, cause deliver.Cause, err error, timeout time.Duration, timeoutFlag string) error {
+	msg := fmt.Sprintf("could not deliver %s to %s: %s", what, redact.String(url, redact.Display), cause)
+	switch cause {
+	case deliver.CauseRefused:
+		msg += ": is the receiver running, and on this port?"
+	case deliver.CauseTimeout:
+		msg += fmt.Sprintf(" after %s: the receiver did not answer in time (%s)", timeout, timeoutFlag)
+	case deliver.CauseDNS:
+		msg += ": check the host name"
+	case deliver.CauseTLS:
+		msg += fmt.Sprintf(" (%v): check the URL's scheme, or pass --insecure for a self-signed certificate", err)
+	default:
+		if err != nil {
+			msg += fmt.Sprintf(" (%v)", redact.String(err.Error(), redact.Display))
+		}
+	}
+	return &ExitError{Code: ExitNetwork, Err: errors.New(msg)}
+}

@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/event"
+)
+
+// Flags that more than one command takes are defined here, once, with one
+// meaning each.
+
+// deliveryFlags are the flags of the delivery policy: how a callback leaves
+// livecb (headers, the time limit of each attempt, retries, TLS, redirects,
+// the largest answer read) and which answer counts as right. send (single
+// and load mode), replay and test register them as they are; listen
+// registers them with the prefix "forward-" for --forward-to.
+type deliveryFlags struct {
+	prefix       string
+	Headers      []string
+	Timeout      time.Duration
+	Retries      int
+	Backoff      time.Duration
+	Insecure     bool
+	Follow       bool
+	ExpectStatus string
+	MaxResponse  string
+	has          deliverySet
+}
+
+// deliverySet says which of the policy's flags a command registers and
+// their defaults. A path that cannot honour a setting does not register
+// its flag (listen's forwarding never retries: the sender retries on its
+// own, and a retried callback would reach the receiver twice).
+type deliverySet struct {
+	timeout time.Duration
+	retries bool
+	expect  string // default of --expect-status; "" registers none
+}
+
+const defaultMaxResponse = "1MiB"
+
+// name is the flag's name with the command's prefix.
+func (d *deliveryFlags) name(flag string) string { return "--" + d.prefix + flag }
+
+func (d *deliveryFlags) register(f *pflag.FlagSet, prefix string, set deliverySet) {
+	d.prefix, d.has = prefix, set
+	p := prefix
+	const header = "header `'Name: value'` on every request, replacing one of the same name (repeatable)"
+	if prefix != "" {
+		f.StringArrayVar(&d.Headers, p+"header", nil, header)
+	} else {
+		f.StringArrayVarP(&d.Headers, "header", "H", nil, header)
+	}
+	f.DurationVar(&d.Timeout, p+"timeout", set.timeout, "time limit of each attempt, from connecting to the last byte of the answer")
+	if set.retries {
+		f.IntVar(&d.Retries, p+"retries", 0, "retries after a failure to get an answer or a 5xx, with exponential backoff")
+		f.DurationVar(&d.Backoff, p+"backoff", 200*time.Millisecond, "wait before the first retry; it doubles each time")
+	}
+	f.BoolVar(&d.Insecure, p+"insecure", false, "do not verify the receiver's TLS certificate")
+	f.BoolVar(&d.Follow, p+"follow-redirects", false, "follow redirects to other hosts too (redirects on the same host are always followed)")
+	if set.expect != "" {
+		f.StringVar(&d.ExpectStatus, p+"expect-status", set.expect, "expected answer: a `STATUS` (200), a class (2xx) or a list (200,204)")
+	}
+	f.StringVar(&d.MaxResponse, p+"max-response", defaultMaxResponse, "largest answer body read, a `SIZE` (64KiB, 10MB); a larger answer is a failure")
+}
+
+// delivery is the checked policy.
+type delivery struct {
+	opts   deliver.Options
+	header http.Header
+	expect deliver.Expect
+}
+
+// check turns the flags into the delivery policy, naming the flag of any
+// value that is wrong.
+func (d *deliveryFlags) check(app *App) (delivery, error) {
+	var out delivery
+	header, err := parseHeaders(d.Headers)
+	if err != nil {
+		return out, flagError(d.name("header"), err)
+	}
+	if d.has.expect != "" {
+		if out.expect, err = deliver.ParseExpect(d.ExpectStatus); err != nil {
+			return out, flagError(d.name("expect-status"), err)
+		}
+	}
+	if d.Timeout <= 0 {
+		return out, usageErrorf("%s %s: give a positive duration such as 3s", d.name("timeout"), d.Timeout)
+	}
+	if d.Retries < 0 || d.Retries > 20 {
+		return out, usageErrorf("%s %d: give 0 to 20", d.name("retries"), d.Retries)
+	}
+	if d.Backoff < 0 {
+		return out, usageErrorf("%s %s: give a positive duration such as 200ms", d.name("backoff"), d.Backoff)
+	}
+	maxResp, err := humanize.ParseBytes(d.MaxResponse)
+	if err != nil || maxResp == 0 || maxResp > 1<<34 {
+		return out, usageErrorf("%s %q: give a size such as 1MiB, 64KiB or 1048576", d.name("max-response"), d.MaxResponse)
+	}
+	out.header = header
+	out.opts = deliver.Options{Timeout: d.Timeout, Retries: d.Retries, Backoff: d.Backoff,
+		Insecure: d.Insecure, FollowRedirects: d.Follow, UserAgent: app.UserAgent(), Header: header}
+	return out, nil
+}
+
+// client is the net/http delivery client of the policy.
+func (dl delivery) client(maxConns int) *deliver.Client {
+	o := dl.opts
+	o.MaxConns = maxConns
+	return deliver.New(o)
+}
+
+// checkURL applies the one rule for receiver URLs to a flag's value.
+func checkURL(flag, raw string) error {
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return flagError(flag, fmt.Errorf("%q is not an absolute http(s) URL: write it as http://host:port/path", raw))
+	}
+	return nil
+}
+
+// parseHeaders reads repeated 'Name: value' flags.
+func parseHeaders(lines []string) (http.Header, error) {
+	h := http.Header{}
+	for _, l := range lines {
+		name, value, ok := strings.Cut(l, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
+			return nil, fmt.Errorf("%q: write 'Name: value', e.g. -H 'Authorization: Bearer x'", l)
+		}
+		if strings.ContainsAny(value, "\r\n") {
+			return nil, fmt.Errorf("%q: a header value cannot hold a line break", l)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return h, nil
+}
+
+// overrideList keeps --set, --set-string and --unset in the order they were
+// given, since a later one may change what an earlier one did.
+type overrideList struct {
+	entries []overrideEntry
+}
+
+type overrideEntry struct {
+	flag, arg string
+}
+
+// register adds the three flags to f (send and replay).
+func (l *overrideList) register(f *pflag.FlagSet) {
+	f.Var(&overrideFlag{l, "set"}, "set", "set a field: `PATH=VALUE`, JSON when it parses as JSON, else a string (repeatable)")
+	f.Var(&overrideFlag{l, "set-string"}, "set-string", "set a field to a string: `PATH=VALUE`, exactly as typed (repeatable)")
+	f.Var(&overrideFlag{l, "unset"}, "unset", "remove a field: `PATH` (repeatable)")
+}
+
+// Overrides parses the entries.
+func (l *overrideList) Overrides() ([]event.Override, error) {
+	var out []event.Override
+	for _, e := range l.entries {
+		var o event.Override
+		var err error
+		switch e.flag {
+		case "unset":
+			o, err = event.ParseUnset(e.arg)
+		default:
+			o, err = event.ParseSet(e.arg, e.flag == "set-string")
+		}
+		if err != nil {
+			return nil, flagError("--"+e.flag, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// overrideFlag is one of the three flags writing into a shared list. It is
+// a pflag.SliceValue so that config files can set it too.
+type overrideFlag struct {
+	list *overrideList
+	name string
+}
+
+func (f *overrideFlag) String() string { return "[" + strings.Join(f.GetSlice(), ",") + "]" }
+func (f *overrideFlag) Type() string   { return "stringArray" }
+func (f *overrideFlag) Set(v string) error {
+	f.list.entries = append(f.list.entries, overrideEntry{f.name, v})
+	return nil
+}
+func (f *overrideFlag) Append(v string) error { return f.Set(v) }
+func (f *overrideFlag) Replace(vs []string) error {
+	kept := f.list.entries[:0:0]
+	for _, e := range f.list.entries {
+		if e.flag != f.name {
+			kept = append(kept, e)
+		}
+	}
+	f.list.entries = kept
+	for _, v := range vs {
+		f.list.entries = append(f.list.entries, overrideEntry{f.name, v})
+	}
+	return nil
+}
+func (f *overrideFlag) GetSlice() []string {
+	var out []string
+	for _, e := range f.list.entries {
+		if e.flag == f.name {
+			out = append(out, e.arg)
+		}
+	}
+	return out
+}
+
+// deprecatedAlias keeps an old flag name working as another name for a
+// renamed flag: it shares the flag's value, is hidden from help, and using
+// it prints what to use instead (on stderr).
+func deprecatedAlias(f *pflag.FlagSet, old, current string) {
+	nf := f.Lookup(current)
+	f.Var(nf.Value, old, nf.Usage)
+	f.MarkDeprecated(old, "use --"+current+" instead") //nolint:errcheck // the flag was just defined
+}
+
+// flagsToStderr sends pflag's own messages (a deprecated flag's notice) to
+// stderr: cobra would print them on stdout, which carries data only.
+func flagsToStderr(c *cobra.Command, app *App) {
+	c.Flags().SetOutput(app.Err)
+	for _, sub := range c.Commands() {
+		flagsToStderr(sub, app)
+	}
+}
