@@ -72,42 +72,35 @@ func table() *registry {
 // message says what is wrong). Not for use while other goroutines use the
 // package: tests that register must not run in parallel.
 func Register(info KindInfo) (unregister func()) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	table()
-	registeredKinds = append(registeredKinds, info)
-	if err := rebuild(); err != nil {
-		registeredKinds = registeredKinds[:len(registeredKinds)-1]
-		panic(err)
-	}
-	return func() {
-		regMu.Lock()
-		defer regMu.Unlock()
-		registeredKinds = slices.DeleteFunc(registeredKinds, func(k KindInfo) bool { return k.Kind == info.Kind })
-		if err := rebuild(); err != nil {
-			panic(err) // removing a kind cannot make the rest inconsistent
-		}
-	}
+	return registerEntry(&registeredKinds, info, func(k KindInfo) bool { return k.Kind == info.Kind })
 }
 
 // RegisterFamily adds a family to the family table (after the built-in
 // ones) until the returned function is called. Like Register, it is for
-// tests, and panics on an inconsistent entry.
+// tests, and panics on an inconsistent entry; unregister a family's kinds
+// before the family.
 func RegisterFamily(fi FamilyInfo) (unregister func()) {
+	return registerEntry(&registeredFamilies, fi, func(f FamilyInfo) bool { return f.Family == fi.Family })
+}
+
+// registerEntry appends x to list and rebuilds the table, undoing the
+// append when the table refuses it; the returned function removes the
+// entries that are the same as x and rebuilds again.
+func registerEntry[T any](list *[]T, x T, same func(T) bool) (unregister func()) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	table()
-	registeredFamilies = append(registeredFamilies, fi)
+	*list = append(*list, x)
 	if err := rebuild(); err != nil {
-		registeredFamilies = registeredFamilies[:len(registeredFamilies)-1]
+		*list = (*list)[:len(*list)-1]
 		panic(err)
 	}
 	return func() {
 		regMu.Lock()
 		defer regMu.Unlock()
-		registeredFamilies = slices.DeleteFunc(registeredFamilies, func(f FamilyInfo) bool { return f.Family == fi.Family })
+		*list = slices.DeleteFunc(*list, same)
 		if err := rebuild(); err != nil {
-			panic(fmt.Errorf("%w (unregister the family's kinds first)", err))
+			panic(err)
 		}
 	}
 }
