@@ -157,45 +157,52 @@ func starterConfig(root *cobra.Command, version string) string {
 # does not know is an error, so a typo never goes unnoticed.
 # 'livecb config show' prints every key, its value and where it came from.
 
-# Where callbacks go when no --to URL is given, configured the way the
-# service's console does it: one URL per callback family and publish domain,
-# each switched on or off.
-#   stream    publish_started, publish_done
-#   record    record_done (automatic and task recordings)
-#   snapshot  snapshots
-#   quality   quality detection (newer revision of the spec)
-# The entry for domain "*" serves every publish domain without its own entry.
-routes:
-  - domain: "*"
-    stream:
-      url: http://127.0.0.1:8080/callbacks/stream
-      enabled: true
-    record:
-      url: http://127.0.0.1:8080/callbacks/record
-      enabled: true
-    snapshot:
-      url: http://127.0.0.1:8080/callbacks/snapshot
-      enabled: true
-    quality:
-      url: http://127.0.0.1:8080/callbacks/quality
-      enabled: false   # switched off: livecb skips these callbacks, as the service would
-  # A publish domain of its own; its entry wins over "*".
-  # - domain: push.example.com
-  #   stream:
-  #     url: http://hooks.example.com/live/stream
-  #     enabled: true
-  #   record:
-  #     url: http://hooks.example.com/live/record
-  #     enabled: false
-
+%s
 # Output, for every command.
 output: text      # text, or json: one JSON object per line
 no-color: false   # colour also follows NO_COLOR, CLICOLOR=0, CLICOLOR_FORCE and whether output is a terminal
-`, version)
+`, version, starterRoutes())
 
 	b.WriteString("\n# Per-command settings: each key is a flag of the command, shown with its\n# default. Remove the '#' to set one.\n")
 	for _, sub := range configCommands(root) {
 		writeConfigSection(&b, root, sub, 0, "")
+	}
+	return b.String()
+}
+
+// starterRoutes is the routes: section of the starter config, one entry
+// per family of the event model's family table, so a new family is in it.
+func starterRoutes() string {
+	var b strings.Builder
+	b.WriteString(`# Where callbacks go when no --to URL is given, configured the way the
+# service's console does it: one URL per callback family and publish domain,
+# each switched on or off.
+`)
+	fams := event.FamilyInfos()
+	width := 0
+	for _, f := range fams {
+		width = max(width, len(f.Family))
+	}
+	for _, f := range fams {
+		var kinds []string
+		for _, k := range event.KindsOf(f.Family) {
+			kinds = append(kinds, string(k))
+		}
+		fmt.Fprintf(&b, "#   %-*s  %s: %s\n", width, f.Family, strings.Join(kinds, ", "), f.Description)
+	}
+	b.WriteString("# The entry for domain \"*\" serves every publish domain without its own entry.\nroutes:\n  - domain: \"*\"\n")
+	for _, f := range fams {
+		fmt.Fprintf(&b, "    %s:\n      url: http://127.0.0.1:8080/callbacks%s\n", f.Family, f.Path)
+		if f.APIOnly {
+			// Configured through the service's API, not its console.
+			b.WriteString("      enabled: false   # switched off: livecb skips these callbacks, as the service would\n")
+		} else {
+			b.WriteString("      enabled: true\n")
+		}
+	}
+	b.WriteString("  # A publish domain of its own; its entry wins over \"*\".\n  # - domain: push.example.com\n")
+	for i, f := range fams[:min(2, len(fams))] {
+		fmt.Fprintf(&b, "  #   %s:\n  #     url: http://hooks.example.com/live%s\n  #     enabled: %v\n", f.Family, f.Path, i == 0)
 	}
 	return b.String()
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/agnivade/levenshtein"
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -362,28 +361,15 @@ func nearestKey(k string, names []string) string {
 }
 
 // decodeRoutes reads the routes of the file; unknown keys in a route are
-// errors too (a misspelt "enabled" must not leave a family switched on).
+// errors too (a misspelt "enabled" must not leave a family switched on),
+// and route.Decode says which key was meant.
 func decodeRoutes(v *viper.Viper) (route.Table, error) {
-	var t route.Table
-	strict := func(c *mapstructure.DecoderConfig) { c.ErrorUnused = true }
-	if err := v.UnmarshalKey("routes", &t, strict); err != nil {
-		return nil, fmt.Errorf("routes: %s", flattenDecodeError(err))
+	t, err := route.Decode(v.Get("routes"))
+	if err != nil {
+		return nil, fmt.Errorf("routes: %v", err)
 	}
 	if err := t.Check(); err != nil {
 		return nil, err
 	}
 	return t, nil
-}
-
-// flattenDecodeError puts mapstructure's multi-line report on one line.
-func flattenDecodeError(err error) string {
-	var parts []string
-	for _, l := range strings.Split(err.Error(), "\n") {
-		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "* "))
-		if l == "" || strings.HasPrefix(l, "decoding failed due to") {
-			continue
-		}
-		parts = append(parts, l)
-	}
-	return strings.Join(parts, "; ")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,8 +29,7 @@ func newDemoCmd(app *App) *cobra.Command {
 		Long: `A tour in one command, on this machine only. demo starts a listener on a
 free port of 127.0.0.1 inside this process, sends it the callbacks of one
 whole stream, every kind in the order the service sends them
-(publish_started, snapshot, quality, publish_done, record_done,
-task_record_done), each to its family's path, plus one deliberately broken
+(` + demoOrder() + `), each to its family's path, plus one deliberately broken
 record_done, and prints what the listener saw with its verdicts, as
 'livecb listen' does. The capture log is saved to a temporary file (or
 --save FILE) for 'livecb validate' and 'livecb replay'.
@@ -49,8 +49,14 @@ described, 1 otherwise.`,
 	return cmd
 }
 
-// demoKinds is one stream's callbacks in the order the service sends them.
-var demoKinds = []event.Kind{event.PublishStarted, event.Snapshot, event.Quality, event.PublishDone, event.RecordDone, event.TaskRecordDone}
+// demoOrder names one stream's kinds in the order the service sends them.
+func demoOrder() string {
+	var names []string
+	for _, k := range event.StreamOrder() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
 
 type demoCallback struct {
 	kind event.Kind
@@ -73,7 +79,7 @@ func demoBroken(s event.Stream) ([]byte, error) {
 func demoRun(app *App, opts *DemoOptions) error {
 	stream := event.NewStream(app.Now(), nil)
 	var calls []demoCallback
-	for _, k := range demoKinds {
+	for _, k := range event.StreamOrder() {
 		body, err := event.Sample(k, stream)
 		if err != nil {
 			return err
@@ -100,9 +106,10 @@ func demoRun(app *App, opts *DemoOptions) error {
 		return ioError(err)
 	}
 	pr := newRequestPrinter(app, opts.Verbose)
+	paths := event.FamilyPaths()
 	srv, err := listen.Listen(listen.Options{
 		Addr:      "127.0.0.1:0",
-		Paths:     listen.DefaultPaths,
+		Paths:     paths,
 		Capture:   cw,
 		OnRequest: func(r *listen.Request, _ *listen.Stats) { pr.print(r) }, //nolint:errcheck // a closed stdout shows at the end
 	})
@@ -124,7 +131,7 @@ func demoRun(app *App, opts *DemoOptions) error {
 	ctx := context.Background()
 	var netErr error
 	for _, c := range calls {
-		res := client.Do(ctx, deliver.Request{URL: base + listen.DefaultPaths[c.kind.Family()], Body: c.body}, nil)
+		res := client.Do(ctx, deliver.Request{URL: base + paths[c.kind.Family()], Body: c.body}, nil)
 		if res.Err != nil {
 			netErr = fmt.Errorf("sending %s to the demo listener: %s: %v", c.kind, res.Cause, res.Err)
 			break

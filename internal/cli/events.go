@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/livecb/livecb/fixtures"
 	"github.com/livecb/livecb/internal/event"
 )
 
@@ -70,7 +69,7 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 				return err
 			}
 			info, _ := event.Info(k)
-			sample, _ := fixtures.Body(string(k))
+			sample := event.FixtureText(k)
 			if app.Output.Structured() {
 				type field struct {
 					Name     string   `json:"name"`
@@ -79,6 +78,7 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 					Required bool     `json:"required"`
 					Meaning  string   `json:"meaning"`
 					Values   []string `json:"values,omitempty"`
+					Expected []string `json:"expected,omitempty"`
 				}
 				out := struct {
 					Kind        event.Kind      `json:"kind"`
@@ -86,9 +86,9 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 					Description string          `json:"description"`
 					Fields      []field         `json:"fields"`
 					Sample      json.RawMessage `json:"sample"`
-				}{Kind: k, Family: info.Family, Description: info.Description, Sample: sample}
+				}{Kind: k, Family: info.Family, Description: info.Description, Sample: event.Fixture(k)}
 				for _, f := range flatten(info.Fields, "") {
-					out.Fields = append(out.Fields, field{f.Name, f.TypeName(), f.Unit, f.Required, f.Doc, f.Enum})
+					out.Fields = append(out.Fields, field{f.Name, f.TypeName(), f.Unit, f.Required, f.Doc, f.Enum, f.Expected})
 				}
 				if err := app.Output.Write(out); err != nil {
 					return ioError(err)
@@ -117,6 +117,9 @@ corrected where the spec's text is broken). KIND completes in the shell.`,
 				fmt.Fprintf(app.Out, "\nAlso accepted, with a warning: %s: the names in the spec's table.\n", strings.Join(names, ", "))
 			}
 			fmt.Fprintf(app.Out, "\nSample (fixtures/%s.json):\n%s", k, sample)
+			if len(sample) > 0 && sample[len(sample)-1] != '\n' {
+				fmt.Fprintln(app.Out)
+			}
 			return nil
 		},
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -15,7 +14,10 @@ func newSchemaCmd(app *App) *cobra.Command {
 		Short: "Print the JSON Schema of every kind, or of one",
 		Long: `Print the JSON Schema (draft 2020-12) livecb validates with. Receivers in
 any language can use it. Without KIND, prints one document whose $defs hold
-every kind and whose oneOf accepts any of them.
+every kind's schema and whose anyOf accepts a body valid as at least one of
+them (not oneOf: unknown fields are allowed, so a body can be valid as two
+kinds). A schema cannot tell which kind a body is; livecb validate does that
+from the body's fields first.
 
 A schema cannot express every rule: livecb validate also checks times in
 order, URLs, timestamps that are not milliseconds, and reports the spec's
@@ -25,35 +27,15 @@ type drift and unknown fields as warnings.`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeKinds,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			doc := event.SchemaDocumentJSON()
 			if len(args) == 1 {
 				k, err := parseKind(args[0])
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(app.Out, "%s\n", event.SchemaJSON(k))
-				return err
+				doc = event.SchemaJSON(k)
 			}
-			defs := map[string]any{}
-			var oneOf []any
-			for _, name := range event.KindNames() {
-				s := event.Schema(event.Kind(name))
-				delete(s, "$schema")
-				defs[name] = s
-				oneOf = append(oneOf, map[string]any{"$ref": s["$id"]})
-			}
-			all := map[string]any{
-				"$schema":     "https://json-schema.org/draft/2020-12/schema",
-				"$id":         event.SchemaBase + "callback.json",
-				"title":       "live callback v1.1",
-				"description": "any callback of the live-video service; see $defs for each kind",
-				"$defs":       defs,
-				"anyOf":       oneOf,
-			}
-			b, err := json.MarshalIndent(all, "", "  ")
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(app.Out, "%s\n", b)
+			_, err := fmt.Fprintf(app.Out, "%s\n", doc)
 			return err
 		},
 	}

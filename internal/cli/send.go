@@ -371,12 +371,11 @@ func routeError(err error) error {
 // familyRoutes sends each family to its own path under base, the paths
 // listen --family-paths expects.
 func familyRoutes(base string) route.Table {
-	d := route.Domain{Domain: "*"}
+	d := route.Domain{Domain: "*", Endpoints: map[event.Family]route.Endpoint{}}
 	base = strings.TrimSuffix(base, "/")
-	d.Stream = route.Endpoint{URL: base + listen.DefaultPaths[event.FamilyStream]}
-	d.Record = route.Endpoint{URL: base + listen.DefaultPaths[event.FamilyRecord]}
-	d.Snapshot = route.Endpoint{URL: base + listen.DefaultPaths[event.FamilySnapshot]}
-	d.Quality = route.Endpoint{URL: base + listen.DefaultPaths[event.FamilyQuality]}
+	for f, path := range listen.DefaultPaths {
+		d.Endpoints[f] = route.Endpoint{URL: base + path}
+	}
 	return route.Table{d}
 }
 

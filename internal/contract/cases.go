@@ -134,6 +134,15 @@ func (b *builder) add(c Case) {
 	b.cases = append(b.cases, c)
 }
 
+// kindList names kinds in a rule: "publish_started, snapshot".
+func kindList(kinds []event.Kind) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
 // Suite returns every case, negative ones included, in a stable order.
 func Suite(opts SuiteOptions) ([]Case, error) {
 	if opts.Now.IsZero() {
@@ -148,7 +157,7 @@ func Suite(opts SuiteOptions) ([]Case, error) {
 		s := b.stream()
 		what, _, _ := strings.Cut(info.Description, " (")
 		rule := fmt.Sprintf("every kind: a realistic %s callback (%s) must get 200", k, what)
-		if k == event.Snapshot || k == event.Quality {
+		if info.Event == "" {
 			rule = fmt.Sprintf("%s callbacks (%s) carry no \"event\" field: a receiver must not require one", k, what)
 		}
 		b.add(Case{Name: "sample/" + string(k), Rule: rule, Stream: s,
@@ -238,19 +247,20 @@ func Suite(opts SuiteOptions) ([]Case, error) {
 			Callbacks: []Callback{{Kind: k, Body: body}, {Kind: k, Body: body}}})
 	}
 
-	// Lifecycles.
+	// Lifecycles: every kind, in the order of a stream's life and out of
+	// it (event.StreamOrder and the kinds' phases).
+	order := event.StreamOrder()
 	lifecycles := []struct {
 		name, rule string
 		kinds      []event.Kind
 	}{
-		{"lifecycle/in-order", "a stream's callbacks in the order the service sends them: started, snapshot, quality, done, records",
-			[]event.Kind{event.PublishStarted, event.Snapshot, event.Quality, event.PublishDone, event.RecordDone, event.TaskRecordDone}},
-		{"lifecycle/done-before-started", "callbacks may arrive out of order: publish_done before publish_started",
-			[]event.Kind{event.PublishDone, event.PublishStarted}},
-		{"lifecycle/record-after-done", "recordings are reported after the stream ended: record_done after publish_done must still be accepted",
-			[]event.Kind{event.PublishStarted, event.PublishDone, event.RecordDone, event.TaskRecordDone, event.Snapshot}},
-		{"lifecycle/unknown-stream", "a record or snapshot may concern a stream the receiver never saw start (lost or earlier callback)",
-			[]event.Kind{event.RecordDone, event.Snapshot}},
+		{"lifecycle/in-order", "a stream's callbacks in the order the service sends them: " + kindList(order), order},
+		{"lifecycle/done-before-started", "callbacks may arrive out of order: " + kindList(event.InPhase(event.PhaseEnd)) + " before " + kindList(event.InPhase(event.PhaseStart)),
+			event.InPhase(event.PhaseEnd, event.PhaseStart)},
+		{"lifecycle/record-after-done", "recordings are reported after the stream ended, and callbacks of its life may come late: " + kindList(event.InPhase(event.PhaseAfter)) + " after " + kindList(event.InPhase(event.PhaseEnd)) + " must still be accepted",
+			event.InPhase(event.PhaseStart, event.PhaseEnd, event.PhaseAfter, event.PhaseDuring)},
+		{"lifecycle/unknown-stream", "a recording, snapshot or detection (" + kindList(event.InPhase(event.PhaseAfter, event.PhaseDuring)) + ") may concern a stream the receiver never saw start (lost or earlier callback)",
+			event.InPhase(event.PhaseAfter, event.PhaseDuring)},
 	}
 	for _, lc := range lifecycles {
 		s := b.stream()
@@ -345,7 +355,7 @@ func Suite(opts SuiteOptions) ([]Case, error) {
 }
 
 // drift is one documented change of a numeric field's JSON form between
-// revisions of the spec (NOTES.md, defect 6).
+// revisions of the spec (docs/spec.md, "Type drift").
 type drift struct {
 	name, rule string
 	apply      func(event.NumericValue) (json.RawMessage, bool)

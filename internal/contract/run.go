@@ -156,13 +156,13 @@ func URLs(cases []Case, target func(string, event.Family) (string, error)) ([]st
 	return out, nil
 }
 
-// family routes a callback; the negative cases' bodies go where stream
-// callbacks go.
+// family routes a callback: its kind's family. The negative cases' bodies
+// have no kind and go where the first family's callbacks go (stream).
 func family(cb Callback) event.Family {
 	if f := cb.Kind.Family(); f != "" {
 		return f
 	}
-	return event.FamilyStream
+	return event.Families[0]
 }
 
 // Run runs the cases and returns their results in the cases' order.

@@ -54,11 +54,10 @@ func ParseValue(s string) json.RawMessage {
 	return StringValue(s)
 }
 
-// StringValue encodes s as a JSON string, without HTML escaping: a value
-// set on the command line reaches the wire as typed ("&", not "\u0026").
-func StringValue(s string) json.RawMessage {
-	return jsonx.String(s)
-}
+// StringValue encodes s as a JSON string, the way every JSON livecb
+// writes is encoded (internal/jsonx): "&", "<" and ">" as they are, so a
+// value typed on the command line reaches the wire as typed.
+func StringValue(s string) json.RawMessage { return jsonx.String(s) }
 
 // Set returns body with the value at path replaced by value (created, with
 // any missing objects or arrays on the way, when absent). An index equal to
@@ -83,9 +82,12 @@ func Unset(body []byte, path string) ([]byte, error) {
 	return edit(body, toks, nil, true, path)
 }
 
+// member is one member of a JSON object: its key, the key's bytes as they
+// were in the body (nil for a member livecb adds), and its value's bytes.
 type member struct {
-	key string
-	val json.RawMessage
+	key    string
+	rawKey []byte
+	val    json.RawMessage
 }
 
 func edit(raw []byte, toks []string, value json.RawMessage, del bool, path string) ([]byte, error) {
@@ -129,7 +131,7 @@ func edit(raw []byte, toks []string, value json.RawMessage, del bool, path strin
 		if err != nil {
 			return nil, err
 		}
-		return encodeObject(append(members, member{tok, v})), nil
+		return encodeObject(append(members, member{key: tok, val: v})), nil
 	case '[':
 		var items []json.RawMessage
 		if err := json.Unmarshal(t, &items); err != nil {
@@ -174,7 +176,7 @@ func jsonKindOfRaw(t []byte) string {
 }
 
 // parseObject reads the members of a JSON object in order, keeping each
-// value's exact bytes.
+// key's and each value's exact bytes.
 func parseObject(b []byte) ([]member, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if _, err := dec.Token(); err != nil {
@@ -182,19 +184,27 @@ func parseObject(b []byte) ([]member, error) {
 	}
 	var ms []member
 	for dec.More() {
+		// The key's bytes lie between the end of the previous member (or
+		// the brace) and where the decoder stands after reading the key,
+		// behind white space and the comma.
+		before := dec.InputOffset()
 		kt, err := dec.Token()
 		if err != nil {
 			return nil, err
 		}
+		rawKey := bytes.TrimLeft(b[before:dec.InputOffset()], " \t\r\n,")
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
-		ms = append(ms, member{kt.(string), v})
+		ms = append(ms, member{key: kt.(string), rawKey: rawKey, val: v})
 	}
 	return ms, nil
 }
 
+// encodeObject writes members as an object; a member read from a body
+// keeps its key's bytes (escapes and all), so untouched members come out
+// byte for byte as they went in.
 func encodeObject(ms []member) []byte {
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -202,7 +212,11 @@ func encodeObject(ms []member) []byte {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(StringValue(m.key))
+		if m.rawKey != nil {
+			b.Write(m.rawKey)
+		} else {
+			b.Write(StringValue(m.key))
+		}
 		b.WriteByte(':')
 		b.Write(m.val)
 	}
@@ -230,16 +244,17 @@ func KnownPath(k Kind, path string) bool {
 	if err != nil {
 		return false
 	}
-	info, ok := kindIndex[k]
+	info, ok := table().index[k]
 	if !ok {
 		return false
 	}
 	if f := fieldAt(info.Fields, toks); f != nil {
 		return true
 	}
-	if len(toks) >= 2 && toks[0] == "pushParams" {
-		return fieldAt(info.Fields, toks[:1]) != nil
+	// Any member of an object field (pushParams' parameters).
+	if f := fieldAt(info.Fields, toks[:1]); f != nil && f.Type == TObject && len(toks) >= 2 {
+		return true
 	}
-	_, legacy := legacyNames[k][toks[0]]
+	_, legacy := info.Legacy[toks[0]]
 	return legacy && len(toks) == 1
 }

@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +81,53 @@ func TestApplyOverrides(t *testing.T) {
 	}
 	if _, err := ParseSet("noequals", false); err == nil {
 		t.Error("ParseSet without = accepted")
+	}
+}
+
+// A value typed on the command line reaches the body as typed: no HTML
+// escaping of &, < and > (encoding/json would write \u0026), while what a
+// terminal could be fooled by is still escaped.
+func TestSetStringIsNotHTMLEscaped(t *testing.T) {
+	o, err := ParseSet("downloadUrl=http://h/x.flv?x=1&y=2", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(o.Value) != `"http://h/x.flv?x=1&y=2"` {
+		t.Errorf("--set-string value %s", o.Value)
+	}
+	body, _, err := Apply(RecordDone, Fixture(RecordDone), []Override{o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"downloadUrl":"http://h/x.flv?x=1&y=2"`) {
+		t.Errorf("body %s", body)
+	}
+	for in, want := range map[string]string{"<b>&amp;": `"<b>&amp;"`, "a\u202eb": `"a\u202eb"`, "\x1b[2J": `"\u001b[2J"`} {
+		if got := string(StringValue(in)); got != want {
+			t.Errorf("StringValue(%q) = %s, want %s", in, got, want)
+		}
+	}
+	// A new key is written the same way.
+	body, err = Set([]byte(`{}`), "a&b", StringValue("<"))
+	if err != nil || string(body) != `{"a&b":"<"}` {
+		t.Errorf("Set new key: %s %v", body, err)
+	}
+}
+
+// Members an edit does not touch keep their bytes, keys included: escapes
+// in a key are not rewritten.
+func TestSetKeepsKeysByteForByte(t *testing.T) {
+	body := []byte(`{ "\u0061pp" : "x", "a\u0026b":1, "k\"q":[1, 2], "z":"\u00e9" }`)
+	got, err := Set(body, "z", StringValue("y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"\u0061pp":"x","a\u0026b":1,"k\"q":[1, 2],"z":"y"}`; string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	// The decoded key still finds its member.
+	got, err = Set(body, "app", StringValue("live"))
+	if err != nil || !strings.HasPrefix(string(got), `{"\u0061pp":"live",`) {
+		t.Errorf("Set(app): %s %v", got, err)
 	}
 }

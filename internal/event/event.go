@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -190,37 +192,110 @@ type ClassifyError struct {
 
 func (e *ClassifyError) Error() string { return e.Message }
 
-// Classify tells which kind an object is, following the spec's notes: the
-// "event" field names stream and record callbacks (a record with "group" is a
-// task record); snapshots and quality detections have no "event" and are
-// recognised by "snapshotTime" and "module".
+// Classify tells which kind an object is, from the kinds' table entries
+// (KindInfo.Event and Markers; docs/spec.md, "How a callback is
+// recognised"): the "event" field names stream and record callbacks, and
+// among the kinds with the same event a marker field picks one (a
+// record_done with "group" or "taskExternalId" is a task record); a body
+// with no "event" is the kind whose marker it has (snapshotTime: a
+// snapshot; module: a quality detection), the first in Kinds' order when
+// it has markers of two.
 func Classify(fields map[string]any) (Kind, error) {
-	if ev, present := fields["event"]; present {
+	r := table()
+	ev, present := fields["event"]
+	if present {
 		s, ok := ev.(string)
 		if !ok {
-			return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("\"event\" is a JSON %s; expected one of the strings publish_started, publish_done, record_done", jsonTypeOf(ev))}
+			return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("\"event\" is a JSON %s; expected one of the strings %s", jsonTypeOf(ev), strings.Join(eventValues(r), ", "))}
 		}
-		switch strings.TrimSpace(s) {
-		case "publish_started":
-			return PublishStarted, nil
-		case "publish_done":
-			return PublishDone, nil
-		case "record_done":
-			if _, ok := fields["group"]; ok {
-				return TaskRecordDone, nil
+		s = strings.TrimSpace(s)
+		var plain, marked *KindInfo
+		for _, k := range r.kinds {
+			if k.Event != s || k.Event == "" {
+				continue
 			}
-			if _, ok := fields["taskExternalId"]; ok {
-				return TaskRecordDone, nil
+			if len(k.Markers) == 0 {
+				plain = k
+			} else if marked == nil && hasAny(fields, k.Markers) {
+				marked = k
 			}
-			return RecordDone, nil
 		}
-		return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("unknown event %q: expected publish_started, publish_done or record_done (snapshot and quality callbacks carry no \"event\")", s)}
+		switch {
+		case marked != nil:
+			return marked.Kind, nil
+		case plain != nil:
+			return plain.Kind, nil
+		}
+		for _, k := range r.kinds {
+			if k.Event == s {
+				return "", &ClassifyError{Message: fmt.Sprintf("a %q body without %s is none of the kinds livecb knows", s, orList(quoted(k.Markers)))}
+			}
+		}
+		return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("unknown event %q: expected %s (%s callbacks carry no \"event\")", s, orList(eventValues(r)), andList(noEventKinds(r)))}
 	}
-	if _, ok := fields["module"]; ok {
-		return Quality, nil
+	for _, k := range r.kinds {
+		if k.Event == "" && hasAny(fields, k.Markers) {
+			return k.Kind, nil
+		}
 	}
-	if _, ok := fields["snapshotTime"]; ok {
-		return Snapshot, nil
+	clues := []string{fmt.Sprintf("no \"event\" (%s)", strings.Join(eventValues(r), ", "))}
+	for _, k := range r.kinds {
+		if k.Event == "" {
+			clues = append(clues, fmt.Sprintf("no %s (%s)", orList(quoted(k.Markers)), k.Name()))
+		}
 	}
-	return "", &ClassifyError{Message: "cannot tell which callback this is: no \"event\" (publish_started, publish_done, record_done), no \"snapshotTime\" (snapshot) and no \"module\" (quality detection)"}
+	return "", &ClassifyError{Message: "cannot tell which callback this is: " + andList(clues)}
+}
+
+func hasAny(fields map[string]any, names []string) bool {
+	for _, n := range names {
+		if _, ok := fields[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// eventValues are the "event" values of the table, each once, in Kinds'
+// order.
+func eventValues(r *registry) []string {
+	var out []string
+	for _, k := range r.kinds {
+		if k.Event != "" && !slices.Contains(out, k.Event) {
+			out = append(out, k.Event)
+		}
+	}
+	return out
+}
+
+func noEventKinds(r *registry) []string {
+	var out []string
+	for _, k := range r.kinds {
+		if k.Event == "" {
+			out = append(out, string(k.Kind))
+		}
+	}
+	return out
+}
+
+func quoted(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
+}
+
+// orList and andList join words the way a sentence does: "a, b or c".
+func orList(words []string) string  { return joinWords(words, " or ") }
+func andList(words []string) string { return joinWords(words, " and ") }
+
+func joinWords(words []string, last string) string {
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + last + words[len(words)-1]
 }

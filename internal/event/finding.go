@@ -45,6 +45,9 @@ const (
 	CodeVersion        Code = "unexpected_version"
 	CodeDuplicateField Code = "duplicate_field"
 	CodeTruncated      Code = "truncated_line"
+	// CodeFindingsTruncated counts the findings of a body beyond
+	// Options.MaxFindings.
+	CodeFindingsTruncated Code = "findings_truncated"
 )
 
 // Finding is one thing validation has to say about a body.

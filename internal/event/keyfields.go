@@ -3,6 +3,8 @@ package event
 import (
 	"encoding/json"
 	"strconv"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 // KeyField is one field worth showing in a one-line summary of a callback.
@@ -11,29 +13,21 @@ type KeyField struct {
 	Value string
 }
 
-// keyFields are the fields that tell one callback of a kind from another, in
-// the order a one-line summary shows them (the identity is shown apart).
-var keyFields = map[Kind][]string{
-	PublishStarted: {"eventTime", "clientIp"},
-	PublishDone:    {"eventTime"},
-	RecordDone:     {"format", "duration", "fileSize", "beginTime", "endTime"},
-	TaskRecordDone: {"format", "duration", "fileSize", "group", "taskExternalId"},
-	Snapshot:       {"snapshotTime"},
-	Quality:        {"module", "type", "startTime", "endTime"},
-}
-
-// KeyFields returns the key fields of the event's kind that the body has,
-// as text: strings as they are, numbers with their exact digits, arrays as
-// their length ("2 spans"), objects as compact JSON. A listener prints them
-// on its one line per callback; the values came from the network and must
-// be sanitised before they reach a terminal.
+// KeyFields returns the key fields of the event's kind (KindInfo.KeyFields)
+// that the body has, as text: strings as they are, numbers with their exact
+// digits, arrays as their length ("2 spans"), objects as compact JSON. A
+// listener prints them on its one line per callback; the values came from
+// the network and must be sanitised before they reach a terminal.
 func (e *Event) KeyFields() []KeyField {
 	if e == nil {
 		return nil
 	}
-	names := keyFields[e.Kind]
-	out := make([]KeyField, 0, len(names))
-	for _, name := range names {
+	info, ok := table().index[e.Kind]
+	if !ok {
+		return nil
+	}
+	out := make([]KeyField, 0, len(info.KeyFields))
+	for _, name := range info.KeyFields {
 		v, ok := e.Fields[name]
 		if !ok {
 			continue
@@ -45,14 +39,18 @@ func (e *Event) KeyFields() []KeyField {
 		case json.Number:
 			s = v.String()
 		case []any:
-			s = strconv.Itoa(len(v)) + " spans"
-			if len(v) == 1 {
-				s = "1 span"
+			item := "item"
+			if f := fieldAt(info.Fields, []string{name}); f != nil && f.ItemName != "" {
+				item = f.ItemName
+			}
+			s = strconv.Itoa(len(v)) + " " + item
+			if len(v) != 1 {
+				s += "s"
 			}
 		case nil:
 			s = "null"
 		default:
-			b, _ := json.Marshal(v)
+			b, _ := jsonx.Marshal(v)
 			s = string(b)
 		}
 		out = append(out, KeyField{Name: name, Value: s})

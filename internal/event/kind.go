@@ -5,52 +5,147 @@
 //
 // Every command (send, listen, replay, validate, the contract suite) goes
 // through this package; nothing else in livecb knows field names.
+//
+// Per-kind behaviour is data: each kind is one table entry, in its own file
+// (kind_record_done.go, ...), holding its fields, how it is recognised, its
+// sample values, when the service sends it in a stream's life, its key
+// fields and its time-order rules; each family is one entry of the family
+// table (family.go). Classification, samples, schemas, validation, the
+// stream order and the contract suite's cases are all derived from these
+// entries. CONTRIBUTING.md lists what adding a kind or a family touches.
 package event
 
 import (
+	"encoding/json"
 	"fmt"
-
-	"github.com/agnivade/levenshtein"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/agnivade/levenshtein"
 )
 
 // Kind names one kind of callback. Its value is the shell-friendly name
-// users type (`livecb send record_done`).
+// users type (`livecb send record_done`). The constants are declared with
+// each kind's table entry (kind_*.go).
 type Kind string
-
-const (
-	PublishStarted Kind = "publish_started"
-	PublishDone    Kind = "publish_done"
-	RecordDone     Kind = "record_done"      // automatic record
-	TaskRecordDone Kind = "task_record_done" // the spec's "point print" record: group + taskExternalId
-	Snapshot       Kind = "snapshot"
-	Quality        Kind = "quality" // quality detection, newer revision
-)
 
 // Family is the callback family a kind belongs to. The service's console
 // configures one URL per family and publish domain, each switched on or off.
+// The constants are declared with the family table (family.go).
 type Family string
 
-const (
-	FamilyStream   Family = "stream"
-	FamilyRecord   Family = "record"
-	FamilySnapshot Family = "snapshot"
-	FamilyQuality  Family = "quality"
-)
-
-// Families lists every family in the console's order.
-var Families = []Family{FamilyStream, FamilyRecord, FamilySnapshot, FamilyQuality}
-
-// KindInfo describes one kind: its family, a one-line description and its fields.
+// KindInfo is one kind's table entry: everything livecb does differently
+// for it. Each kind_*.go file registers one; see CONTRIBUTING.md.
 type KindInfo struct {
-	Kind        Kind
-	Family      Family
+	Kind   Kind
+	Family Family
+	// Title is what people call one callback of the kind in a sentence
+	// ("quality detection"); "" is the name with spaces for underscores.
+	Title       string
 	Description string
 	Fields      []Field
-	// Versions are the message versions seen for this kind; the first is the
-	// expected one.
+
+	// Event is the value of the body's "event" field that names this kind;
+	// "" for kinds whose bodies carry no "event" (snapshot, quality).
+	Event string
+	// Markers are the fields whose presence recognises the kind. With
+	// Event: a body with that event and any marker is this kind rather
+	// than the event's kind without markers (task_record_done: group or
+	// taskExternalId). Without Event: a body with no "event" and any
+	// marker is this kind (snapshot: snapshotTime). See docs/spec.md,
+	// "How a callback is recognised".
+	Markers []string
+
+	// Life says when the service sends this kind in a stream's life.
+	Life Life
+	// Values returns the fields of the kind's sample about stream s, sent
+	// at the moment at (Life.At(s) for Sample), as JSON values; Sample
+	// puts them into the fixture, along with the stream's identity. The
+	// one place a kind's sample times are written.
+	Values func(s Stream, at time.Time) map[string]json.RawMessage
+
+	// KeyFields tell one callback of the kind from another, in the order
+	// a one-line summary shows them (the identity is shown apart).
+	KeyFields []string
+	// Intervals are the pairs of times that must be in order.
+	Intervals []Interval
+	// Legacy maps names from the spec's tables (which its samples
+	// contradict) to the names the service sends; they are accepted with a
+	// warning and checked as the fields they stand for. See docs/spec.md,
+	// "Defects and contradictions".
+	Legacy map[string]string
+	// Aliases are other names people use for the kind (the spec's wording).
+	Aliases []string
+
+	// Versions are the message versions documented for this kind; the
+	// first is the one the current revision sends. The table derives them
+	// from the kind's version field (its Expected values).
 	Versions []string
+	// Fixture is the kind's sample body when it has no file in fixtures/
+	// (a kind registered by a test); built-in kinds leave it nil.
+	Fixture []byte
+}
+
+// Name is the kind's Title, or its name in words.
+func (k KindInfo) Name() string {
+	if k.Title != "" {
+		return k.Title
+	}
+	return strings.ReplaceAll(string(k.Kind), "_", " ")
+}
+
+// Phase is the part of a stream's life in which the service sends a kind.
+// The stream order (StreamOrder) goes phase by phase.
+type Phase int
+
+const (
+	PhaseStart  Phase = iota // when the stream starts (publish_started)
+	PhaseDuring              // while it lives (snapshots, quality detections)
+	PhaseEnd                 // when it ends (publish_done)
+	PhaseAfter               // after it ended (recordings, once the files are closed)
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhaseStart:
+		return "start"
+	case PhaseDuring:
+		return "during"
+	case PhaseEnd:
+		return "end"
+	case PhaseAfter:
+		return "after"
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
+}
+
+// Life says when the service sends a kind's callback about a stream.
+type Life struct {
+	Phase Phase
+	// At is when the service sends the callback about s (SentAt).
+	At func(s Stream) time.Time
+	// Optional kinds are sent only for some streams: a record task's
+	// recording, a quality problem. A planned stream has them when asked.
+	Optional bool
+	// Repeats: the service sends the kind again and again while the stream
+	// lives, at an interval it is configured with (snapshots).
+	Repeats bool
+}
+
+// Interval is a pair of millisecond times of a kind, the first not after
+// the second: a later begin than end is a time_order error.
+type Interval struct {
+	Begin, End string
+	// In names the array field whose objects hold the pair (a record
+	// task's group); "" is the body itself, where the pair is also checked
+	// under its legacy names.
+	In string
+	// MinLength and MaxTotal are documented limits of the record-task API
+	// (each span at least 10 s, 8 h in all). They are data for the contract
+	// suite and the docs, not checked: the spec's own sample has 100 ms
+	// spans (docs/spec.md, "Record tasks").
+	MinLength, MaxTotal time.Duration
 }
 
 // JSONType is the JSON form a field's value takes in the spec's sample.
@@ -64,14 +159,19 @@ const (
 )
 
 // Field documents one field of a kind and drives the schema, the
-// `events show` table and the rules in validate.go.
+// `events show` table, the fast path and the rules in validate.go.
 type Field struct {
 	Name string
 	// Type is the JSON type of the value in the spec's sample.
 	Type JSONType
+	// Forms are the JSON forms a numeric field arrives in across the
+	// spec's revisions, the sample's (Type) first. livecb accepts either
+	// form for every numeric field and reports the one that differs from
+	// the sample as drift (docs/spec.md, "Type drift").
+	Forms []JSONType
 	// Numeric fields hold a number, either as a JSON number or as a string of
-	// digits: the spec's revisions disagree (NOTES.md, defect 6). The form
-	// that differs from the sample is accepted and reported as drift.
+	// digits: the spec's revisions disagree (docs/spec.md, "Type drift"). The
+	// form that differs from the sample is accepted and reported as drift.
 	Numeric bool
 	// Decimal allows a fraction in the canonical form ("18439.0").
 	Decimal bool
@@ -79,18 +179,37 @@ type Field struct {
 	Millis bool
 	// NonNegative values below zero are errors.
 	NonNegative bool
-	Unit        string
-	Required    bool
-	Doc         string
-	Enum        []string
+	// Min and Max are the documented bounds of a numeric field as digits:
+	// the smallest value a receiver must accept ("0": duration and fileSize
+	// may be zero) and the largest its type allows ("9223372036854775807",
+	// int64, for times and sizes). Data for the contract suite; only the
+	// sign is checked (NonNegative).
+	Min, Max string
+	Unit     string
+	Required bool
+	Doc      string
+	// Enum lists the only values the schema accepts; others are errors.
+	Enum []string
+	// Expected are the values the spec documents for a field whose other
+	// values are warnings, not errors (status, version): receivers must
+	// still accept them. Unexpected is the code of that warning.
+	Expected   []string
+	Unexpected Code
+	// Older are values only an older revision of the spec documents
+	// (status "fail"); warned about like any value outside Expected.
+	Older []string
 	// ID fields are identifiers: a string in the sample, sometimes a JSON
 	// number from other producers (drift). Receivers must keep them as text:
 	// ids beyond 2^53 lose digits in a float64.
 	ID bool
 	// URL fields must be absolute http(s) URLs.
 	URL bool
-	// Items describes the objects of an array field.
-	Items []Field
+	// Items describes the objects of an array field; MinItems and MaxItems
+	// bound its length (0: no upper bound); ItemName is what one item is
+	// called in a summary ("span").
+	Items              []Field
+	MinItems, MaxItems int
+	ItemName           string
 }
 
 // TypeName is the type as people read it in `events show`.
@@ -117,122 +236,31 @@ func (f Field) TypeName() string {
 	return string(f.Type)
 }
 
-func str(name, doc string, required bool) Field {
-	return Field{Name: name, Type: TString, Required: required, Doc: doc}
-}
-
-func millis(name, doc string, t JSONType, required bool) Field {
-	return Field{Name: name, Type: t, Numeric: true, Millis: true, NonNegative: true, Unit: "ms since epoch", Required: required, Doc: doc}
-}
-
-var (
-	fVersion       = str("version", "message body version number", true)
-	fPublishDomain = str("publishDomain", "pushing streaming domain", true)
-	fAppName       = str("appName", "application name", true)
-	fStreamName    = str("streamName", "stream name", true)
-	fEvent         = str("event", "event: publish_started, publish_done or record_done", true)
-	fStatus        = str("status", "status; the spec documents only \"success\"", true)
-	fDownloadURL   = Field{Name: "downloadUrl", Type: TString, URL: true, Required: true, Doc: "download link of the file"}
-	fFormat        = Field{Name: "format", Type: TString, Required: true, Enum: []string{"ts", "flv", "mp4"}, Doc: "recording format"}
-	fDuration      = Field{Name: "duration", Type: TString, Numeric: true, Decimal: true, NonNegative: true, Unit: "ms (the spec says so; its sample disagrees)", Required: true, Doc: "record file duration"}
-	fFileSize      = Field{Name: "fileSize", Type: TString, Numeric: true, NonNegative: true, Unit: "kb or bytes (revisions disagree)", Required: true, Doc: "file size"}
-)
-
-var kinds = []KindInfo{
-	{
-		Kind: PublishStarted, Family: FamilyStream, Versions: []string{"v1.1"},
-		Description: "a stream started publishing (pushing streaming began)",
-		Fields: []Field{
-			fVersion, fPublishDomain, fAppName, fStreamName, fEvent, fStatus,
-			str("clientIp", "IP address of the pushing client", false),
-			millis("eventTime", "triggering time", TNumber, true),
-			{Name: "pushParams", Type: TObject, Doc: "query parameters of the push URL (?a=aaa&b=bbb)"},
-		},
-	},
-	{
-		Kind: PublishDone, Family: FamilyStream, Versions: []string{"v1.1"},
-		Description: "a stream stopped publishing (pushing streaming ended)",
-		Fields: []Field{
-			fVersion, fPublishDomain, fAppName, fStreamName, fEvent, fStatus,
-			millis("eventTime", "triggering time", TNumber, true),
-		},
-	},
-	{
-		Kind: RecordDone, Family: FamilyRecord, Versions: []string{"v1.1"},
-		Description: "an automatic recording of a stream is ready for download",
-		Fields: []Field{
-			fVersion, fPublishDomain, fAppName, fStreamName, fFormat, fDuration, fFileSize,
-			millis("beginTime", "recording start time (the spec's table calls it startTime)", TNumber, true),
-			millis("endTime", "recording end time (the spec's table calls it stopTime)", TNumber, true),
-			fEvent, fDownloadURL, fStatus,
-		},
-	},
-	{
-		Kind: TaskRecordDone, Family: FamilyRecord, Versions: []string{"v1.1"},
-		Description: "a record task's recording (the spec's \"point print\" record) is ready",
-		Fields: []Field{
-			fVersion, fPublishDomain, fAppName, fStreamName, fDuration, fEvent, fFileSize, fFormat, fStatus,
-			{Name: "group", Type: TArray, Required: true, Doc: "recorded time spans, 1 to 10", Items: []Field{
-				millis("beginTime", "span start", TString, true),
-				millis("endTime", "span end", TString, true),
-			}},
-			fDownloadURL,
-			{Name: "taskExternalId", Type: TString, ID: true, Doc: "the caller's own id given to the record task (the spec's table calls it vodTaskId); may exceed 2^53"},
-		},
-	},
-	{
-		Kind: Snapshot, Family: FamilySnapshot, Versions: []string{"v1.1"},
-		Description: "a snapshot of a stream was taken (no \"event\" field)",
-		Fields: []Field{
-			fVersion, fPublishDomain, fAppName, fStreamName,
-			millis("snapshotTime", "snapshot file generating time", TNumber, true),
-			fDownloadURL, fStatus,
-		},
-	},
-	{
-		Kind: Quality, Family: FamilyQuality, Versions: []string{"v1.0", "v1.1"},
-		Description: "a quality problem was detected in a stream (newer revision, no \"event\" field)",
-		Fields: []Field{
-			fPublishDomain, fAppName, fStreamName,
-			{Name: "module", Type: TString, Required: true, Enum: []string{"BlackScreen", "PureColor", "ColorCast", "FrozenFrame", "Brightness", "Contrast"}, Doc: "detection module"},
-			{Name: "type", Type: TString, Required: true, Enum: []string{"video", "audio"}, Doc: "media type"},
-			millis("startTime", "problem start time", TNumber, true),
-			millis("endTime", "problem end time", TNumber, true),
-			fVersion,
-		},
-	},
-}
-
-// legacyNames maps names from the spec's tables (which its samples contradict,
-// NOTES.md defects 2 and 3) to the names the samples use.
-var legacyNames = map[Kind]map[string]string{
-	RecordDone:     {"startTime": "beginTime", "stopTime": "endTime"},
-	TaskRecordDone: {"startTime": "beginTime", "stopTime": "endTime", "vodTaskId": "taskExternalId"},
-}
-
-var kindIndex = func() map[Kind]*KindInfo {
-	m := make(map[Kind]*KindInfo, len(kinds))
-	for i := range kinds {
-		m[kinds[i].Kind] = &kinds[i]
+// Kinds returns every kind in a stable order: by family in the family
+// table's order (stream, record, snapshot, quality), then by phase, then by
+// name.
+func Kinds() []KindInfo {
+	r := table()
+	out := make([]KindInfo, len(r.kinds))
+	for i, k := range r.kinds {
+		out[i] = *k
 	}
-	return m
-}()
+	return out
+}
 
-// Kinds returns every kind in a stable order: stream, record, snapshot, quality.
-func Kinds() []KindInfo { return append([]KindInfo(nil), kinds...) }
-
-// KindNames returns the names of every kind.
+// KindNames returns the names of every kind, in Kinds' order.
 func KindNames() []string {
-	names := make([]string, len(kinds))
-	for i, k := range kinds {
+	r := table()
+	names := make([]string, len(r.kinds))
+	for i, k := range r.kinds {
 		names[i] = string(k.Kind)
 	}
 	return names
 }
 
-// Info returns the description of k, or false when k is not a kind.
+// Info returns the table entry of k, or false when k is not a kind.
 func Info(k Kind) (KindInfo, bool) {
-	info, ok := kindIndex[k]
+	info, ok := table().index[k]
 	if !ok {
 		return KindInfo{}, false
 	}
@@ -241,7 +269,7 @@ func Info(k Kind) (KindInfo, bool) {
 
 // Family returns the family of k ("" for an unknown kind).
 func (k Kind) Family() Family {
-	if info, ok := kindIndex[k]; ok {
+	if info, ok := table().index[k]; ok {
 		return info.Family
 	}
 	return ""
@@ -261,44 +289,34 @@ func (e *UnknownKindError) Error() string {
 	return msg + "\nkinds: " + strings.Join(KindNames(), ", ")
 }
 
-// aliases are other names people use for kinds (the spec's wording, the
-// event value, the family name).
-var aliases = map[string]Kind{
-	"record":            RecordDone,
-	"auto_record_done":  RecordDone,
-	"task_record":       TaskRecordDone,
-	"point_print":       TaskRecordDone,
-	"snapshot_done":     Snapshot,
-	"quality_detect":    Quality,
-	"quality_detection": Quality,
-}
-
 // ParseKind turns a name typed by a user into a Kind. Dashes count as
-// underscores and case is ignored; an unknown name yields an
-// *UnknownKindError with suggestions.
+// underscores and case is ignored; the kinds' aliases are accepted; an
+// unknown name yields an *UnknownKindError with suggestions.
 func ParseKind(name string) (Kind, error) {
 	norm := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(name), "-", "_"))
-	if _, ok := kindIndex[Kind(norm)]; ok {
+	r := table()
+	if _, ok := r.index[Kind(norm)]; ok {
 		return Kind(norm), nil
 	}
-	if k, ok := aliases[norm]; ok {
+	if k, ok := r.aliases[norm]; ok {
 		return k, nil
 	}
-	return "", &UnknownKindError{Name: name, Suggestions: suggest(norm)}
+	return "", &UnknownKindError{Name: name, Suggestions: Suggest(norm, KindNames())}
 }
 
-// suggest returns the kind names within a small edit distance of name, or
-// that contain it.
-func suggest(name string) []string {
+// Suggest returns up to two of names within a small edit distance of name,
+// or that contain it, the closest first: the "did you mean" of a misspelt
+// name.
+func Suggest(name string, names []string) []string {
 	type cand struct {
 		name string
 		dist int
 	}
 	var cs []cand
-	for _, k := range KindNames() {
-		d := levenshtein.ComputeDistance(name, k)
-		if d <= 3 || (len(name) >= 3 && strings.Contains(k, name)) {
-			cs = append(cs, cand{k, d})
+	for _, n := range names {
+		d := levenshtein.ComputeDistance(name, n)
+		if d <= 3 && d < len(n) || (len(name) >= 3 && strings.Contains(n, name)) {
+			cs = append(cs, cand{n, d})
 		}
 	}
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].dist < cs[j].dist })
@@ -313,8 +331,10 @@ func suggest(name string) []string {
 // to the names the service sends.
 func LegacyNames(k Kind) map[string]string {
 	out := map[string]string{}
-	for old, now := range legacyNames[k] {
-		out[old] = now
+	if info, ok := table().index[k]; ok {
+		for old, now := range info.Legacy {
+			out[old] = now
+		}
 	}
 	return out
 }

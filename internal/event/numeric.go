@@ -32,7 +32,7 @@ func (n NumericValue) Digits() string {
 // NumericValues returns the numeric fields of kind k present in body, in
 // the kind's field order. A body that is not a JSON object has none.
 func NumericValues(k Kind, body []byte) []NumericValue {
-	info, ok := kindIndex[k]
+	info, ok := table().index[k]
 	if !ok {
 		return nil
 	}
@@ -73,7 +73,7 @@ func numericIn(obj []byte, fields []Field, prefix string) []NumericValue {
 // OptionalFields returns the names of kind k's fields the spec does not
 // require (a receiver must cope with their absence).
 func OptionalFields(k Kind) []string {
-	info, ok := kindIndex[k]
+	info, ok := table().index[k]
 	if !ok {
 		return nil
 	}

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/livecb/livecb/fixtures"
 )
 
 // Stream is one broadcast: the identity and times that every callback about
@@ -84,85 +82,62 @@ func (s *Stream) ApplyPushURL(raw string) error {
 	return nil
 }
 
-func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
-
-// Fixture returns the embedded sample body of k, compacted.
+// Fixture returns the sample body of k (its file in fixtures/), compacted;
+// nil for an unknown kind.
 func Fixture(k Kind) []byte {
-	b, ok := fixtures.Body(string(k))
+	b, ok := table().fixtures[k]
 	if !ok {
 		return nil
 	}
 	var out bytes.Buffer
 	if err := json.Compact(&out, b); err != nil {
-		panic(fmt.Sprintf("fixture %s is not JSON: %v", k, err)) // the fixtures test forbids this
+		panic(fmt.Sprintf("fixture %s is not JSON: %v", k, err)) // the table refuses such fixtures
 	}
 	return out.Bytes()
 }
 
+// FixtureText returns the sample body of k as written in its file (for
+// people to read); nil for an unknown kind.
+func FixtureText(k Kind) []byte {
+	b, ok := table().fixtures[k]
+	if !ok {
+		return nil
+	}
+	return bytes.Clone(b)
+}
+
 // Sample returns a realistic body of kind k about stream s: the kind's
-// fixture with the identity, times and links of s. Times are coherent: a
-// snapshot and a quality problem fall inside the stream's lifetime, a
-// record spans it.
+// fixture with the identity, times and links of s, as the service sends it
+// at SentAt(k, s). Times are coherent: a snapshot and a quality problem
+// fall inside the stream's lifetime, a record spans it.
 func Sample(k Kind, s Stream) ([]byte, error) {
-	body := Fixture(k)
-	if body == nil {
+	info, ok := table().index[k]
+	if !ok {
 		return nil, fmt.Errorf("unknown kind %q", k)
 	}
-	set := map[string]json.RawMessage{
-		"publishDomain": StringValue(s.Domain),
-		"appName":       StringValue(s.App),
-		"streamName":    StringValue(s.Name),
+	return sampleAt(info, s, info.Life.At(s))
+}
+
+// SampleAt is Sample of a callback the service sends at t (a snapshot taken
+// at t, a quality problem that ends at t): what the kind's values depend on
+// t for comes from t.
+func SampleAt(k Kind, s Stream, t time.Time) ([]byte, error) {
+	info, ok := table().index[k]
+	if !ok {
+		return nil, fmt.Errorf("unknown kind %q", k)
 	}
-	life := s.End.Sub(s.Start)
-	num := func(v string) json.RawMessage { return json.RawMessage(v) }
-	day := s.Start.UTC().Format("20060102")
-	// base is itself a format: the escapes of a non-ASCII name ("%E7...")
-	// must not be read as verbs.
-	base := fmt.Sprintf("http://s3.cn-north-1.jcloudcs.com/livecb-demo/%%s/%s/%s/%s/%s/", day, s.Domain, s.App,
-		strings.ReplaceAll(url.PathEscape(s.Name), "%", "%%"))
-	stamp := func(t time.Time) string { return t.UTC().Format("20060102150405") }
-	// A plausible size: 2.5 Mbit/s of video, in bytes.
-	size := func(d time.Duration) string { return strconv.FormatInt(int64(d.Seconds()*2.5e6/8), 10) }
-	switch k {
-	case PublishStarted:
-		set["eventTime"] = num(ms(s.Start))
-		set["clientIp"] = StringValue(s.ClientIP)
-		if s.PushParams != nil {
-			set["pushParams"] = pushParamsJSON(s.PushParams)
-		}
-	case PublishDone:
-		set["eventTime"] = num(ms(s.End))
-	case RecordDone:
-		set["beginTime"] = num(ms(s.Start))
-		set["endTime"] = num(ms(s.End))
-		set["duration"] = StringValue(strconv.FormatInt(life.Milliseconds(), 10) + ".0")
-		set["fileSize"] = StringValue(size(life))
-		set["downloadUrl"] = StringValue(fmt.Sprintf(base, "record") + stamp(s.Start) + "_" + stamp(s.End) + ".flv")
-	case TaskRecordDone:
-		// Two spans inside the stream, each a third of it, with a gap.
-		third := life / 3
-		b1, e1 := s.Start, s.Start.Add(third)
-		b2, e2 := s.End.Add(-third), s.End
-		group := fmt.Sprintf(`[{"beginTime":"%s","endTime":"%s"},{"beginTime":"%s","endTime":"%s"}]`, ms(b1), ms(e1), ms(b2), ms(e2))
-		set["group"] = json.RawMessage(group)
-		set["duration"] = StringValue(strconv.FormatInt((2*third).Milliseconds(), 10) + ".0")
-		set["fileSize"] = StringValue(size(2 * third))
-		set["format"] = StringValue("mp4")
-		set["downloadUrl"] = StringValue(fmt.Sprintf(base, "record") + stamp(b1) + "_" + stamp(e2) + ".mp4")
-		if s.TaskExternalID != "" {
-			set["taskExternalId"] = StringValue(s.TaskExternalID)
-		}
-	case Snapshot:
-		at := s.Start.Add(life / 2)
-		set["snapshotTime"] = num(ms(at))
-		set["downloadUrl"] = StringValue(fmt.Sprintf(base, "snapshot") + stamp(at) + ".jpg")
-	case Quality:
-		set["startTime"] = num(ms(s.Start.Add(life / 4)))
-		set["endTime"] = num(ms(s.Start.Add(life/4 + min(10*time.Second, life/4))))
-	}
+	return sampleAt(info, s, t.Truncate(time.Millisecond))
+}
+
+func sampleAt(info *KindInfo, s Stream, at time.Time) ([]byte, error) {
+	body := Fixture(info.Kind)
+	set := info.Values(s, at)
+	set["publishDomain"] = StringValue(s.Domain)
+	set["appName"] = StringValue(s.App)
+	set["streamName"] = StringValue(s.Name)
 	// Apply in the fixture's field order so the output is stable.
 	var err error
-	for _, f := range kindIndex[k].Fields {
+	for _, f := range info.Fields {
 		if v, ok := set[f.Name]; ok {
 			if body, err = Set(body, f.Name, v); err != nil {
 				return nil, err
@@ -175,7 +150,7 @@ func Sample(k Kind, s Stream) ([]byte, error) {
 func pushParamsJSON(params [][2]string) json.RawMessage {
 	ms := make([]member, len(params))
 	for i, kv := range params {
-		ms[i] = member{kv[0], StringValue(kv[1])}
+		ms[i] = member{key: kv[0], val: StringValue(kv[1])}
 	}
 	return encodeObject(ms)
 }

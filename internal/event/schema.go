@@ -2,11 +2,12 @@ package event
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"sync"
+	"regexp"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 // SchemaBase is the $id prefix of livecb's schemas.
@@ -18,12 +19,12 @@ const SchemaBase = "https://livecb.dev/schema/v1.1/"
 const numericString = `^\s*-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\s*$`
 
 // Schema returns the JSON Schema (draft 2020-12) of one kind, built from the
-// field table in kind.go so that the schema, `events show` and the rules of
+// kind's table entry so that the schema, `events show` and the rules of
 // Validate can never disagree. Unknown fields are allowed: the service adds
 // fields between revisions and receivers must accept them (they are reported
 // as warnings by Validate).
 func Schema(k Kind) map[string]any {
-	info, ok := kindIndex[k]
+	info, ok := table().index[k]
 	if !ok {
 		return nil
 	}
@@ -33,22 +34,49 @@ func Schema(k Kind) map[string]any {
 	s["title"] = string(k)
 	s["description"] = info.Description + " (family: " + string(info.Family) + ")"
 	props := s["properties"].(map[string]any)
-	if ev, ok := props["event"].(map[string]any); ok {
+	if ev, ok := props["event"].(map[string]any); ok && info.Event != "" {
 		// The event value names the kind; classification already trims it,
 		// so allow padding here too and leave it to the padding warning.
-		switch k {
-		case RecordDone, TaskRecordDone:
-			ev["pattern"] = `^\s*record_done\s*$`
-		default:
-			ev["pattern"] = `^\s*` + string(k) + `\s*$`
-		}
+		ev["pattern"] = `^\s*` + regexp.QuoteMeta(info.Event) + `\s*$`
 	}
 	return s
 }
 
 // SchemaJSON returns Schema(k) as indented JSON.
-func SchemaJSON(k Kind) []byte {
-	b, err := json.MarshalIndent(Schema(k), "", "  ")
+func SchemaJSON(k Kind) []byte { return indentJSON(Schema(k)) }
+
+// SchemaDocument returns one JSON Schema for every kind: $defs holds each
+// kind's schema (Schema) and anyOf accepts a body that is valid as at least
+// one of them. anyOf, not oneOf: unknown fields are allowed, so a body can
+// be valid as two kinds at once (an automatic record that also carries a
+// group), and oneOf would reject it. A schema cannot say which kind a body
+// is: `livecb validate` classifies first (Classify) and then applies that
+// kind's schema and rules.
+func SchemaDocument() map[string]any {
+	defs := map[string]any{}
+	var anyOf []any
+	for _, name := range KindNames() {
+		s := Schema(Kind(name))
+		delete(s, "$schema")
+		defs[name] = s
+		anyOf = append(anyOf, map[string]any{"$ref": s["$id"]})
+	}
+	return map[string]any{
+		"$schema": "https://json-schema.org/draft/2020-12/schema",
+		"$id":     SchemaBase + "callback.json",
+		"title":   "live callback v1.1",
+		"description": "any callback of the live-video service: valid when it is valid as at least one kind (anyOf); " +
+			"$defs holds the schema of each kind. Which kind a body is, livecb tells from its fields, not from this schema.",
+		"$defs": defs,
+		"anyOf": anyOf,
+	}
+}
+
+// SchemaDocumentJSON returns SchemaDocument as indented JSON.
+func SchemaDocumentJSON() []byte { return indentJSON(SchemaDocument()) }
+
+func indentJSON(v any) []byte {
+	b, err := jsonx.MarshalIndent(v, "", "  ")
 	if err != nil {
 		panic(err) // a map of plain values always encodes
 	}
@@ -86,7 +114,13 @@ func fieldSchema(f Field) map[string]any {
 	case f.Type == TObject:
 		s = map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}
 	case f.Type == TArray:
-		s = map[string]any{"type": "array", "minItems": 1, "maxItems": 10, "items": objectSchema(f.Items)}
+		s = map[string]any{"type": "array", "items": objectSchema(f.Items)}
+		if f.MinItems > 0 {
+			s["minItems"] = f.MinItems
+		}
+		if f.MaxItems > 0 {
+			s["maxItems"] = f.MaxItems
+		}
 	case len(f.Enum) > 0:
 		s = map[string]any{"type": "string", "enum": f.Enum}
 	default:
@@ -96,46 +130,48 @@ func fieldSchema(f Field) map[string]any {
 	if f.Unit != "" {
 		desc += " (" + f.Unit + ")"
 	}
+	if len(f.Expected) > 0 {
+		// Not an enum: other values are warnings, not errors.
+		s["examples"] = f.Expected
+	}
 	s["description"] = desc
 	return s
 }
 
-var (
-	compileOnce sync.Once
-	compiled    map[Kind]*jsonschema.Schema
-	compileErr  error
-)
-
-// compiledSchema returns the compiled schema of k. The schemas are compiled
-// once per process.
+// compiledSchema returns the compiled schema of k. The schemas of a table
+// are compiled once, when the first body needs one.
 func compiledSchema(k Kind) (*jsonschema.Schema, error) {
-	compileOnce.Do(func() {
-		compiled = map[Kind]*jsonschema.Schema{}
+	r := table()
+	r.compileOnce.Do(func() {
+		r.compiled = map[Kind]*jsonschema.Schema{}
 		c := jsonschema.NewCompiler()
 		c.DefaultDraft(jsonschema.Draft2020)
-		for _, info := range kinds {
+		for _, info := range r.kinds {
 			// Round-trip through JSON so the compiler sees the same document
 			// `livecb schema` prints.
 			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(SchemaJSON(info.Kind)))
 			if err != nil {
-				compileErr = err
+				r.compileErr = err
 				return
 			}
 			url := SchemaBase + string(info.Kind) + ".json"
 			if err := c.AddResource(url, doc); err != nil {
-				compileErr = err
+				r.compileErr = err
 				return
 			}
 			sch, err := c.Compile(url)
 			if err != nil {
-				compileErr = fmt.Errorf("schema of %s: %w", info.Kind, err)
+				r.compileErr = fmt.Errorf("schema of %s: %w", info.Kind, err)
 				return
 			}
-			compiled[info.Kind] = sch
+			r.compiled[info.Kind] = sch
 		}
 	})
-	if compileErr != nil {
-		return nil, compileErr
+	if r.compileErr != nil {
+		return nil, r.compileErr
 	}
-	return compiled[k], nil
+	if sch, ok := r.compiled[k]; ok {
+		return sch, nil
+	}
+	return nil, fmt.Errorf("no schema for kind %q", k)
 }

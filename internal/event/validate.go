@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,12 +14,24 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
+
+// DefaultMaxFindings is how many findings Validate reports for one body
+// unless Options.MaxFindings says otherwise: a body can hold any number of
+// unknown fields, and nobody reads the 95,000th warning.
+const DefaultMaxFindings = 100
 
 // Options change how strictly bodies are judged.
 type Options struct {
 	// Strict turns every warning into an error.
 	Strict bool
+	// MaxFindings caps the findings of one body (0: DefaultMaxFindings).
+	// Beyond it one more finding, CodeFindingsTruncated, counts the rest
+	// by code. Errors are kept before warnings, and the work is bounded
+	// too: findings beyond the cap are counted, not built.
+	MaxFindings int
 }
 
 // Check decodes, classifies and validates one body. It never fails and never
@@ -41,13 +54,18 @@ func Check(raw []byte, opts Options) (*Event, Findings) {
 
 // Validate checks a decoded, classified event against its kind's JSON Schema
 // and the rules a schema cannot express: drift between the spec's revisions,
-// legacy names, cross-field times, URLs, plausibility of timestamps.
+// legacy names, cross-field times, URLs, plausibility of timestamps. The
+// findings are in report order (by path, errors first, then by code), at
+// most opts.MaxFindings of them plus one that counts the rest.
 func Validate(ev *Event, opts Options) Findings {
-	info, ok := kindIndex[ev.Kind]
+	info, ok := table().index[ev.Kind]
 	if !ok {
 		return Findings{{Severity: Error, Code: CodeUnknownKind, Message: fmt.Sprintf("unknown kind %q", ev.Kind)}}
 	}
-	v := &validator{info: info}
+	v := &validator{info: info, max: opts.MaxFindings}
+	if v.max <= 0 {
+		v.max = DefaultMaxFindings
+	}
 	if conforms(ev.Kind, ev.Fields) {
 		// Nothing for the schema to find (see fastpath.go).
 	} else if sch, err := compiledSchema(ev.Kind); err != nil {
@@ -59,41 +77,145 @@ func Validate(ev *Event, opts Options) Findings {
 			v.add("", Error, CodeSchema, "%v", err)
 		}
 	}
-	v.object(ev.Fields, info.Fields, legacyNames[ev.Kind], nil)
-	v.kindRules(ev)
-	v.dropSatisfiedRequired(ev.Fields)
-
-	fs := v.findings
-	if len(fs) < 2 {
-		if opts.Strict && len(fs) == 1 {
-			fs[0].Severity = Error
-		}
-		return fs
-	}
+	v.object(ev.Fields, info.Fields, info.Legacy, nil)
+	v.intervals(ev.Fields)
+	fs := v.result()
 	if opts.Strict {
 		for i := range fs {
 			fs[i].Severity = Error
 		}
 	}
-	sort.SliceStable(fs, func(i, j int) bool {
-		if fs[i].Path != fs[j].Path {
-			return fs[i].Path < fs[j].Path
-		}
-		if fs[i].Severity != fs[j].Severity {
-			return fs[i].Severity == Error
-		}
-		return fs[i].Code < fs[j].Code
-	})
 	return fs
 }
 
 type validator struct {
-	info     *KindInfo
-	findings Findings
+	info *KindInfo
+	max  int
+	// kept holds, per severity (errors, warnings), the first max findings
+	// in report order seen so far; the rest are only counted.
+	kept    [2]bounded[keyedFinding]
+	seq     int
+	dropped map[Code]int
+	// droppedErrors: an error is among the dropped.
+	droppedErrors bool
 }
 
+// keyedFinding is a finding with the order it was found in, which breaks
+// ties in report order the way a stable sort would.
+type keyedFinding struct {
+	Finding
+	seq int
+}
+
+// reportBefore is the order findings are reported in: by path, errors
+// before warnings, by code, then in the order they were found.
+func reportBefore(a, b keyedFinding) bool {
+	if a.Path != b.Path {
+		return a.Path < b.Path
+	}
+	if a.Severity != b.Severity {
+		return a.Severity == Error
+	}
+	if a.Code != b.Code {
+		return a.Code < b.Code
+	}
+	return a.seq < b.seq
+}
+
+func sevIndex(s Severity) int {
+	if s == Error {
+		return 0
+	}
+	return 1
+}
+
+// add records a finding. Once max findings of its severity are kept, a
+// finding that would come after all of them is counted without building
+// its message.
 func (v *validator) add(path string, sev Severity, code Code, format string, args ...any) {
-	v.findings = append(v.findings, Finding{Path: path, Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
+	h := &v.kept[sevIndex(sev)]
+	if h.less == nil {
+		h.less, h.k = reportBefore, v.max
+	}
+	v.seq++
+	key := keyedFinding{Finding: Finding{Path: path, Severity: sev, Code: code}, seq: v.seq}
+	if !h.wouldKeep(key) {
+		v.drop(code, sev, 1)
+		return
+	}
+	key.Message = fmt.Sprintf(format, args...)
+	if out, evicted := h.offer(key); evicted {
+		v.drop(out.Code, out.Severity, 1)
+	}
+}
+
+func (v *validator) drop(code Code, sev Severity, n int) {
+	if n <= 0 {
+		return
+	}
+	if v.dropped == nil {
+		v.dropped = map[Code]int{}
+	}
+	v.dropped[code] += n
+	v.droppedErrors = v.droppedErrors || sev == Error
+}
+
+// result is the kept findings in report order, errors first when there are
+// more than max in all, and one finding counting whatever was left out.
+func (v *validator) result() Findings {
+	errs, warns := v.kept[0].sorted(), v.kept[1].sorted()
+	if room := v.max - len(errs); len(warns) > room {
+		for _, w := range warns[room:] {
+			v.drop(w.Code, w.Severity, 1)
+		}
+		warns = warns[:room]
+	}
+	if len(errs)+len(warns) == 0 && v.dropped == nil {
+		return nil
+	}
+	all := append(errs, warns...)
+	if len(errs) > 0 && len(warns) > 0 {
+		sort.Slice(all, func(i, j int) bool { return reportBefore(all[i], all[j]) })
+	}
+	fs := make(Findings, len(all), len(all)+1)
+	for i := range all {
+		fs[i] = all[i].Finding
+	}
+	if v.dropped != nil {
+		fs = append(fs, v.truncated())
+	}
+	return fs
+}
+
+// truncated is the finding that counts what was left out, by code, the
+// most frequent first.
+func (v *validator) truncated() Finding {
+	type count struct {
+		code Code
+		n    int
+	}
+	var cs []count
+	total := 0
+	for c, n := range v.dropped {
+		cs = append(cs, count{c, n})
+		total += n
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].n != cs[j].n {
+			return cs[i].n > cs[j].n
+		}
+		return cs[i].code < cs[j].code
+	})
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%d %s", c.n, c.code)
+	}
+	sev := Warning
+	if v.droppedErrors {
+		sev = Error
+	}
+	return Finding{Severity: sev, Code: CodeFindingsTruncated,
+		Message: fmt.Sprintf("%d more findings not shown: %s (at most %d are reported per callback)", total, strings.Join(parts, ", "), v.max)}
 }
 
 var printer = message.NewPrinter(language.English)
@@ -107,6 +229,9 @@ func (v *validator) schemaError(doc any, e *jsonschema.ValidationError) {
 	switch k := e.ErrorKind.(type) {
 	case *kind.Required:
 		for _, name := range k.Missing {
+			if len(loc) == 0 && v.underLegacyName(doc, name) {
+				continue // present under the spec table's name: a warning instead
+			}
 			what := ""
 			if mf := fieldAt(v.info.Fields, child(loc, name)); mf != nil {
 				what = " (" + mf.Doc + ")"
@@ -133,10 +258,10 @@ func (v *validator) schemaError(doc any, e *jsonschema.ValidationError) {
 		v.add(path, Error, CodeNotAllowed, "%s is not allowed; expected one of %s", shortJSON(k.Got), strings.Join(want, ", "))
 		return
 	case *kind.MinItems:
-		v.add(path, Error, CodeGroupEmpty, "group is empty: a task record has 1 to 10 time spans {beginTime, endTime}")
+		v.add(path, Error, CodeGroupEmpty, "%s has %d items; it holds %s", fieldName(f, loc), k.Got, itemsRange(f))
 		return
 	case *kind.MaxItems:
-		v.add(path, Error, CodeGroupTooLong, "group has %d time spans; a record task has at most %d", k.Got, k.Want)
+		v.add(path, Error, CodeGroupTooLong, "%s has %d items; it holds %s", fieldName(f, loc), k.Got, itemsRange(f))
 		return
 	}
 	if len(e.Causes) == 0 {
@@ -146,6 +271,53 @@ func (v *validator) schemaError(doc any, e *jsonschema.ValidationError) {
 	for _, c := range e.Causes {
 		v.schemaError(doc, c)
 	}
+}
+
+// underLegacyName reports whether the body holds the required field name
+// under a legacy name of the kind.
+func (v *validator) underLegacyName(doc any, name string) bool {
+	obj, _ := doc.(map[string]any)
+	for old, target := range v.info.Legacy {
+		if _, ok := obj[old]; ok && target == name {
+			return true
+		}
+	}
+	return false
+}
+
+func fieldName(f *Field, loc []string) string {
+	if f != nil {
+		return f.Name
+	}
+	if len(loc) > 0 {
+		return loc[len(loc)-1]
+	}
+	return "the array"
+}
+
+// itemsRange says how many items an array field holds, and what they are.
+func itemsRange(f *Field) string {
+	if f == nil {
+		return "another number of items"
+	}
+	what := f.Doc
+	if names := fieldNames(f.Items); names != "" {
+		what += " {" + names + "}"
+	}
+	switch {
+	case f.MaxItems > 0:
+		return fmt.Sprintf("%d to %d %s", f.MinItems, f.MaxItems, what)
+	default:
+		return fmt.Sprintf("at least %d %s", f.MinItems, what)
+	}
+}
+
+func fieldNames(fields []Field) string {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // fieldAt finds the field description for an instance location such as
@@ -191,7 +363,7 @@ func valueAt(doc any, loc []string) any {
 }
 
 func shortJSON(v any) string {
-	b, err := json.Marshal(v)
+	b, err := jsonx.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
@@ -226,27 +398,47 @@ func (v *validator) object(obj map[string]any, fields []Field, legacy map[string
 	if known == len(obj) {
 		return // no name to look up: every one is a field of the kind
 	}
-	var unknown []string
-	for name := range obj {
-		if !hasField(fields, name) {
-			unknown = append(unknown, name)
+	// Legacy names: few, each checked as the field it stands for.
+	olds := make([]string, 0, len(legacy))
+	for old := range legacy {
+		if _, ok := obj[old]; ok {
+			olds = append(olds, old)
 		}
 	}
-	sort.Strings(unknown)
-	for _, name := range unknown {
+	sort.Strings(olds)
+	for _, name := range olds {
+		target := legacy[name]
 		p := place{at, name}
-		if target, ok := legacy[name]; ok {
-			v.add(p.path(), Warning, CodeLegacyField, "%q is the name in the spec's table; its sample and the service use %q", name, target)
-			if f := fieldAt(fields, []string{target}); f != nil {
-				// The schema does not know legacy names: check the type here.
-				if f.Numeric && !isNumeric(obj[name]) {
-					v.add(p.path(), Error, CodeNotNumber, "%s cannot be read as a number", shortJSON(obj[name]))
-				}
-				v.value(f, obj[name], p)
+		v.add(p.path(), Warning, CodeLegacyField, "%q is the name in the spec's table; its sample and the service use %q", name, target)
+		if f := fieldAt(fields, []string{target}); f != nil {
+			// The schema does not know legacy names: check the type here.
+			if f.Numeric && !isNumeric(obj[name]) {
+				v.add(p.path(), Error, CodeNotNumber, "%s cannot be read as a number", shortJSON(obj[name]))
 			}
+			v.value(f, obj[name], p)
+		}
+	}
+	// Unknown names: a body may hold any number of them. Only the first
+	// ones by name (as many as can be reported) are looked at further;
+	// the rest are counted.
+	if known+len(olds) == len(obj) {
+		return
+	}
+	first := bounded[string]{k: v.max, less: func(a, b string) bool { return a < b }}
+	n := 0
+	for name := range obj {
+		if _, isLegacy := legacy[name]; isLegacy || hasField(fields, name) {
 			continue
 		}
-		v.add(p.path(), Warning, CodeUnknownField, "unknown field %q: not in the spec for %s (receivers must ignore fields they do not know)", name, v.info.Kind)
+		n++
+		if first.wouldKeep(name) {
+			first.offer(name)
+		}
+	}
+	names := first.sorted()
+	v.drop(CodeUnknownField, Warning, n-len(names))
+	for _, name := range names {
+		v.add(place{at, name}.path(), Warning, CodeUnknownField, "unknown field %q: not in the spec for %s (receivers must ignore fields they do not know)", name, v.info.Kind)
 	}
 }
 
@@ -271,6 +463,9 @@ func (p place) path() string { return pointer(child(p.at, p.name)...) }
 func (v *validator) value(f *Field, val any, p place) {
 	if s, ok := val.(string); ok && s != trimSpaceASCII(s) && s != strings.TrimSpace(s) {
 		v.add(p.path(), Warning, CodePadded, "%s is padded with white space; receivers comparing values exactly will miss it", shortJSON(s))
+	}
+	if s, ok := val.(string); ok && len(f.Expected) > 0 && !slices.Contains(f.Expected, strings.TrimSpace(s)) {
+		v.unexpected(f, s, p)
 	}
 	switch {
 	case f.Numeric:
@@ -412,34 +607,44 @@ var urlPlain = func() (t [256]bool) {
 	return t
 }()
 
-// kindRules are the cross-field rules: times in order, status and version.
-func (v *validator) kindRules(ev *Event) {
-	f := ev.Fields
-	switch ev.Kind {
-	case RecordDone:
-		v.order(f, "beginTime", "endTime", "")
-		v.order(f, "startTime", "stopTime", "")
-	case Quality:
-		v.order(f, "startTime", "endTime", "")
-	case TaskRecordDone:
-		if spans, ok := f["group"].([]any); ok {
+// unexpected reports a value outside a field's Expected ones (status,
+// version): a warning, since receivers must still accept it.
+func (v *validator) unexpected(f *Field, s string, p place) {
+	note := ""
+	switch t := strings.TrimSpace(s); {
+	case slices.Contains(f.Older, t):
+		note = fmt.Sprintf(" (%q is from an older revision)", t)
+	case len(f.Older) > 0:
+		note = fmt.Sprintf(" (an older revision also had %s)", orList(quoted(f.Older)))
+	}
+	v.add(p.path(), Warning, f.Unexpected, "%s is %s; the spec documents %s for %s%s", f.Name, shortJSON(s), orList(quoted(f.Expected)), v.info.Kind, note)
+}
+
+// intervals checks that the kind's pairs of times are in order, in the
+// body (also under their legacy names) or in each object of an array.
+func (v *validator) intervals(f map[string]any) {
+	for _, iv := range v.info.Intervals {
+		if iv.In != "" {
+			spans, _ := f[iv.In].([]any)
 			for i, s := range spans {
 				if m, ok := s.(map[string]any); ok {
-					v.order(m, "beginTime", "endTime", "/group/"+strconv.Itoa(i))
+					v.order(m, iv.Begin, iv.End, pointer(iv.In, strconv.Itoa(i)))
 				}
 			}
+			continue
 		}
-	}
-	if s, ok := f["status"].(string); ok && strings.TrimSpace(s) != "success" {
-		v.add("/status", Warning, CodeStatus, "status is %s; the spec documents only \"success\" (an older revision also had \"fail\")", shortJSON(s))
-	}
-	if s, ok := f["version"].(string); ok {
-		expected := false
-		for _, want := range v.info.Versions {
-			expected = expected || strings.TrimSpace(s) == want
+		v.order(f, iv.Begin, iv.End, "")
+		var lb, le string
+		for old, now := range v.info.Legacy {
+			switch now {
+			case iv.Begin:
+				lb = old
+			case iv.End:
+				le = old
+			}
 		}
-		if !expected {
-			v.add("/version", Warning, CodeVersion, "version is %s; livecb knows %s for %s", shortJSON(s), strings.Join(v.info.Versions, " and "), ev.Kind)
+		if lb != "" && le != "" {
+			v.order(f, lb, le, "")
 		}
 	}
 }
@@ -487,32 +692,6 @@ func intOf(val any) (int64, bool) {
 	}
 	i, err := strconv.ParseInt(s, 10, 64)
 	return i, err == nil
-}
-
-// dropSatisfiedRequired removes "missing field" errors for fields present
-// under their legacy name: that is reported as a warning instead.
-func (v *validator) dropSatisfiedRequired(fields map[string]any) {
-	legacy := legacyNames[v.info.Kind]
-	if len(legacy) == 0 {
-		return
-	}
-	out := v.findings[:0]
-	for _, f := range v.findings {
-		if f.Code == CodeMissingField {
-			name := strings.TrimPrefix(f.Path, "/")
-			satisfied := false
-			for old, target := range legacy {
-				if _, ok := fields[old]; ok && target == name {
-					satisfied = true
-				}
-			}
-			if satisfied {
-				continue
-			}
-		}
-		out = append(out, f)
-	}
-	v.findings = out
 }
 
 // child returns loc extended by name, never sharing loc's backing array.

@@ -42,9 +42,12 @@ func TestClassify(t *testing.T) {
 		{"task record by id", `{"event":"record_done","taskExternalId":"1"}`, TaskRecordDone, ""},
 		{"snapshot has no event", `{"snapshotTime":1}`, Snapshot, ""},
 		{"quality has no event", `{"module":"BlackScreen","startTime":1}`, Quality, ""},
+		{"markers of two kinds: the first in Kinds' order", `{"module":"BlackScreen","snapshotTime":1}`, Snapshot, ""},
+		{"a task record with an event that is padded", `{"event":"record_done ","group":[]}`, TaskRecordDone, ""},
 		{"unknown event", `{"event":"stream_paused"}`, "", `unknown event "stream_paused"`},
 		{"event not a string", `{"event":3}`, "", `"event" is a JSON number`},
-		{"nothing to go by", `{"streamName":"x"}`, "", "cannot tell which callback this is"},
+		{"nothing to go by", `{"streamName":"x"}`, "", `cannot tell which callback this is: no "event" (publish_started, publish_done, record_done), no "snapshotTime" (snapshot) and no "module" (quality detection)`},
+		{"unknown event lists the table's", `{"event":"x"}`, "", `unknown event "x": expected publish_started, publish_done or record_done (snapshot and quality callbacks carry no "event")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

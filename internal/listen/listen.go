@@ -54,13 +54,9 @@ const (
 	defaultForwardTimeout    = 5 * time.Second
 )
 
-// DefaultPaths are the per-family paths of --family-paths.
-var DefaultPaths = map[event.Family]string{
-	event.FamilyStream:   "/stream",
-	event.FamilyRecord:   "/record",
-	event.FamilySnapshot: "/snapshot",
-	event.FamilyQuality:  "/quality",
-}
+// DefaultPaths are the per-family paths of --family-paths: each family's
+// Path in the event model's family table.
+var DefaultPaths = event.FamilyPaths()
 
 // Options configure a Server. The zero value of each field is a sensible
 // default.

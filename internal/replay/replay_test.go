@@ -488,8 +488,9 @@ func TestReplayExpectAndRoutes(t *testing.T) {
 		capRec{started, t0, "/", "application/json"},
 		capRec{snapshot, t0.Add(time.Second), "/", "application/json"})
 	off := false
-	routes := route.Table{{Domain: "*", Stream: route.Endpoint{URL: rv.URL + "/stream"},
-		Snapshot: route.Endpoint{URL: rv.URL + "/snap", Enabled: &off}}}
+	routes := route.Table{{Domain: "*", Endpoints: map[event.Family]route.Endpoint{
+		event.FamilyStream:   {URL: rv.URL + "/stream"},
+		event.FamilySnapshot: {URL: rv.URL + "/snap", Enabled: &off}}}}
 	sum, outs := run(t, Options{Inputs: inputs(path), Routes: routes})
 	if len(rv.requests()) != 1 || rv.requests()[0].Path != "/stream" {
 		t.Fatalf("routing: %+v", rv.requests())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"time"
 
@@ -16,14 +17,19 @@ type LifecycleOptions struct {
 	// Length of the stream; 0 picks 1 to 10 minutes at random.
 	Length time.Duration
 	// SnapshotInterval is the time between snapshots (the service takes
-	// them at a configured interval); 0 means no snapshots.
+	// them at a configured interval), and between the callbacks of any
+	// other kind the service repeats during a stream; 0 means none.
 	SnapshotInterval time.Duration
-	// MaxSnapshots bounds the snapshots of a long stream.
+	// MaxSnapshots bounds the snapshots (and other repeated callbacks) of
+	// a long stream.
 	MaxSnapshots int
 	// TaskRecord adds a record task's record_done after the automatic one.
 	TaskRecord bool
 	// Quality adds a quality detection during the stream.
 	Quality bool
+	// With adds optional kinds (event.Life.Optional) by name, as
+	// TaskRecord and Quality do for theirs.
+	With []event.Kind
 	// Live puts the stream in the future: it starts now, so that played
 	// in real time (--speed 1) every timestamp is the wall-clock time of
 	// its delivery. Otherwise the stream ends now.
@@ -37,10 +43,11 @@ const DefaultMaxSnapshots = 100
 // verbatim or custom body: its bodies are samples (overrides change them).
 var ErrLifecycleFromSamples = errors.New("a lifecycle is built from samples, not from a verbatim or custom body")
 
-// Lifecycle plans one broadcast about one stream: publish_started,
-// snapshots every SnapshotInterval, an optional quality detection,
-// publish_done, record_done and an optional task record, ordered by when
-// the service sends them, each Item's At counted from publish_started.
+// Lifecycle plans one broadcast about one stream: every kind of
+// event.StreamOrder (publish_started, publish_done, record_done...), the
+// repeated ones (snapshots) every SnapshotInterval, the optional ones
+// (quality detection, task record) when asked for, ordered by when the
+// service sends them, each Item's At counted from publish_started.
 func Lifecycle(o BodyOptions, lc LifecycleOptions) ([]Item, error) {
 	if o.Data != nil || o.Verbatim {
 		return nil, ErrLifecycleFromSamples
@@ -76,28 +83,25 @@ func Lifecycle(o BodyOptions, lc LifecycleOptions) ([]Item, error) {
 		ps = append(ps, planned{k, event.SentAt(k, s), b})
 		return err
 	}
-	if err := add(event.PublishStarted); err != nil {
-		return nil, err
-	}
-	if lc.SnapshotInterval > 0 {
-		for t, n := s.Start.Add(lc.SnapshotInterval), 0; t.Before(s.End) && n < maxSnaps; t, n = t.Add(lc.SnapshotInterval), n+1 {
-			b, err := event.SnapshotAt(s, t)
-			if err != nil {
+	for _, k := range event.StreamOrder() {
+		info, _ := event.Info(k)
+		switch {
+		case info.Life.Repeats:
+			if lc.SnapshotInterval <= 0 {
+				continue
+			}
+			for t, n := s.Start.Add(lc.SnapshotInterval), 0; t.Before(s.End) && n < maxSnaps; t, n = t.Add(lc.SnapshotInterval), n+1 {
+				b, err := event.SampleAt(k, s, t)
+				if err != nil {
+					return nil, err
+				}
+				ps = append(ps, planned{k, t, b})
+			}
+		case info.Life.Optional && !lc.wants(k):
+		default:
+			if err := add(k); err != nil {
 				return nil, err
 			}
-			ps = append(ps, planned{event.Snapshot, t, b})
-		}
-	}
-	kinds := []event.Kind{event.PublishDone, event.RecordDone}
-	if lc.Quality {
-		kinds = append(kinds, event.Quality)
-	}
-	if lc.TaskRecord {
-		kinds = append(kinds, event.TaskRecordDone)
-	}
-	for _, k := range kinds {
-		if err := add(k); err != nil {
-			return nil, err
 		}
 	}
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].at.Before(ps[j].at) })
@@ -111,6 +115,11 @@ func Lifecycle(o BodyOptions, lc LifecycleOptions) ([]Item, error) {
 		items = append(items, it)
 	}
 	return items, nil
+}
+
+// wants reports whether the optional kind k was asked for.
+func (lc LifecycleOptions) wants(k event.Kind) bool {
+	return lc.TaskRecord && k == event.TaskRecordDone || lc.Quality && k == event.Quality || slices.Contains(lc.With, k)
 }
 
 // Arrange returns the delivery order: with duplicate every callback is

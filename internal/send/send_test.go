@@ -251,11 +251,11 @@ func equalInts(a, b []int) bool {
 func TestRouteByConfig(t *testing.T) {
 	off := false
 	table := route.Table{
-		{Domain: "*", Stream: route.Endpoint{URL: "http://127.0.0.1:1/any-stream"}},
-		{Domain: "push.yourdomain.com",
-			Stream:   route.Endpoint{URL: "http://127.0.0.1:1/stream"},
-			Record:   route.Endpoint{URL: "http://127.0.0.1:1/record"},
-			Snapshot: route.Endpoint{URL: "http://127.0.0.1:1/snap", Enabled: &off}},
+		{Domain: "*", Endpoints: map[event.Family]route.Endpoint{event.FamilyStream: {URL: "http://127.0.0.1:1/any-stream"}}},
+		{Domain: "push.yourdomain.com", Endpoints: map[event.Family]route.Endpoint{
+			event.FamilyStream:   {URL: "http://127.0.0.1:1/stream"},
+			event.FamilyRecord:   {URL: "http://127.0.0.1:1/record"},
+			event.FamilySnapshot: {URL: "http://127.0.0.1:1/snap", Enabled: &off}}},
 	}
 	items, err := Bodies([]event.Kind{event.PublishStarted, event.RecordDone, event.Snapshot}, opts())
 	if err != nil {
