@@ -1,11 +1,10 @@
 // Package completions holds livecb's shell completion scripts, generated
 // from the command tree by `livecb completion SHELL` and committed so that
-// release archives and packages ship them. The same step regenerates the
-// README's table of config keys. Regenerate both with:
+// release archives and packages ship them. Regenerate them with:
 //
 //	go generate ./completions
 //
-// The tests fail when a committed file differs from what livecb generates
+// The tests fail when a committed script differs from what livecb generates
 // now.
 package completions
 

@@ -24,25 +24,6 @@ func TestCurrent(t *testing.T) {
 	}
 }
 
-// TestREADMEConfigKeys fails when the README's table of config keys is out
-// of date.
-func TestREADMEConfigKeys(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := UpdateREADME(string(readme))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want != string(readme) {
-		t.Error("README.md's configuration keys are out of date: run go generate ./completions")
-	}
-	if !strings.Contains(want, "| `send.timeout` |") {
-		t.Error("the config key table lacks send.timeout")
-	}
-}
-
 // TestScripts checks each script is the shell's and calls livecb back for
 // dynamic completion.
 func TestScripts(t *testing.T) {

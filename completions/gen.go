@@ -1,7 +1,6 @@
 //go:build ignore
 
-// gen writes the shell completion scripts of this directory and the
-// README's table of config keys; run it with
+// gen writes the shell completion scripts of this directory; run it with
 // `go generate ./completions`.
 package main
 
@@ -23,17 +22,5 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-	}
-	readme, err := os.ReadFile("../README.md")
-	if err == nil {
-		var updated string
-		updated, err = completions.UpdateREADME(string(readme))
-		if err == nil && updated != string(readme) {
-			err = os.WriteFile("../README.md", []byte(updated), 0o644)
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
 	}
 }

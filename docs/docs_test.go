@@ -91,3 +91,22 @@ func files(t *testing.T, dir string) map[string][]byte {
 	}
 	return out
 }
+
+// TestConfigurationKeysCurrent fails when configuration.md's table of keys
+// is out of date.
+func TestConfigurationKeysCurrent(t *testing.T) {
+	text, err := os.ReadFile("configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := UpdateKeys(string(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want != string(text) {
+		t.Error("configuration.md's table of keys is out of date: run go generate ./docs")
+	}
+	if !strings.Contains(want, "| `send.timeout` | `3s` |") {
+		t.Error("the table lacks send.timeout")
+	}
+}
