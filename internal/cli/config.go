@@ -190,15 +190,19 @@ func starterRoutes() string {
 		}
 		fmt.Fprintf(&b, "#   %-*s  %s: %s\n", width, f.Family, strings.Join(kinds, ", "), f.Description)
 	}
-	b.WriteString("# The entry for domain \"*\" serves every publish domain without its own entry.\nroutes:\n  - domain: \"*\"\n")
+	b.WriteString("# The entry for domain \"*\" serves every publish domain without its own entry.\n" +
+		"# enabled: false switches a family off, as the console's switch does: livecb\n" +
+		"# then skips its callbacks (send, replay) and its contract cases (test).\n" +
+		"routes:\n  - domain: \"*\"\n")
 	for _, f := range fams {
+		// Every family on: a starter file that switched one off would make
+		// `livecb test` skip its cases while its headline reads PASS.
 		fmt.Fprintf(&b, "    %s:\n      url: http://127.0.0.1:8080/callbacks%s\n", f.Family, f.Path)
+		note := ""
 		if f.APIOnly {
-			// Configured through the service's API, not its console.
-			b.WriteString("      enabled: false   # switched off: livecb skips these callbacks, as the service would\n")
-		} else {
-			b.WriteString("      enabled: true\n")
+			note = "   # configured through the service's API, not its console"
 		}
+		fmt.Fprintf(&b, "      enabled: true%s\n", note)
 	}
 	b.WriteString("  # A publish domain of its own; its entry wins over \"*\".\n  # - domain: push.example.com\n")
 	for i, f := range fams[:min(2, len(fams))] {
