@@ -191,8 +191,8 @@ func starterRoutes() string {
 		fmt.Fprintf(&b, "#   %-*s  %s: %s\n", width, f.Family, strings.Join(kinds, ", "), f.Description)
 	}
 	b.WriteString("# The entry for domain \"*\" serves every publish domain without its own entry.\n" +
-		"# enabled: false switches a family off, as the console's switch does: livecb\n" +
-		"# then skips its callbacks (send, replay) and its contract cases (test).\n" +
+		"# To switch a family off, as the console's switch does, give it enabled: false;\n" +
+		"# livecb then skips its callbacks (send, replay) and its contract cases (test).\n" +
 		"routes:\n  - domain: \"*\"\n")
 	for _, f := range fams {
 		// Every family on: a starter file that switched one off would make
