@@ -16,6 +16,7 @@ require (
 	github.com/spf13/pflag v1.1.0
 	github.com/spf13/viper v1.21.0
 	github.com/valyala/fasthttp v1.69.0
+	golang.org/x/net v0.48.0
 	golang.org/x/text v0.32.0
 )
 
