@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/send"
 )
 
 // DeliveryOptions are the flags send and replay share: how a callback is
@@ -33,7 +35,7 @@ func (d *DeliveryOptions) addFlags(f *pflag.FlagSet, headerHelp string) {
 }
 
 // check validates the flags and returns the parsed headers and expectation.
-func (d *DeliveryOptions) check() (http.Header, deliver.Expect, error) {
+func (d *DeliveryOptions) check(app *App) (http.Header, deliver.Expect, error) {
 	header, err := parseHeaders(d.Headers)
 	if err != nil {
 		return nil, deliver.Expect{}, err
@@ -48,13 +50,37 @@ func (d *DeliveryOptions) check() (http.Header, deliver.Expect, error) {
 	if d.Retries < 0 || d.Retries > 20 {
 		return nil, deliver.Expect{}, usageErrorf("--retries %d: give 0 to 20", d.Retries)
 	}
+	if err := d.policy(app, header, expect).Check(); err != nil {
+		return nil, deliver.Expect{}, policyError(err)
+	}
 	return header, expect, nil
 }
 
-// client returns a delivery client for these flags.
-func (d *DeliveryOptions) client(app *App, header http.Header, maxConns int) *deliver.Client {
-	return deliver.New(deliver.Options{
-		Timeout: d.Timeout, Retries: d.Retries, Backoff: d.Backoff,
-		Insecure: d.Insecure, FollowRedirects: d.Follow, UserAgent: app.UserAgent(), Header: header, MaxConns: maxConns,
-	})
+// policy is the delivery policy of these flags.
+func (d *DeliveryOptions) policy(app *App, header http.Header, expect deliver.Expect) deliver.Policy {
+	return deliver.Policy{
+		Header: header, UserAgent: app.UserAgent(), Timeout: d.Timeout, Retries: d.Retries, Backoff: d.Backoff,
+		Insecure: d.Insecure, FollowRedirects: d.Follow, Expect: expect, Proxy: deliver.EnvProxy(app.Getenv),
+	}
+}
+
+// policyError is a usage error naming the flag of a setting an engine
+// refused, or err as it is.
+func policyError(err error) error {
+	var se *deliver.SettingError
+	if !errors.As(err, &se) {
+		return err
+	}
+	flag, ok := map[string]string{deliver.SettingHeader: "-H", deliver.SettingTimeout: "--timeout",
+		deliver.SettingRetries: "--retries", deliver.SettingBackoff: "--backoff", send.SettingRate: "--rate",
+		"count": "--count", "duration": "--duration"}[se.Setting]
+	switch {
+	case se.Setting == deliver.SettingProxy:
+		return usageErrorf("%v (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)", err)
+	case !ok:
+		return usageErrorf("%v", err)
+	case se.Value == "":
+		return usageErrorf("%s: %s", flag, se.Reason)
+	}
+	return usageErrorf("%s %s: %s", flag, se.Value, se.Reason)
 }

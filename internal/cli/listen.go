@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecb/livecb/internal/capture"
+	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/redact"
@@ -167,15 +168,15 @@ func (opts *ListenOptions) check() (*listenConfig, error) {
 	}
 	c := &listenConfig{
 		engine: listen.Options{
-			Addr:           net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)),
-			Status:         opts.Status,
-			Body:           []byte(opts.Body),
-			Delay:          opts.Delay,
-			ForwardTo:      opts.ForwardTo,
-			ForwardTimeout: opts.ForwardTimeout,
-			MaxBody:        int64(maxBody),
-			Strict:         opts.Strict,
-			Redact:         opts.Redact,
+			Addr:      net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)),
+			Status:    opts.Status,
+			Body:      []byte(opts.Body),
+			Delay:     opts.Delay,
+			ForwardTo: opts.ForwardTo,
+			Forward:   &deliver.Policy{Timeout: opts.ForwardTimeout},
+			MaxBody:   int64(maxBody),
+			Strict:    opts.Strict,
+			Redact:    opts.Redact,
 		},
 		goal: listen.Goal{Count: opts.Count, FailOnInvalid: opts.FailOnInvalid},
 	}
@@ -216,6 +217,7 @@ func listenRun(app *App, opts *ListenOptions) error {
 	if err != nil {
 		return err
 	}
+	cfg.engine.Forward.Proxy = deliver.EnvProxy(app.Getenv)
 	if !isLoopback(opts.Host) {
 		app.errorf("%s --host %s is not a loopback address: anyone who can reach this machine can send callbacks to it\n",
 			app.ErrColor.Warn("Warning:"), opts.Host)
@@ -279,8 +281,12 @@ func listenRun(app *App, opts *ListenOptions) error {
 			cw.Close()
 		}
 		var be *listen.BindError
-		if errors.As(err, &be) {
+		var ue *deliver.URLError
+		switch {
+		case errors.As(err, &be):
 			return ioError(err)
+		case errors.As(err, &ue):
+			return usageErrorf("--forward-to %v", err)
 		}
 		return usageErrorf("%v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -124,8 +123,8 @@ there), 4 when a file cannot be read.`,
 func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	var ro replay.Options
 	if o.To != "" {
-		if u, err := url.Parse(o.To); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return ro, usageErrorf("--to %q is not an absolute http(s) URL: write it as http://host:port/path", o.To)
+		if err := deliver.CheckURL(o.To); err != nil {
+			return ro, usageErrorf("--to %v", err)
 		}
 	} else if len(app.Routes) == 0 && !o.DryRun {
 		return ro, usageErrorf("no receiver: pass --to URL, or configure routes in the config file (see `livecb config init`)")
@@ -142,7 +141,7 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	if o.ValidOnly && o.InvalidOnly {
 		return ro, usageErrorf("--valid-only and --invalid-only exclude each other: pass one")
 	}
-	header, expect, err := o.DeliveryOptions.check()
+	header, expect, err := o.DeliveryOptions.check(app)
 	if err != nil {
 		return ro, err
 	}
@@ -190,9 +189,8 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	ro.To = o.To
 	ro.PreservePath = o.PreservePath
 	ro.Routes = app.Routes
-	ro.Expect = expect
 	ro.MaxInFlight = o.Parallel
-	ro.Client = o.DeliveryOptions.client(app, header, o.Parallel)
+	ro.Client = deliver.NewClient(o.DeliveryOptions.policy(app, header, expect))
 	return ro, nil
 }
 
@@ -223,7 +221,7 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 		defer tb.Close()
 		out = tb
 	}
-	r := &replayRenderer{app: app, out: out, opts: opts, expect: ro.Expect, enc: json.NewEncoder(out)}
+	r := &replayRenderer{app: app, out: out, opts: opts, expect: ro.Client.Policy().Expect, enc: json.NewEncoder(out)}
 	r.enc.SetEscapeHTML(false)
 	if app.ErrTTY && !app.JSON && !opts.DryRun {
 		r.bar = progressbar.NewOptions64(-1,
@@ -383,6 +381,9 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 		showURL = false
 	case replay.Unreachable:
 		line += p.Bad("FAILED: "+string(o.Cause)) + "  " + p.Dim(roundLatency(o.Latency).String())
+	case replay.Failed:
+		line += p.Bad("FAILED: "+string(o.Cause)+": "+term.Sanitize(o.Reason)) + "  " + p.Dim(roundLatency(o.Latency).String())
+		showURL = true
 	case replay.Answered:
 		status := fmt.Sprintf("%d %s", o.Status, http.StatusText(o.Status))
 		if o.OK {
@@ -417,9 +418,10 @@ func (r *replayRenderer) summary(s replay.Summary) {
 	if r.opts.DryRun {
 		head = fmt.Sprintf("%s would be sent (dry run)", plural(s.DryRun, "callback"))
 	} else {
-		head = fmt.Sprintf("%s replayed in %s: %d answered %s", plural(s.Answered+s.Unreachable, "callback"),
+		head = fmt.Sprintf("%s replayed in %s: %d answered %s", plural(s.Answered+s.Unreachable+s.Failures, "callback"),
 			s.Elapsed.Round(time.Millisecond), s.Answered-s.Missed, r.expect)
 		add(s.Missed, "%d answered otherwise")
+		add(s.Failures, "%d failed")
 		add(s.Unreachable, "%d unreachable")
 	}
 	add(s.Skipped, "%d not sent")

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -280,7 +279,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	if err != nil {
 		return err
 	}
-	header, expect, err := opts.DeliveryOptions.check()
+	header, expect, err := opts.DeliveryOptions.check(app)
 	if err != nil {
 		return err
 	}
@@ -288,8 +287,8 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		return usageErrorf("--speed %v: give 0 (no waiting), 1 (real time) or more", opts.Speed)
 	}
 	if opts.To != "" {
-		if u, err := url.Parse(opts.To); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErrorf("--to %q is not an absolute http(s) URL: write it as http://host:port/path", opts.To)
+		if err := deliver.CheckURL(opts.To); err != nil {
+			return usageErrorf("--to %v", err)
 		}
 	}
 
@@ -361,10 +360,10 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		return sendDryRun(app, items)
 	}
 
-	client := opts.DeliveryOptions.client(app, header, 0)
+	client := deliver.NewClient(opts.DeliveryOptions.policy(app, header, expect))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	r := &send.Runner{Client: client, Expect: expect, Speed: opts.Speed}
+	r := &send.Runner{Client: client, Speed: opts.Speed}
 	sr := newSendRenderer(app, expect, items)
 	if opts.Retries > 0 {
 		r.OnAttempt = func(it send.Item, n int, a deliver.Attempt) { sr.attempt(it, n, opts.Retries+1, a) }

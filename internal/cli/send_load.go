@@ -122,8 +122,10 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 	if err := bodies.Route(opts.To, app.Routes); err != nil {
 		return usageErrorf("%v", err)
 	}
-	poster := deliver.NewPoster(deliver.Options{Timeout: opts.Timeout, Insecure: opts.Insecure,
-		UserAgent: app.UserAgent(), Header: header, MaxConns: lo.Concurrency})
+	poster, err := deliver.NewPoster(opts.DeliveryOptions.policy(app, header, expect), lo.Concurrency)
+	if err != nil {
+		return policyError(err)
+	}
 
 	if lo.Emit != "" {
 		return emitLoad(app, lo, bodies, poster.Header(), count, expect)
@@ -131,7 +133,7 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	l := &send.Load{Poster: poster, Bodies: bodies, Expect: expect, Count: count,
+	l := &send.Load{Poster: poster, Bodies: bodies, Count: count,
 		Duration: lo.Duration, Concurrency: lo.Concurrency, Rate: lo.Rate}
 	var bar *progressbar.ProgressBar
 	var barDone chan struct{}
@@ -169,7 +171,10 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 			}
 		}()
 	}
-	rep := l.Run(ctx)
+	rep, err := l.Run(ctx)
+	if err != nil {
+		return policyError(err)
+	}
 	if bar != nil {
 		close(barDone)
 		barWG.Wait()
@@ -188,8 +193,6 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 	case rep.Interrupted:
 		fmt.Fprintln(app.Err, "interrupted")
 		return &ExitError{Code: ExitInterrupted}
-	case rep.Requests == 0 && rep.FirstFailure != nil:
-		return usageErrorf("%v", rep.FirstFailure.Err)
 	case rep.Requests == 0:
 		return &ExitError{Code: ExitCheckFailed, Err: errors.New("no request was sent: give a longer --duration")}
 	case failed && rep.Answered == 0:

@@ -192,7 +192,18 @@ func testRun(app *App, opts *TestOptions) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := contract.Probe(ctx, urls, opts.Timeout); err != nil {
+	policy := deliver.Policy{Timeout: opts.Timeout, Header: header, UserAgent: app.UserAgent(), Expect: expect, Proxy: deliver.EnvProxy(app.Getenv)}
+	if err := policy.Check(); err != nil {
+		return policyError(err)
+	}
+	if err := contract.Probe(ctx, urls, policy); err != nil {
+		var ue *deliver.URLError
+		switch {
+		case errors.As(err, &ue) && opts.To != "":
+			return usageErrorf("--to %v", err)
+		case errors.As(err, &ue):
+			return usageErrorf("%v", err)
+		}
 		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("%v\nstart the receiver first, and wait until it listens (see the README's CI section)", err)}
 	}
 	where := strings.Join(urls, ", ")
@@ -208,9 +219,8 @@ func testRun(app *App, opts *TestOptions) error {
 	var writeErr error
 	start := time.Now()
 	results := contract.Run(ctx, cases, contract.Options{
-		Target: target, Timeout: opts.Timeout, Expect: expect, NegativeExpect: negExpect,
-		Concurrency: opts.Concurrency, Header: header, UserAgent: app.UserAgent(),
-		VerifyCmd: opts.VerifyCmd, VerifyTimeout: opts.VerifyTimeout,
+		Target: target, Policy: policy, NegativeExpect: negExpect,
+		Concurrency: opts.Concurrency, VerifyCmd: opts.VerifyCmd, VerifyTimeout: opts.VerifyTimeout,
 	}, func(r contract.Result) {
 		if app.JSON {
 			if err := enc.Encode(testResultJSON(r)); err != nil && writeErr == nil {
