@@ -127,7 +127,7 @@ func demoRun(app *App, opts *DemoOptions) error {
 		prose = app.Err
 	}
 	fmt.Fprintf(prose, "livecb demo: a listener on %s receives one stream's callbacks, every kind, each on its family's path, and one broken one.\n\n", base)
-	client := deliver.New(deliver.Options{Timeout: 5 * time.Second, UserAgent: app.UserAgent(), MaxConns: 1})
+	client := deliver.NewClient(deliver.Policy{Timeout: 5 * time.Second, UserAgent: app.UserAgent()})
 	ctx := context.Background()
 	var netErr error
 	for _, c := range calls {

@@ -99,10 +99,18 @@ func fileError(err error) error {
 	return errors.New(msg)
 }
 
-// unreachable is the error of a callback that got no answer (exit 3), with
-// what to check.
+// unreachable is the error of a callback that got no complete answer, with
+// what to check: exit 3 when the network is why (refused, DNS, TLS, a
+// timeout, a connection cut), exit 1 when an answer came that no sender
+// can take (larger than --max-response, malformed): the receiver was
+// reached and answered wrong.
 func unreachable(what, url string, cause deliver.Cause, err error, timeout time.Duration, timeoutFlag string) error {
 	msg := fmt.Sprintf("could not deliver %s to %s: %s", what, redact.String(url, redact.Display), cause)
+	code := ExitNetwork
+	switch cause {
+	case deliver.CauseTooLarge, deliver.CauseMalformed:
+		code = ExitCheckFailed
+	}
 	switch cause {
 	case deliver.CauseRefused:
 		msg += ": is the receiver running, and on this port?"
@@ -117,5 +125,5 @@ func unreachable(what, url string, cause deliver.Cause, err error, timeout time.
 			msg += fmt.Sprintf(" (%v)", redact.String(err.Error(), redact.Display))
 		}
 	}
-	return &ExitError{Code: ExitNetwork, Err: errors.New(msg)}
+	return &ExitError{Code: code, Err: errors.New(msg)}
 }

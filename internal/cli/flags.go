@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -73,56 +73,58 @@ func (d *deliveryFlags) register(f *pflag.FlagSet, prefix string, set deliverySe
 	f.StringVar(&d.MaxResponse, p+"max-response", defaultMaxResponse, "largest answer body read, a `SIZE` (64KiB, 10MB); a larger answer is a failure")
 }
 
-// delivery is the checked policy.
-type delivery struct {
-	opts   deliver.Options
-	header http.Header
-	expect deliver.Expect
-}
-
 // check turns the flags into the delivery policy, naming the flag of any
 // value that is wrong.
-func (d *deliveryFlags) check(app *App) (delivery, error) {
-	var out delivery
+func (d *deliveryFlags) check(app *App) (deliver.Policy, error) {
 	header, err := parseHeaders(d.Headers)
 	if err != nil {
-		return out, flagError(d.name("header"), err)
+		return deliver.Policy{}, flagError(d.name("header"), err)
 	}
+	var expect deliver.Expect
 	if d.has.expect != "" {
-		if out.expect, err = deliver.ParseExpect(d.ExpectStatus); err != nil {
-			return out, flagError(d.name("expect-status"), err)
+		if expect, err = deliver.ParseExpect(d.ExpectStatus); err != nil {
+			return deliver.Policy{}, flagError(d.name("expect-status"), err)
 		}
 	}
 	if d.Timeout <= 0 {
-		return out, usageErrorf("%s %s: give a positive duration such as 3s", d.name("timeout"), d.Timeout)
-	}
-	if d.Retries < 0 || d.Retries > 20 {
-		return out, usageErrorf("%s %d: give 0 to 20", d.name("retries"), d.Retries)
-	}
-	if d.Backoff < 0 {
-		return out, usageErrorf("%s %s: give a positive duration such as 200ms", d.name("backoff"), d.Backoff)
+		return deliver.Policy{}, usageErrorf("%s %s: give a positive duration such as 3s", d.name("timeout"), d.Timeout)
 	}
 	maxResp, err := humanize.ParseBytes(d.MaxResponse)
 	if err != nil || maxResp == 0 || maxResp > 1<<34 {
-		return out, usageErrorf("%s %q: give a size such as 1MiB, 64KiB or 1048576", d.name("max-response"), d.MaxResponse)
+		return deliver.Policy{}, usageErrorf("%s %q: give a size such as 1MiB, 64KiB or 1048576", d.name("max-response"), d.MaxResponse)
 	}
-	out.header = header
-	out.opts = deliver.Options{Timeout: d.Timeout, Retries: d.Retries, Backoff: d.Backoff,
-		Insecure: d.Insecure, FollowRedirects: d.Follow, UserAgent: app.UserAgent(), Header: header}
-	return out, nil
+	p := deliver.Policy{Header: header, UserAgent: app.UserAgent(), Timeout: d.Timeout, Retries: d.Retries,
+		Backoff: d.Backoff, Insecure: d.Insecure, FollowRedirects: d.Follow, Expect: expect,
+		MaxResponse: int64(maxResp), Proxy: deliver.EnvProxy(app.env)}
+	if err := p.Check(); err != nil {
+		return deliver.Policy{}, d.settingError(err)
+	}
+	return p, nil
 }
 
-// client is the net/http delivery client of the policy.
-func (dl delivery) client(maxConns int) *deliver.Client {
-	o := dl.opts
-	o.MaxConns = maxConns
-	return deliver.New(o)
+// settingError names the flag of a setting an engine refused.
+func (d *deliveryFlags) settingError(err error) error {
+	var se *deliver.SettingError
+	if !errors.As(err, &se) {
+		return usageErrorf("%v", err)
+	}
+	switch se.Setting {
+	case deliver.SettingProxy:
+		return usageErrorf("%v: the proxy comes from HTTP_PROXY, HTTPS_PROXY and NO_PROXY (add the receiver's host to NO_PROXY to connect directly)", err)
+	case deliver.SettingUserAgent:
+		return usageErrorf("%v", err)
+	}
+	if se.Value != "" {
+		return usageErrorf("%s %s: %s", d.name(se.Setting), se.Value, se.Reason)
+	}
+	return flagError(d.name(se.Setting), errors.New(se.Reason))
 }
 
 // checkURL applies the one rule for receiver URLs to a flag's value.
 func checkURL(flag, raw string) error {
-	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return flagError(flag, fmt.Errorf("%q is not an absolute http(s) URL: write it as http://host:port/path", raw))
+	if err := deliver.CheckURL(raw); err != nil {
+		// The error starts with the quoted URL: "--to "ftp://x" is not...".
+		return usageErrorf("%s %v", flag, err)
 	}
 	return nil
 }

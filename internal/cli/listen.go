@@ -168,15 +168,15 @@ func (opts *ListenOptions) check(app *App) (*listenConfig, error) {
 	}
 	c := &listenConfig{
 		engine: listen.Options{
-			Addr:           net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)),
-			Status:         opts.Status,
-			Body:           []byte(opts.Body),
-			Delay:          opts.Delay,
-			ForwardTo:      opts.ForwardTo,
-			ForwardTimeout: fwd.opts.Timeout,
-			MaxBody:        int64(maxBody),
-			Strict:         opts.Strict,
-			Redact:         opts.Redact,
+			Addr:      net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)),
+			Status:    opts.Status,
+			Body:      []byte(opts.Body),
+			Delay:     opts.Delay,
+			ForwardTo: opts.ForwardTo,
+			Forward:   &fwd,
+			MaxBody:   int64(maxBody),
+			Strict:    opts.Strict,
+			Redact:    opts.Redact,
 		},
 		goal: listen.Goal{Count: opts.Count, FailOnInvalid: opts.FailOnInvalid},
 	}

@@ -185,9 +185,8 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	ro.To = o.To
 	ro.PreservePath = o.PreservePath
 	ro.Routes = app.Routes
-	ro.Expect = dl.expect
 	ro.MaxInFlight = o.Concurrency
-	ro.Client = dl.client(o.Concurrency)
+	ro.Client = deliver.NewClient(dl)
 	return ro, nil
 }
 
@@ -209,7 +208,7 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 		defer tb.Close()
 		app.Output.SetWriter(tb)
 	}
-	r := &replayRenderer{app: app, out: app.Output, opts: opts, expect: ro.Expect}
+	r := &replayRenderer{app: app, out: app.Output, opts: opts, expect: ro.Client.Policy().Expect}
 	if !opts.DryRun {
 		r.bar = newProgress(app, -1, "replaying", "callbacks")
 	}
@@ -356,6 +355,9 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 		showURL = false
 	case replay.Unreachable:
 		line += p.Bad("FAILED: "+string(o.Cause)) + "  " + p.Dim(roundLatency(o.Latency).String())
+	case replay.Failed:
+		line += p.Bad("FAILED: "+string(o.Cause)+": "+display(o.Reason)) + "  " + p.Dim(roundLatency(o.Latency).String())
+		showURL = true
 	case replay.Answered:
 		status := fmt.Sprintf("%d %s", o.Status, http.StatusText(o.Status))
 		if o.OK {
@@ -392,12 +394,13 @@ func (r *replayRenderer) summary(s replay.Summary) {
 	if r.opts.DryRun {
 		head = fmt.Sprintf("%s would be sent (dry run)", plural(s.DryRun, "callback"))
 	} else {
-		head = fmt.Sprintf("%s replayed in %s: %d answered %s", plural(s.Answered+s.Unreachable, "callback"),
+		head = fmt.Sprintf("%s replayed in %s: %d answered %s", plural(s.Answered+s.Unreachable+s.Failures, "callback"),
 			s.Elapsed.Round(time.Millisecond), s.Answered-s.Missed, r.expect)
 		if interrupted {
 			head = "interrupted: " + head + " before the end of the input"
 		}
 		add(s.Missed, "%d answered otherwise")
+		add(s.Failures, "%d failed")
 		add(s.Unreachable, "%d unreachable")
 	}
 	add(s.Skipped, "%d not sent")

@@ -305,18 +305,18 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		return sendDryRun(app, items)
 	}
 
-	client := dl.client(0)
+	client := deliver.NewClient(dl)
 	ctx, stop := interruptible(ctx)
 	defer stop()
-	r := &send.Runner{Client: client, Expect: dl.expect, Speed: opts.Speed}
-	sr := newSendRenderer(app, dl.expect, items)
+	r := &send.Runner{Client: client, Speed: opts.Speed}
+	sr := newSendRenderer(app, dl.Expect, items)
 	if opts.Delivery.Retries > 0 {
 		r.OnAttempt = func(it send.Item, n int, a deliver.Attempt) { sr.attempt(it, n, opts.Delivery.Retries+1, a) }
 	}
 	r.OnOutcome = sr.outcome
 	sum := r.Run(ctx, items)
 
-	line := fmt.Sprintf("%s: %d answered %s", plural(sum.Sent, "callback")+" sent", sum.Matched, dl.expect)
+	line := fmt.Sprintf("%s: %d answered %s", plural(sum.Sent, "callback")+" sent", sum.Matched, dl.Expect)
 	if sum.Missed > 0 {
 		line += fmt.Sprintf(", %d answered otherwise", sum.Missed)
 	}
@@ -482,7 +482,7 @@ func dryRunDest(it send.Item) string {
 
 // sendCurl prints each request as a curl command that sends exactly the
 // same bytes and headers (--dry-run --as curl).
-func sendCurl(app *App, items []send.Item, dl delivery) error {
+func sendCurl(app *App, items []send.Item, dl deliver.Policy) error {
 	for _, it := range items {
 		if it.Skip != "" {
 			fmt.Fprintf(app.Err, "# %s skipped: %s\n", itemName(it), it.Skip)
@@ -509,16 +509,16 @@ func sendCurl(app *App, items []send.Item, dl delivery) error {
 
 // requestHeaders are the headers every request of the policy carries, in
 // the order they leave.
-func requestHeaders(app *App, dl delivery) [][2]string {
+func requestHeaders(app *App, dl deliver.Policy) [][2]string {
 	h := [][2]string{{"Content-Type", "application/json"}, {"User-Agent", app.UserAgent()}}
-	for _, name := range sortedHeaderNames(dl.header) {
+	for _, name := range sortedHeaderNames(dl.Header) {
 		for i := range h {
 			if strings.EqualFold(h[i][0], name) {
 				h = append(h[:i], h[i+1:]...)
 				break
 			}
 		}
-		for _, v := range dl.header[name] {
+		for _, v := range dl.Header[name] {
 			h = append(h, [2]string{name, v})
 		}
 	}
@@ -537,12 +537,12 @@ func sortedHeaderNames(h http.Header) []string {
 // curlCommand is a shell-safe curl command line: every argument single
 // quoted, the body given as exact bytes (--data-binary, a $'...' string
 // when it holds bytes a shell quote cannot carry).
-func curlCommand(url string, header [][2]string, body []byte, dl delivery) string {
-	args := []string{"curl", "-sS", "-X", "POST", "--max-time", strconv.FormatFloat(dl.opts.Timeout.Seconds(), 'f', -1, 64)}
-	if dl.opts.Insecure {
+func curlCommand(url string, header [][2]string, body []byte, dl deliver.Policy) string {
+	args := []string{"curl", "-sS", "-X", "POST", "--max-time", strconv.FormatFloat(dl.Timeout.Seconds(), 'f', -1, 64)}
+	if dl.Insecure {
 		args = append(args, "--insecure")
 	}
-	if dl.opts.FollowRedirects {
+	if dl.FollowRedirects {
 		args = append(args, "--location")
 	}
 	for _, kv := range header {

@@ -36,13 +36,6 @@ type LoadOptions struct {
 // duration too: it is refused there, not taken for a single send).
 func (o LoadOptions) active() bool { return o.Count != 0 || o.Duration != 0 || o.Emit != "" }
 
-// Bounds of --rate: below one request in about 17 minutes, or above a
-// million a second, a rate is a typo (1e-300 would schedule one request
-// after 10^292 years).
-const (
-	minRate = 0.001
-	maxRate = 1e6
-)
 
 // parseErrorRate reads --max-error-rate: a fraction (0.01) or a percentage
 // (1%).
@@ -77,8 +70,6 @@ func loadConflicts(opts *SendOptions, lifecycle bool) error {
 		return usageErrorf("--concurrency %d: give 1 to 100000", lo.Concurrency)
 	case lo.Duration < 0:
 		return usageErrorf("--duration %s: give a positive duration such as 30s", lo.Duration)
-	case lo.Rate != 0 && !(lo.Rate >= minRate && lo.Rate <= maxRate):
-		return usageErrorf("--rate %s: give requests per second from %v to %v, e.g. 500 (or 0: as fast as answered)", strconv.FormatFloat(lo.Rate, 'g', 6, 64), minRate, maxRate)
 	case lo.Emit != "" && !slices.Contains(send.EmitFormats, lo.EmitFormat):
 		return usageErrorf("--emit-format %q: give one of %s", lo.EmitFormat, strings.Join(send.EmitFormats, ", "))
 	case lo.Emit != "" && lo.Count == 0 && !(lo.Duration > 0 && lo.Rate > 0):
@@ -90,8 +81,8 @@ func loadConflicts(opts *SendOptions, lifecycle bool) error {
 // sendLoadRun is load mode: many callbacks, prepared ahead, sent
 // --concurrency at a time (or at --rate), reported as counts and latency
 // percentiles; or written to a file with --emit.
-func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event.Kind, lifecycle bool, bo send.BodyOptions, dl delivery, routes route.Table) error {
-	expect := dl.expect
+func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event.Kind, lifecycle bool, bo send.BodyOptions, dl deliver.Policy, routes route.Table) error {
+	expect := dl.Expect
 	if err := loadConflicts(opts, lifecycle); err != nil {
 		return err
 	}
@@ -128,9 +119,10 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 	if err := bodies.Route(opts.To, routes); err != nil {
 		return routeError(err)
 	}
-	o := dl.opts
-	o.MaxConns = lo.Concurrency
-	poster := deliver.NewPoster(o)
+	poster, err := deliver.NewPoster(dl, lo.Concurrency)
+	if err != nil {
+		return opts.Delivery.settingError(err)
+	}
 
 	if lo.Emit != "" {
 		return emitLoad(app, lo, bodies, poster.Header(), count, expect)
@@ -139,7 +131,7 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 	ctx, stop := interruptible(ctx)
 	defer stop()
 	defer tuneGC(app)()
-	l := &send.Load{Poster: poster, Bodies: bodies, Expect: expect, Count: count,
+	l := &send.Load{Poster: poster, Bodies: bodies, Count: count,
 		Duration: lo.Duration, Concurrency: lo.Concurrency, Rate: lo.Rate}
 	total := count
 	if total == 0 {
@@ -167,7 +159,10 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 			}
 		}()
 	}
-	rep := l.Run(ctx)
+	rep, err := l.Run(ctx)
+	if err != nil {
+		return loadError(err)
+	}
 	if bar != nil {
 		close(barDone)
 		barWG.Wait()
@@ -195,8 +190,8 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 		f := rep.FirstFailure
 		return unreachable("callbacks", f.URL, f.Cause, f.Err, opts.Delivery.Timeout, "--timeout")
 	case failed:
-		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("error rate %s is above --max-error-rate %s: %d of %d requests failed or were not answered %s",
-			percent(rep.ErrorRate()), percent(maxErr), rep.Failed+rep.Missed, rep.Requests, expect)}
+		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("error rate %s is above --max-error-rate %s: %d of %d requests failed, were not answered %s or were never sent",
+			percent(rep.ErrorRate()), percent(maxErr), rep.Failed+rep.Missed+rep.Unsent, rep.Requests+rep.Unsent, expect)}
 	}
 	return nil
 }
@@ -239,6 +234,9 @@ func writeLoadText(app *App, b *send.LoadBodies, rep send.LoadReport, expect del
 	}
 	fmt.Fprintf(w, "  %-11s %s; %s\n", "mode", mode, what)
 	fmt.Fprintf(w, "  %-11s %d in %s\n", "requests", rep.Requests, rep.Elapsed.Round(time.Millisecond))
+	if rep.Unsent > 0 {
+		fmt.Fprintf(w, "  %-11s %s\n", "unsent", p.Bad(fmt.Sprintf("%d scheduled by --rate but never sent: every sender was waiting for an answer (raise --concurrency)", rep.Unsent)))
+	}
 	if rep.Answered > 0 {
 		fmt.Fprintf(w, "  %-11s %.1f requests/s\n", "throughput", rep.Throughput)
 	} else {
@@ -290,6 +288,7 @@ type loadJSON struct {
 	Matched      int64              `json:"matched"`
 	Missed       int64              `json:"missed"`
 	Failed       int64              `json:"failed"`
+	Unsent       int64              `json:"unsent,omitempty"`
 	Statuses     map[string]int64   `json:"statuses"`
 	Errors       map[string]int64   `json:"errors"`
 	ElapsedS     float64            `json:"elapsed_s"`
@@ -304,7 +303,7 @@ type loadJSON struct {
 func loadRecord(b *send.LoadBodies, rep send.LoadReport, maxErr float64, ok bool) loadJSON {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	j := loadJSON{Kinds: b.Kinds, URLs: loadURLs(b), SameBody: b.Same, Concurrency: rep.Concurrency, Rate: rep.Rate,
-		Requests: rep.Requests, Answered: rep.Answered, Matched: rep.Matched, Missed: rep.Missed, Failed: rep.Failed,
+		Requests: rep.Requests, Answered: rep.Answered, Matched: rep.Matched, Missed: rep.Missed, Failed: rep.Failed, Unsent: rep.Unsent,
 		Statuses: map[string]int64{}, Errors: map[string]int64{}, ElapsedS: rep.Elapsed.Seconds(),
 		Throughput: rep.Throughput, ErrorRate: rep.ErrorRate(), MaxErrorRate: maxErr, Interrupted: rep.Interrupted, OK: ok,
 		LatencyMS: map[string]float64{"min": ms(rep.Latency.Min), "p50": ms(rep.Latency.P50), "p90": ms(rep.Latency.P90),
@@ -366,4 +365,13 @@ func emitLoad(app *App, lo LoadOptions, b *send.LoadBodies, header http.Header, 
 		fmt.Fprintf(app.Err, "wrote %d vegeta targets to %s; send them with:\n  vegeta attack -format=json -lazy -targets=%s %s | vegeta report\n", count, name, lo.Emit, rate)
 	}
 	return nil
+}
+
+// loadError names the flag of a schedule the load engine refused.
+func loadError(err error) error {
+	var se *deliver.SettingError
+	if errors.As(err, &se) {
+		return usageErrorf("--%s %s: %s", se.Setting, se.Value, se.Reason)
+	}
+	return usageErrorf("%v", err)
 }

@@ -189,7 +189,7 @@ func testRun(app *App, opts *TestOptions) error {
 	}
 	ctx, stop := interruptible(context.Background())
 	defer stop()
-	if err := contract.Probe(ctx, urls, dl.opts.Timeout); err != nil {
+	if err := contract.Probe(ctx, urls, dl); err != nil {
 		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("%s: is the receiver running, and on this port? Start it first, and wait until it listens (see the README's CI section)", display(err.Error()))}
 	}
 	where := strings.Join(urls, ", ")
@@ -204,8 +204,7 @@ func testRun(app *App, opts *TestOptions) error {
 	var writeErr error
 	start := time.Now()
 	results := contract.Run(ctx, cases, contract.Options{
-		Target: target, Timeout: dl.opts.Timeout, Expect: dl.expect, NegativeExpect: negExpect,
-		Concurrency: opts.Concurrency, Header: dl.header, UserAgent: app.UserAgent(),
+		Target: target, Policy: dl, NegativeExpect: negExpect, Concurrency: opts.Concurrency,
 		VerifyCmd: opts.VerifyCmd, VerifyTimeout: opts.VerifyTimeout,
 	}, func(r contract.Result) {
 		if app.Output.Structured() {
@@ -236,7 +235,7 @@ func testRun(app *App, opts *TestOptions) error {
 	}
 	if opts.JUnit != "" {
 		doc := contract.JUnit(results, start, elapsed, map[string]string{
-			"target": where, "seed": strconv.FormatUint(seed, 10), "timeout": dl.opts.Timeout.String(), "expect-status": dl.expect.String()})
+			"target": where, "seed": strconv.FormatUint(seed, 10), "timeout": dl.Timeout.String(), "expect-status": dl.Expect.String()})
 		if err := contract.WriteJUnitFile(opts.JUnit, doc); err != nil {
 			return ioError(fmt.Errorf("--junit: %w", err))
 		}

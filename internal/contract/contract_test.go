@@ -125,13 +125,13 @@ n=$(grep -cxF "$LIVECB_DOMAIN	$LIVECB_APP	$LIVECB_STREAM	$LIVECB_TASK_EXTERNAL_I
 func run(t *testing.T, url string, cases []Case, mod func(*Options)) []Result {
 	t.Helper()
 	opts := Options{
-		Target:  func(string, event.Family) (string, error) { return url, nil },
-		Timeout: 2 * time.Second,
+		Target: func(string, event.Family) (string, error) { return url, nil },
+		Policy: deliver.Policy{Timeout: 2 * time.Second},
 	}
 	if mod != nil {
 		mod(&opts)
 	}
-	if err := Probe(context.Background(), []string{url}, time.Second); err != nil {
+	if err := Probe(context.Background(), []string{url}, deliver.Policy{Timeout: time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	return Run(context.Background(), cases, opts, nil)
@@ -203,7 +203,7 @@ func TestBrokenReceiversFailTheirCases(t *testing.T) {
 			reason: "answered 400 Bad Request, want 200: the receiver rejected a body the service sends", details: "fileSize of type int64"},
 		{bug: "dup500", fails: func(c Case) bool { return strings.HasPrefix(c.Name, "duplicate/") },
 			reason: "the repeated", details: "duplicate key value"},
-		{bug: "slow", args: []string{"-delay", "3s"}, opts: func(o *Options) { o.Timeout = 400 * time.Millisecond; o.Concurrency = 4 },
+		{bug: "slow", args: []string{"-delay", "3s"}, opts: func(o *Options) { o.Policy.Timeout = 400 * time.Millisecond; o.Concurrency = 4 },
 			fails: hasKind(event.RecordDone, event.TaskRecordDone), reason: "no answer within 400ms (timeout)", details: "answer:  none"},
 		{bug: "float-id", args: []string{"-store", "STORE"}, opts: func(o *Options) { o.VerifyCmd = verifyStored },
 			fails: func(c Case) bool { return c.TaskExternalID != "" }, reason: "--verify-cmd failed (exit 1)", details: "want 1 row with taskExternalId"},

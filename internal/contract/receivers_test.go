@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/livecb/livecb/internal/deliver"
 )
 
 // receiverBin is the receiver of testdata/receivers, built once by TestMain
@@ -80,11 +82,11 @@ func startReceiver(t *testing.T, bug string, args ...string) string {
 
 func TestProbeReportsUnreachableReceiver(t *testing.T) {
 	url := startReceiver(t, "none")
-	if err := Probe(context.Background(), []string{url}, time.Second); err != nil {
+	if err := Probe(context.Background(), []string{url}, deliver.Policy{Timeout: time.Second}); err != nil {
 		t.Fatalf("probe of a running receiver: %v", err)
 	}
 	// Port 1 (tcpmux) is closed on any machine that runs these tests.
-	err := Probe(context.Background(), []string{"http://127.0.0.1:1/cb"}, time.Second)
+	err := Probe(context.Background(), []string{"http://127.0.0.1:1/cb"}, deliver.Policy{Timeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("probe of a closed port: got %v, want an unreachable error", err)
 	}

@@ -41,17 +41,16 @@ type Options struct {
 	// Target returns the URL of a callback about domain in family f. A
 	// *SkipError skips the case.
 	Target func(domain string, f event.Family) (string, error)
-	// Timeout bounds each request (the service's is about 2 s).
-	Timeout time.Duration
-	// Expect is the status every callback must get (default 200).
-	Expect deliver.Expect
+	// Policy is how every callback is delivered; its Expect is the status
+	// every callback of a positive case must get (default 200), its
+	// Timeout bounds each attempt (default DefaultTimeout, about the
+	// service's).
+	Policy deliver.Policy
 	// NegativeExpect is the status a negative case must get (default 4xx).
 	NegativeExpect deliver.Expect
 	// Concurrency is how many cases run at once (default 1). The callbacks
 	// of one case are always sent in order.
 	Concurrency int
-	Header      http.Header
-	UserAgent   string
 	// VerifyCmd, when set, runs through `sh -c` after each case that got
 	// the expected answers; its exit status decides the case.
 	VerifyCmd     string
@@ -91,23 +90,39 @@ type Result struct {
 	Duration time.Duration
 }
 
-// Probe checks that every URL's host accepts TCP connections (and, for
-// https, completes a verified TLS handshake), so that an unreachable
-// receiver is reported once, before any case runs.
-func Probe(ctx context.Context, urls []string, timeout time.Duration) error {
+// DefaultTimeout bounds each attempt unless the policy says otherwise:
+// about the service's own time limit.
+const DefaultTimeout = 2 * time.Second
+
+// Probe checks that every URL is a receiver URL (deliver.CheckURL: a
+// *deliver.URLError otherwise) whose host accepts TCP connections (and,
+// for https, completes a TLS handshake verified as p says), so that an
+// unreachable receiver is reported once, before any case runs. Through a
+// proxy, the proxy is what must accept connections.
+func Probe(ctx context.Context, urls []string, p deliver.Policy) error {
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	seen := map[string]bool{}
 	for _, raw := range urls {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+		if err := deliver.CheckURL(raw); err != nil {
+			return err
 		}
-		host := u.Host
-		if u.Port() == "" {
+		u, _ := url.Parse(raw)
+		dest, handshake := u, u.Scheme == "https"
+		if p.Proxy != nil {
+			if pu, err := p.Proxy(&http.Request{Method: http.MethodPost, URL: u, Host: u.Host, Header: http.Header{}}); err == nil && pu != nil {
+				dest, handshake = pu, false
+			}
+		}
+		host := dest.Host
+		if dest.Port() == "" {
 			port := "80"
-			if u.Scheme == "https" {
+			if dest.Scheme == "https" {
 				port = "443"
 			}
-			host = net.JoinHostPort(u.Hostname(), port)
+			host = net.JoinHostPort(dest.Hostname(), port)
 		}
 		if seen[host] {
 			continue
@@ -118,8 +133,8 @@ func Probe(ctx context.Context, urls []string, timeout time.Duration) error {
 		if err != nil {
 			return fmt.Errorf("the receiver at %s is unreachable: %w", raw, err)
 		}
-		if u.Scheme == "https" {
-			tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname()})
+		if handshake {
+			tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: p.Insecure}) //nolint:gosec // only when the policy says so
 			tc.SetDeadline(time.Now().Add(timeout))
 			err = tc.HandshakeContext(ctx)
 			if err != nil {
@@ -169,14 +184,11 @@ func family(cb Callback) event.Family {
 // onResult, when not nil, is called as each case ends (from one goroutine
 // at a time).
 func Run(ctx context.Context, cases []Case, opts Options, onResult func(Result)) []Result {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 2 * time.Second
+	if opts.Policy.Timeout == 0 {
+		opts.Policy.Timeout = DefaultTimeout
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 1
-	}
-	if opts.Expect.String() == "" {
-		opts.Expect, _ = deliver.ParseExpect("200")
 	}
 	if opts.NegativeExpect.String() == "" {
 		opts.NegativeExpect, _ = deliver.ParseExpect("4xx")
@@ -184,8 +196,7 @@ func Run(ctx context.Context, cases []Case, opts Options, onResult func(Result))
 	if opts.VerifyTimeout <= 0 {
 		opts.VerifyTimeout = 30 * time.Second
 	}
-	client := deliver.New(deliver.Options{Timeout: opts.Timeout, UserAgent: opts.UserAgent,
-		Header: opts.Header, MaxConns: opts.Concurrency, FollowRedirects: false})
+	client := deliver.NewClient(opts.Policy)
 
 	results := make([]Result, len(cases))
 	var mu sync.Mutex
@@ -222,7 +233,7 @@ func runCase(ctx context.Context, client *deliver.Client, c *Case, opts Options)
 	res := Result{Case: c, Outcome: Pass, Failed: -1}
 	defer func() { res.Duration = time.Since(start) }()
 
-	expect := opts.Expect
+	expect := client.Policy().Expect
 	if c.Negative {
 		expect = opts.NegativeExpect
 	}
@@ -248,7 +259,7 @@ func runCase(ctx context.Context, client *deliver.Client, c *Case, opts Options)
 			ex.Err = r.Err.Error()
 		}
 		res.Exchanges = append(res.Exchanges, ex)
-		if reason := check(c, i, ex, expect, opts.Timeout); reason != "" {
+		if reason := check(c, i, ex, expect, client.Policy().Timeout); reason != "" {
 			res.Outcome, res.Reason, res.Failed = Fail, reason, i
 			res.Duration = time.Since(start)
 			return res
@@ -286,11 +297,15 @@ func check(c *Case, i int, ex Exchange, expect deliver.Expect, timeout time.Dura
 		where = "the repeated " + what + " (second delivery of the same body)"
 	}
 	if ex.Err != "" {
-		switch ex.Cause {
-		case deliver.CauseTimeout:
+		switch {
+		case ex.Cause == deliver.CauseTimeout && ex.Status != 0:
+			return fmt.Sprintf("%s: answered %d, but the answer did not end within %s (timeout): the service gives up after about 2 s", where, ex.Status, timeout)
+		case ex.Cause == deliver.CauseTimeout:
 			return fmt.Sprintf("%s: no answer within %s (timeout): the service gives up after about 2 s; answer first, work later", where, timeout)
-		case deliver.CauseReset:
+		case ex.Cause == deliver.CauseReset:
 			return fmt.Sprintf("%s: the receiver dropped the connection without answering (did it crash?): %s", where, ex.Err)
+		case ex.Status != 0:
+			return fmt.Sprintf("%s: answered %d, but the answer failed (%s): %s", where, ex.Status, ex.Cause, ex.Err)
 		}
 		return fmt.Sprintf("%s: no answer (%s): %s", where, ex.Cause, ex.Err)
 	}

@@ -1,96 +1,70 @@
 // Package deliver POSTs callback bodies to receivers the way the live-video
 // service does, and reports how each receiver answered: status, latency, the
-// first part of the body, and for failures the network cause (refused, DNS,
-// timeout, TLS). send, replay, the contract suite and the listener's
-// forwarding all deliver through it.
+// first part of the body, and for failures the cause (refused, DNS,
+// timeout, TLS, an answer cut short or too large...). Every path that sends
+// goes through it, under one Policy: send and replay and the contract suite
+// and the listener's forwarding with a Client (net/http), load mode with a
+// Poster (fasthttp).
 package deliver
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
-// Options configure a Client.
-type Options struct {
-	// Timeout bounds each attempt, from connecting to reading the answer.
-	Timeout time.Duration
-	// Retries is how many more attempts follow a connection error or a 5xx.
-	Retries int
-	// Backoff is the wait before the first retry; it doubles each time.
-	Backoff time.Duration
-	// Insecure skips TLS certificate verification.
-	Insecure bool
-	// FollowRedirects follows redirects to other hosts too; redirects on the
-	// same host are always followed (as the service's HTTP client would).
-	FollowRedirects bool
-	// UserAgent is sent unless Header sets one.
-	UserAgent string
-	// Header is added to every request (after Content-Type and User-Agent,
-	// so it can override them).
-	Header http.Header
-	// MaxConns bounds idle keep-alive connections per host (load mode).
-	MaxConns int
-}
-
-// Client delivers callbacks. It is safe for concurrent use and keeps
-// connections alive between requests.
+// Client delivers callbacks under a Policy. It is safe for concurrent use
+// and keeps connections alive between requests.
 type Client struct {
-	opts Options
-	http *http.Client
+	policy Policy
+	err    error // the policy's, returned by every Do
+	http   *http.Client
 }
 
-// ExcerptSize is how much of an answer's body a Result keeps.
-const ExcerptSize = 512
+// idleConns bounds the kept-alive connections of a Client; no more are
+// open than requests under way, which the callers bound.
+const idleConns = 1024
 
-// New returns a Client.
-func New(opts Options) *Client {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 3 * time.Second
-	}
-	if opts.Backoff <= 0 {
-		opts.Backoff = 200 * time.Millisecond
-	}
-	maxConns := max(opts.MaxConns, 16)
+// NewClient returns a Client for p. A policy that fails Check gives a
+// Client whose every delivery fails with that *SettingError (CauseSetting):
+// check it first to report it once.
+func NewClient(p Policy) *Client {
+	c := &Client{err: p.Check(), policy: p.withDefaults()}
+	p = c.policy
 	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: opts.Insecure}, //nolint:gosec // only with --insecure
-		MaxIdleConns:        maxConns,
-		MaxIdleConnsPerHost: maxConns,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: opts.Timeout,
+		Proxy:                  p.Proxy,
+		DialContext:            (&net.Dialer{Timeout: p.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: p.Insecure}, //nolint:gosec // only when the policy says so
+		TLSHandshakeTimeout:    p.Timeout,
+		DisableCompression:     true, // no Accept-Encoding: the service sends none
+		MaxIdleConns:           idleConns,
+		MaxIdleConnsPerHost:    idleConns,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: MaxHeaderBytes,
 	}
-	c := &http.Client{Transport: tr, Timeout: opts.Timeout}
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		if !opts.FollowRedirects && req.URL.Host != via[0].URL.Host {
-			return fmt.Errorf("redirect to another host (%s) not followed: pass --follow-redirects to allow it", req.URL.Host)
-		}
-		return nil
-	}
-	return &Client{opts: opts, http: c}
+	// HTTP/1.1 only, as the service and the Poster speak it.
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetHTTP1(true)
+	c.http = &http.Client{Transport: tr, Timeout: p.Timeout, CheckRedirect: c.checkRedirect}
+	return c
 }
+
+// Policy returns the client's policy, defaults filled in.
+func (c *Client) Policy() Policy { return c.policy }
 
 // Request is one callback to deliver.
 type Request struct {
 	URL         string
 	Body        []byte
 	ContentType string      // default application/json
-	Header      http.Header // per request, over the client's
+	Header      http.Header // this request's, over the policy's
 }
 
 // Attempt is one try of a request.
@@ -103,44 +77,57 @@ type Attempt struct {
 
 // Result is how the receiver answered (the last attempt) and every attempt.
 type Result struct {
-	URL      string
-	Status   int
-	Header   http.Header
-	Excerpt  []byte // the first ExcerptSize bytes of the answer's body
-	Latency  time.Duration
-	Err      error // nil when an HTTP answer arrived, whatever its status
-	Cause    Cause // set with Err
+	URL string
+	// Status is the answer's, also when the answer then failed (cut short,
+	// too large, a redirect refused): for display only when Err is set.
+	Status  int
+	Header  http.Header
+	Excerpt []byte // the first ExcerptSize bytes of the answer's body
+	Latency time.Duration
+	// Err is nil when a complete HTTP answer arrived, whatever its status.
+	Err   error
+	Cause Cause // set with Err
+	// Matched is true when a complete answer arrived with a status the
+	// policy expects.
+	Matched  bool
 	Attempts []Attempt
+	// connected is whether the last attempt reached the receiver (or its
+	// proxy).
+	connected bool
 }
 
-// Cause classifies a failure to get an answer.
-type Cause string
+// Unreachable reports whether the last attempt could not reach the
+// receiver at all: refused, DNS, TLS handshake, no connection within the
+// timeout. A failure after that (a timeout waiting for the answer, an
+// answer cut short, too large or malformed, a redirect refused) is the
+// receiver's answer to this request, not a sign that it is down.
+func (r Result) Unreachable() bool {
+	return r.Err != nil && !r.connected && r.Cause != CauseURL && r.Cause != CauseSetting
+}
 
-const (
-	CauseRefused  Cause = "connection refused"
-	CauseDNS      Cause = "DNS lookup failed"
-	CauseTimeout  Cause = "timeout"
-	CauseTLS      Cause = "TLS"
-	CauseReset    Cause = "connection reset"
-	CauseRedirect Cause = "redirect refused"
-	CauseURL      Cause = "bad URL"
-	CauseOther    Cause = "network error"
-)
-
-// Do delivers r, retrying connection errors and 5xx answers. onAttempt, when
-// not nil, is called after each attempt (to report retries as they happen).
-func (c *Client) Do(ctx context.Context, r Request, onAttempt func(n int, a Attempt)) Result {
-	res := Result{URL: r.URL}
-	u, err := url.Parse(r.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		res.Err = fmt.Errorf("%q is not an absolute http(s) URL", r.URL)
-		res.Cause = CauseURL
-		return res
+// retryable reports whether a failure is worth another attempt.
+func retryable(c Cause) bool {
+	switch c {
+	case CauseURL, CauseSetting, CauseRedirect, CauseTooLarge:
+		return false
 	}
-	wait := c.opts.Backoff
+	return true
+}
+
+// Do delivers r, retrying failures and 5xx answers as the policy says.
+// onAttempt, when not nil, is called after each attempt (to report retries
+// as they happen).
+func (c *Client) Do(ctx context.Context, r Request, onAttempt func(n int, a Attempt)) Result {
+	if c.err != nil {
+		return Result{URL: r.URL, Err: c.err, Cause: CauseSetting}
+	}
+	if err := CheckURL(r.URL); err != nil {
+		return Result{URL: r.URL, Err: err, Cause: CauseURL}
+	}
+	wait := c.policy.Backoff
 	var attempts []Attempt
 	for n := 0; ; n++ {
-		res = c.once(ctx, r)
+		res := c.once(ctx, r)
 		a := Attempt{Status: res.Status, Latency: res.Latency}
 		if res.Err != nil {
 			a.Err, a.Cause = res.Err.Error(), res.Cause
@@ -150,18 +137,33 @@ func (c *Client) Do(ctx context.Context, r Request, onAttempt func(n int, a Atte
 		if onAttempt != nil {
 			onAttempt(n+1, a)
 		}
-		retryable := (res.Err != nil && res.Cause != CauseURL && res.Cause != CauseRedirect) || res.Status >= 500
-		if !retryable || n >= c.opts.Retries || ctx.Err() != nil {
+		again := (res.Err != nil && retryable(res.Cause)) || (res.Err == nil && res.Status >= 500)
+		if !again || n >= c.policy.Retries || ctx.Err() != nil {
 			return res
 		}
+		t := time.NewTimer(wait)
 		select {
-		case <-time.After(wait):
+		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 			return res
 		}
 		wait *= 2
 	}
 }
+
+// attempt is the state of one attempt, for the redirect check and the
+// trace.
+type attempt struct {
+	first, cur hop
+	ct         string
+	extra      http.Header
+	// connected is set once a connection is made; hopConnected for the
+	// request under way (a redirect starts another).
+	connected, hopConnected bool
+}
+
+type attemptKey struct{}
 
 func (c *Client) once(ctx context.Context, r Request) Result {
 	res := Result{URL: r.URL}
@@ -170,68 +172,71 @@ func (c *Client) once(ctx context.Context, r Request) Result {
 		res.Err, res.Cause = err, CauseURL
 		return res
 	}
-	ct := r.ContentType
-	if ct == "" {
-		ct = "application/json"
+	a := &attempt{ct: r.ContentType, extra: r.Header}
+	if a.ct == "" {
+		a.ct = "application/json"
 	}
-	req.Header.Set("Content-Type", ct)
-	if c.opts.UserAgent != "" {
-		req.Header.Set("User-Agent", c.opts.UserAgent)
-	}
-	for _, h := range []http.Header{c.opts.Header, r.Header} {
-		for k, vs := range h {
-			req.Header.Del(k)
-			for _, v := range vs {
-				if strings.EqualFold(k, "Host") {
-					req.Host = v
-					continue
-				}
-				req.Header.Add(k, v)
-			}
-		}
-	}
+	a.first = c.policy.firstHop(req.URL, r.Header)
+	a.cur = a.first
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { a.connected, a.hopConnected = true, true }}
+	req = req.WithContext(httptrace.WithClientTrace(context.WithValue(ctx, attemptKey{}, a), trace))
+	c.apply(req, a, a.first)
+
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		res.Latency = time.Since(start)
-		res.Err, res.Cause = err, classify(err)
+		if resp != nil {
+			res.Status = resp.StatusCode // a redirect not followed
+		}
+		st := stageConnect
+		if a.hopConnected {
+			st = stageHead
+		}
+		res.Err, res.Cause, res.connected = err, classify(err, st), a.connected
 		return res
 	}
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, ExcerptSize))
-	// Drain (bounded) so the connection can be reused.
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	res.Excerpt, err = readBody(resp.Body, resp.ContentLength, c.policy.MaxResponse, ExcerptSize)
 	resp.Body.Close()
 	res.Latency = time.Since(start)
-	res.Status = resp.StatusCode
-	res.Header = resp.Header
-	res.Excerpt = excerpt
+	res.Status, res.Header, res.connected = resp.StatusCode, resp.Header, true
+	if err != nil {
+		res.Err, res.Cause = err, classify(err, stageBody)
+		return res
+	}
+	res.Matched = c.policy.Expect.Match(res.Status)
 	return res
 }
 
-func classify(err error) Cause {
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var recordErr tls.RecordHeaderError
-	var netErr net.Error
-	switch {
-	case strings.Contains(err.Error(), "redirect to another host"):
-		return CauseRedirect
-	case errors.As(err, &dnsErr):
-		return CauseDNS
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &recordErr),
-		// https:// to a plain HTTP receiver; net/http has no typed error for it.
-		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return CauseTLS
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return CauseRefused
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return CauseReset
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return CauseTimeout
+// apply sets req's Host and header for hop h of attempt a: exactly the
+// policy's, nothing of net/http's own (no Go User-Agent, no Referer).
+func (c *Client) apply(req *http.Request, a *attempt, h hop) {
+	hd := c.policy.header(h, a.ct, a.extra)
+	req.Host = h.host
+	delete(hd, "Host")
+	if hd.Get("User-Agent") == "" {
+		hd["User-Agent"] = []string{""} // present and empty: net/http then sends none
 	}
-	return CauseOther
+	req.Header = hd
+}
+
+// checkRedirect follows the policy's redirect rule, and gives the next
+// request the policy's header for it.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	a, _ := req.Context().Value(attemptKey{}).(*attempt)
+	if a == nil || req.Response == nil {
+		return http.ErrUseLastResponse
+	}
+	next, follow, err := c.policy.next(a.first, a.cur, req.Response.StatusCode, req.Response.Header.Get("Location"), len(via))
+	if err != nil {
+		return err
+	}
+	if !follow {
+		return http.ErrUseLastResponse
+	}
+	a.cur, a.hopConnected = next, false
+	c.apply(req, a, next)
+	return nil
 }
 
 // Expect is a set of acceptable answer statuses: "200", "2xx", "200,204".

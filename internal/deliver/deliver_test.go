@@ -42,7 +42,7 @@ func TestDoSendsBodyAndHeadersExactly(t *testing.T) {
 	defer srv.Close()
 
 	body := []byte(`{"taskExternalId":163594946396839937,"fileSize":12345678901234567890}`)
-	c := New(Options{UserAgent: "livecb/test", Header: http.Header{"X-Token": {"abc"}, "User-Agent": {"custom/1"}}})
+	c := NewClient(Policy{UserAgent: "livecb/test", Header: http.Header{"X-Token": {"abc"}, "User-Agent": {"custom/1"}}})
 	res := c.Do(context.Background(), Request{URL: srv.URL + "/cb", Body: body, Header: http.Header{"X-Token": {"override"}, "Host": {"receiver.example"}}}, nil)
 	if res.Err != nil {
 		t.Fatal(res.Err)
@@ -71,7 +71,7 @@ func TestDoDefaultUserAgentAndContentType(t *testing.T) {
 	var got received
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { got.record(req) }))
 	defer srv.Close()
-	res := New(Options{UserAgent: "livecb/1.2.3"}).Do(context.Background(), Request{URL: srv.URL, Body: []byte("x"), ContentType: "text/plain"}, nil)
+	res := NewClient(Policy{UserAgent: "livecb/1.2.3"}).Do(context.Background(), Request{URL: srv.URL, Body: []byte("x"), ContentType: "text/plain"}, nil)
 	if res.Err != nil || res.Status != 200 {
 		t.Fatalf("%+v", res)
 	}
@@ -94,7 +94,7 @@ func TestDoRetriesFiveHundredsThenSucceeds(t *testing.T) {
 	}))
 	defer srv.Close()
 	var seen []Attempt
-	res := New(Options{Retries: 3, Backoff: time.Millisecond}).Do(context.Background(), Request{URL: srv.URL, Body: []byte("{}")},
+	res := NewClient(Policy{Retries: 3, Backoff: time.Millisecond}).Do(context.Background(), Request{URL: srv.URL, Body: []byte("{}")},
 		func(n int, a Attempt) {
 			if n != len(seen)+1 {
 				t.Errorf("attempt numbered %d, want %d", n, len(seen)+1)
@@ -122,7 +122,7 @@ func TestDoGivesUpAfterRetriesAndDoesNotRetry4xx(t *testing.T) {
 			calls.Add(1)
 			w.WriteHeader(tc.status)
 		}))
-		res := New(Options{Retries: tc.retries, Backoff: time.Millisecond}).Do(context.Background(), Request{URL: srv.URL}, nil)
+		res := NewClient(Policy{Retries: tc.retries, Backoff: time.Millisecond}).Do(context.Background(), Request{URL: srv.URL}, nil)
 		srv.Close()
 		if res.Status != tc.status || res.Err != nil || calls.Load() != tc.wantCalls {
 			t.Errorf("status %d retries %d: got status %d err %v after %d calls, want %d calls", tc.status, tc.retries, res.Status, res.Err, calls.Load(), tc.wantCalls)
@@ -140,7 +140,7 @@ func TestDoBackoffDoubles(t *testing.T) {
 		w.WriteHeader(500)
 	}))
 	defer srv.Close()
-	New(Options{Retries: 2, Backoff: 50 * time.Millisecond}).Do(context.Background(), Request{URL: srv.URL}, nil)
+	NewClient(Policy{Retries: 2, Backoff: 50 * time.Millisecond}).Do(context.Background(), Request{URL: srv.URL}, nil)
 	if len(times) != 3 {
 		t.Fatalf("%d calls", len(times))
 	}
@@ -167,7 +167,7 @@ func refusedURL(t *testing.T) string {
 func TestDoRefusedRetriesAndClassifies(t *testing.T) {
 	u := refusedURL(t)
 	n := 0
-	res := New(Options{Retries: 2, Backoff: time.Millisecond}).Do(context.Background(), Request{URL: u}, func(int, Attempt) { n++ })
+	res := NewClient(Policy{Retries: 2, Backoff: time.Millisecond}).Do(context.Background(), Request{URL: u}, func(int, Attempt) { n++ })
 	if res.Err == nil || res.Cause != CauseRefused {
 		t.Fatalf("cause %q err %v, want refused", res.Cause, res.Err)
 	}
@@ -187,7 +187,7 @@ func TestDoTimeoutAgainstHangingServer(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	start := time.Now()
-	res := New(Options{Timeout: 100 * time.Millisecond}).Do(context.Background(), Request{URL: srv.URL}, nil)
+	res := NewClient(Policy{Timeout: 100 * time.Millisecond}).Do(context.Background(), Request{URL: srv.URL}, nil)
 	if res.Cause != CauseTimeout || res.Err == nil {
 		t.Fatalf("cause %q err %v, want timeout", res.Cause, res.Err)
 	}
@@ -199,18 +199,18 @@ func TestDoTimeoutAgainstHangingServer(t *testing.T) {
 func TestDoTLS(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {}))
 	defer srv.Close()
-	res := New(Options{}).Do(context.Background(), Request{URL: srv.URL}, nil)
+	res := NewClient(Policy{}).Do(context.Background(), Request{URL: srv.URL}, nil)
 	if res.Cause != CauseTLS {
 		t.Fatalf("unverified certificate: cause %q err %v, want TLS", res.Cause, res.Err)
 	}
-	res = New(Options{Insecure: true}).Do(context.Background(), Request{URL: srv.URL}, nil)
+	res = NewClient(Policy{Insecure: true}).Do(context.Background(), Request{URL: srv.URL}, nil)
 	if res.Err != nil || res.Status != 200 {
 		t.Fatalf("--insecure: %+v", res)
 	}
 	// TLS spoken to a plain HTTP server.
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {}))
 	defer plain.Close()
-	res = New(Options{}).Do(context.Background(), Request{URL: strings.Replace(plain.URL, "http:", "https:", 1)}, nil)
+	res = NewClient(Policy{}).Do(context.Background(), Request{URL: strings.Replace(plain.URL, "http:", "https:", 1)}, nil)
 	if res.Cause != CauseTLS {
 		t.Fatalf("https to plain http: cause %q err %v, want TLS", res.Cause, res.Err)
 	}
@@ -219,7 +219,7 @@ func TestDoTLS(t *testing.T) {
 func TestDoBadURLIsNotRetried(t *testing.T) {
 	for _, u := range []string{"localhost:8080/cb", "ftp://127.0.0.1/x", "http://", "::"} {
 		n := 0
-		res := New(Options{Retries: 3}).Do(context.Background(), Request{URL: u}, func(int, Attempt) { n++ })
+		res := NewClient(Policy{Retries: 3}).Do(context.Background(), Request{URL: u}, func(int, Attempt) { n++ })
 		if res.Cause != CauseURL || n != 0 {
 			t.Errorf("%q: cause %q after %d attempts, want bad URL and none", u, res.Cause, n)
 		}
@@ -241,16 +241,16 @@ func TestDoRedirects(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	res := New(Options{}).Do(context.Background(), Request{URL: srv.URL + "/same", Body: []byte(`{"a":1}`)}, nil)
+	res := NewClient(Policy{}).Do(context.Background(), Request{URL: srv.URL + "/same", Body: []byte(`{"a":1}`)}, nil)
 	if res.Err != nil || string(res.Excerpt) != `{"a":1}` {
 		t.Fatalf("same-host redirect: %+v", res)
 	}
 	n := 0
-	res = New(Options{Retries: 2}).Do(context.Background(), Request{URL: srv.URL + "/away"}, func(int, Attempt) { n++ })
+	res = NewClient(Policy{Retries: 2}).Do(context.Background(), Request{URL: srv.URL + "/away"}, func(int, Attempt) { n++ })
 	if res.Cause != CauseRedirect || n != 1 {
 		t.Fatalf("other-host redirect: cause %q after %d attempts, want redirect refused, once", res.Cause, n)
 	}
-	res = New(Options{FollowRedirects: true}).Do(context.Background(), Request{URL: srv.URL + "/away"}, nil)
+	res = NewClient(Policy{FollowRedirects: true}).Do(context.Background(), Request{URL: srv.URL + "/away"}, nil)
 	if res.Err != nil || string(res.Excerpt) != "other" {
 		t.Fatalf("followed redirect: %+v", res)
 	}
@@ -261,7 +261,7 @@ func TestDoExcerptIsBounded(t *testing.T) {
 		io.WriteString(w, strings.Repeat("x", 10000))
 	}))
 	defer srv.Close()
-	res := New(Options{}).Do(context.Background(), Request{URL: srv.URL}, nil)
+	res := NewClient(Policy{}).Do(context.Background(), Request{URL: srv.URL}, nil)
 	if len(res.Excerpt) != ExcerptSize {
 		t.Fatalf("excerpt %d bytes, want %d", len(res.Excerpt), ExcerptSize)
 	}
@@ -272,7 +272,7 @@ func TestDoStopsWhenContextEnds(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	res := New(Options{Retries: 5, Backoff: time.Hour}).Do(ctx, Request{URL: srv.URL}, func(int, Attempt) {
+	res := NewClient(Policy{Retries: 5, Backoff: time.Hour}).Do(ctx, Request{URL: srv.URL}, func(int, Attempt) {
 		n++
 		cancel()
 	})
@@ -318,10 +318,10 @@ func TestParseExpect(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	if c := classify(errors.New("something odd")); c != CauseOther {
+	if c := classify(errors.New("something odd"), stageConnect); c != CauseOther {
 		t.Errorf("got %q", c)
 	}
-	if c := classify(context.DeadlineExceeded); c != CauseTimeout {
+	if c := classify(context.DeadlineExceeded, stageHead); c != CauseTimeout {
 		t.Errorf("got %q", c)
 	}
 }

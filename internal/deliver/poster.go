@@ -1,12 +1,17 @@
 package deliver
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,171 +19,232 @@ import (
 )
 
 // Poster sends many POSTs with as little work per request as it can, for
-// `livecb send --count` (load mode). It is built on fasthttp's client rather
-// than net/http's: on loopback, net/http's transport (a reader and a writer
-// goroutine per connection, a context and a timer per request) sustained
-// about 40% of wrk's rate on two cores, fasthttp's about as much as wrk (see
-// bench/README.md). The headers are set up once, no request is retried, the
-// answer's body is read and dropped, and at most MaxConns connections per
-// host are opened, each kept alive. Proxies from the environment are not
-// used: a load run talks to the receiver directly.
+// load mode. It is built on fasthttp's client rather than net/http's: on
+// loopback, net/http's transport (a reader and a writer goroutine per
+// connection, a context and a timer per request) sustained about 40% of
+// wrk's rate on two cores, fasthttp's about as much as wrk (see
+// bench/README.md).
+//
+// It honours the same Policy as the Client, with the same results: the
+// same header in the same order and nothing else, the same URL rule, the
+// timeout over the whole answer, the same redirects, TLS settings, answer
+// bounds and expectation. fasthttp writes the request; the answer is read
+// by this package's own round trip (transport), which bounds the head,
+// streams the body through a fixed buffer (no announced Content-Length is
+// ever allocated) and refuses what net/http refuses and fasthttp's parser
+// lets through (Content-Length given twice with different values, a
+// chunked body cut short). Two settings it cannot honour are refused:
+// retries (a load run measures each answer as it came) and proxies.
 type Poster struct {
-	opts   Options
-	header [][2]string // in order, Content-Type and User-Agent first
-	host   string      // a Host header override, if any
+	policy   Policy
+	maxConns int
 
 	mu      sync.Mutex
 	clients map[string]*fasthttp.HostClient // by scheme://host:port
 }
 
-// NewPoster returns a Poster. opts.MaxConns bounds the connections per host
-// (a sender waits for a free one instead of dialling more); Retries and
-// FollowRedirects are ignored: a load run measures each answer as it is.
-func NewPoster(opts Options) *Poster {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 3 * time.Second
+// NewPoster returns a Poster for p that opens at most maxConns connections
+// per host (a sender waits for a free one, within the timeout, instead of
+// dialling more).
+func NewPoster(p Policy, maxConns int) (*Poster, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
 	}
-	opts.MaxConns = max(opts.MaxConns, 1)
-	p := &Poster{opts: opts, clients: map[string]*fasthttp.HostClient{}}
-	h := p.Header()
-	for _, k := range sortedKeys(h) {
-		for _, v := range h[k] {
-			if k == "Host" {
-				p.host = v
-				continue
-			}
-			p.header = append(p.header, [2]string{k, v})
-		}
+	if p.Retries > 0 {
+		return nil, &SettingError{SettingRetries, strconv.Itoa(p.Retries), "load mode measures each answer as it came: it does not retry"}
 	}
-	return p
+	return &Poster{policy: p.withDefaults(), maxConns: max(maxConns, 1), clients: map[string]*fasthttp.HostClient{}}, nil
 }
 
-// Header returns the header every request carries: Content-Type, User-Agent
-// and Options.Header (Host included when set).
+// Policy returns the poster's policy, defaults filled in.
+func (p *Poster) Policy() Policy { return p.policy }
+
+// Header returns the header every request carries (Host only when the
+// policy overrides it), for writing the requests out for other tools.
 func (p *Poster) Header() http.Header {
-	h := http.Header{"Content-Type": {"application/json"}}
-	if p.opts.UserAgent != "" {
-		h.Set("User-Agent", p.opts.UserAgent)
-	}
-	for k, vs := range p.opts.Header {
-		k = http.CanonicalHeaderKey(k)
-		h[k] = append([]string(nil), vs...)
-	}
-	return h
+	h := p.policy.firstHop(&url.URL{}, nil)
+	return p.policy.header(h, "application/json", nil)
 }
 
-func sortedKeys(h http.Header) []string {
-	keys := make([]string, 0, len(h))
-	for _, k := range []string{"Content-Type", "User-Agent"} {
-		if _, ok := h[k]; ok {
-			keys = append(keys, k)
-		}
-	}
-	for k := range h {
-		if k != "Content-Type" && k != "User-Agent" {
-			keys = append(keys, k)
-		}
-	}
-	return keys
-}
-
-// Target is a URL to post to, parsed once.
+// Target is a URL to post to, checked once.
 type Target struct {
-	uri string
-	hc  *fasthttp.HostClient
+	raw   string
+	uri   string // scheme://host and the request target as net/http writes it
+	first hop
+	wire  wire
+	hc    *fasthttp.HostClient
 }
 
-// Target parses an absolute http(s) URL once, for many posts.
+// Target checks a receiver URL once, for many posts: CheckURL's rule, and
+// no proxy for it (a *SettingError).
 func (p *Poster) Target(raw string) (Target, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Target{}, errors.New(raw + " is not an absolute http(s) URL")
+	u, err := parseURL(raw)
+	if err != nil {
+		return Target{}, err
 	}
-	tls := u.Scheme == "https"
-	addr := u.Host
-	if u.Port() == "" {
-		if tls {
-			addr = net.JoinHostPort(u.Hostname(), "443")
-		} else {
-			addr = net.JoinHostPort(u.Hostname(), "80")
+	hc, err := p.hostClient(u)
+	if err != nil {
+		return Target{}, err
+	}
+	h := p.policy.firstHop(u, nil)
+	return Target{raw: raw, uri: wireURI(u), first: h, wire: wireOf(p.policy.header(h, "application/json", nil), u), hc: hc}, nil
+}
+
+func wireURI(u *url.URL) string { return u.Scheme + "://" + u.Host + u.RequestURI() }
+
+// hostClient returns the client for u's scheme and host, after checking
+// that no proxy is configured for it.
+func (p *Poster) hostClient(u *url.URL) (*fasthttp.HostClient, error) {
+	if p.policy.Proxy != nil {
+		pu, err := p.policy.Proxy(&http.Request{Method: http.MethodPost, URL: u, Host: u.Host, Header: http.Header{}})
+		if err != nil {
+			return nil, &SettingError{Setting: SettingProxy, Reason: err.Error()}
+		}
+		if pu != nil {
+			return nil, &SettingError{SettingProxy, pu.Redacted(),
+				"load mode connects to " + u.Host + " directly and cannot go through a proxy: exempt the host from the proxy"}
 		}
 	}
+	isTLS := u.Scheme == "https"
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if isTLS {
+			port = "443"
+		}
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
 	key := u.Scheme + "://" + addr
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	hc := p.clients[key]
-	if hc == nil {
-		hc = p.hostClient(addr, tls)
-		p.clients[key] = hc
+	if hc := p.clients[key]; hc != nil {
+		return hc, nil
 	}
-	return Target{uri: raw, hc: hc}, nil
-}
-
-func (p *Poster) hostClient(addr string, isTLS bool) *fasthttp.HostClient {
-	dialer := &net.Dialer{Timeout: p.opts.Timeout, KeepAlive: 30 * time.Second}
-	return &fasthttp.HostClient{
-		Addr:  addr,
-		IsTLS: isTLS,
-		TLSConfig: &tls.Config{InsecureSkipVerify: p.opts.Insecure, //nolint:gosec // only with --insecure
-			ServerName: hostOnly(addr)},
-		Dial:                          func(a string) (net.Conn, error) { return dialer.Dial("tcp", a) },
-		MaxConns:                      p.opts.MaxConns,
-		MaxConnWaitTimeout:            p.opts.Timeout,
+	hc := &fasthttp.HostClient{
+		Addr:                          addr,
+		IsTLS:                         isTLS,
+		DialTimeout:                   p.dial(isTLS, u.Hostname()),
+		MaxConns:                      p.maxConns,
+		MaxConnWaitTimeout:            p.policy.Timeout,
 		MaxIdleConnDuration:           90 * time.Second,
-		ReadTimeout:                   p.opts.Timeout,
-		WriteTimeout:                  p.opts.Timeout,
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true, // the names are canonical already
-		DisablePathNormalizing:        true, // the path goes as given
+		DisablePathNormalizing:        true, // the target goes as net/http writes it
 		MaxIdemponentCallAttempts:     1,    // no retries
 		RetryIfErr:                    func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+		Transport:                     transport{limit: p.policy.MaxResponse},
+	}
+	p.clients[key] = hc
+	return hc, nil
+}
+
+// dial connects, and shakes hands for https, within the time left.
+func (p *Poster) dial(isTLS bool, serverName string) fasthttp.DialFuncWithTimeout {
+	return func(addr string, timeout time.Duration) (net.Conn, error) {
+		if timeout <= 0 {
+			timeout = p.policy.Timeout
+		}
+		deadline := time.Now().Add(timeout)
+		conn, err := (&net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}).Dial("tcp", addr)
+		if err != nil || !isTLS {
+			return conn, err
+		}
+		tc := tls.Client(conn, &tls.Config{ServerName: serverName, InsecureSkipVerify: p.policy.Insecure}) //nolint:gosec // only when the policy says so
+		if err := tc.SetDeadline(deadline); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tc, tc.SetDeadline(time.Time{})
 	}
 }
 
-func hostOnly(addr string) string {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return h
-}
-
-// Post sends body to t and returns the answer's status, or the error and
-// its cause when no answer arrived. ctx is only checked before sending: a
-// request under way ends with its answer or the timeout.
-func (p *Poster) Post(ctx context.Context, t Target, body []byte) (status int, cause Cause, err error) {
+// Post sends body to t, following redirects as the policy says, and
+// returns how the receiver answered (without the answer's header and
+// body, which are read and dropped). ctx is only checked before sending:
+// a request under way ends with its answer or the timeout.
+func (p *Poster) Post(ctx context.Context, t Target, body []byte) Result {
+	res := Result{URL: t.raw}
 	if err := ctx.Err(); err != nil {
-		return 0, CauseOther, err
+		res.Err, res.Cause = err, CauseOther
+		return res
 	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(t.uri)
-	req.Header.SetMethod(http.MethodPost)
-	for _, kv := range p.header {
-		req.Header.Add(kv[0], kv[1])
+	start := time.Now()
+	deadline := start.Add(p.policy.Timeout)
+	cur, uri, w, hc := t.first, t.uri, t.wire, t.hc
+	for n := 1; ; n++ {
+		build(req, uri, w, cur.body, body)
+		err := hc.DoDeadline(req, resp, deadline)
+		if err != nil {
+			st := stageConnect
+			var se *stageError
+			if errors.As(err, &se) {
+				st, err = se.stage, se.err
+			}
+			if st > stageConnect {
+				res.connected = true
+			}
+			if st == stageBody {
+				res.Status = resp.StatusCode()
+			}
+			res.Err, res.Cause = err, classify(err, st)
+			break
+		}
+		res.connected = true
+		res.Status = resp.StatusCode()
+		next, follow, err := p.policy.next(t.first, cur, res.Status, string(resp.Header.Peek("Location")), n)
+		if err == nil && follow {
+			hc, err = p.hostClient(next.url)
+		}
+		if err != nil {
+			res.Err, res.Cause = err, classify(err, stageHead)
+			break
+		}
+		if !follow {
+			res.Matched = p.policy.Expect.Match(res.Status)
+			break
+		}
+		cur, uri, w = next, wireURI(next.url), wireOf(p.policy.header(next, "application/json", nil), next.url)
+		req.Reset()
 	}
-	if p.host != "" {
-		req.UseHostHeader = true
-		req.Header.SetHost(p.host)
-	}
-	req.SetBodyRaw(body)
-	resp.SkipBody = false
-	if err := t.hc.DoTimeout(req, resp, p.opts.Timeout); err != nil {
-		return 0, classifyFast(err), err
-	}
-	return resp.StatusCode(), "", nil
+	res.Latency = time.Since(start)
+	return res
 }
 
-func classifyFast(err error) Cause {
-	switch {
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrNoFreeConns), errors.Is(err, fasthttp.ErrDialTimeout):
-		return CauseTimeout
-	case errors.Is(err, fasthttp.ErrConnectionClosed):
-		return CauseReset
+// digitPool holds the scratch space of a Content-Length (fasthttp keeps
+// a copy; a local array would escape, one allocation per request).
+var digitPool = sync.Pool{New: func() any { return new([20]byte) }}
+
+// build writes the request exactly as the Client's is written: fasthttp's
+// own headers are off, so that what leaves is the wire header and
+// Content-Length, in net/http's order, and nothing else.
+func build(req *fasthttp.Request, uri string, w wire, withBody bool, body []byte) {
+	req.Header.DisableSpecialHeader()
+	req.UseHostHeader = true
+	req.SetRequestURI(uri)
+	req.Header.Add("Host", w.host)
+	if w.ua != "" {
+		req.Header.Add("User-Agent", w.ua)
 	}
-	return classify(err)
+	if withBody {
+		req.Header.SetMethod(http.MethodPost)
+		d := digitPool.Get().(*[20]byte)
+		req.Header.AddBytesV("Content-Length", strconv.AppendInt(d[:0], int64(len(body)), 10))
+		digitPool.Put(d)
+		req.SetBodyRaw(body)
+	} else {
+		req.Header.SetMethod(http.MethodGet)
+	}
+	for _, kv := range w.rest {
+		req.Header.Add(kv[0], kv[1])
+	}
 }
 
 // CloseIdle closes the kept-alive connections.
@@ -188,4 +254,202 @@ func (p *Poster) CloseIdle() {
 	for _, hc := range p.clients {
 		hc.CloseIdleConnections()
 	}
+}
+
+// transport is the Poster's round trip: fasthttp's connection pool and
+// request writer, and an answer reader bounded in size and time.
+type transport struct{ limit int64 }
+
+func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) (bool, error) {
+	timeout := req.GetTimeOut()
+	deadline := time.Now().Add(timeout)
+	cc, err := hc.AcquireConn(timeout, false)
+	if err != nil {
+		return false, &stageError{stageConnect, err}
+	}
+	conn := cc.Conn()
+	// One deadline for writing the request and reading the whole answer.
+	if err := conn.SetDeadline(deadline); err != nil {
+		hc.CloseConn(cc)
+		return false, &stageError{stageHead, err}
+	}
+	bw := hc.AcquireWriter(conn)
+	err = req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	hc.ReleaseWriter(bw)
+	if err != nil {
+		hc.CloseConn(cc)
+		return false, &stageError{stageHead, err}
+	}
+	r := acquireReader(conn)
+	st, err := readAnswer(r, resp, t.limit)
+	// Bytes beyond the answer would be read as the next one's: not reused.
+	reuse := err == nil && !resp.ConnectionClose() && r.br.Buffered() == 0
+	releaseReader(r)
+	if reuse {
+		hc.ReleaseConn(cc)
+	} else {
+		hc.CloseConn(cc)
+	}
+	if err != nil {
+		return false, &stageError{st, err}
+	}
+	return false, nil
+}
+
+// reader is a bounded buffer over a connection that remembers whether the
+// connection ended, to tell a chunked body cut short from a complete one
+// (fasthttp's stream reports both as io.EOF).
+type reader struct {
+	conn net.Conn
+	eof  bool
+	br   *bufio.Reader
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	n, err := r.conn.Read(p)
+	if err == io.EOF {
+		r.eof = true
+	}
+	return n, err
+}
+
+var readers = sync.Pool{New: func() any {
+	r := &reader{}
+	r.br = bufio.NewReaderSize(r, MaxHeaderBytes)
+	return r
+}}
+
+func acquireReader(conn net.Conn) *reader {
+	r := readers.Get().(*reader)
+	r.conn, r.eof = conn, false
+	r.br.Reset(r)
+	return r
+}
+
+func releaseReader(r *reader) {
+	r.conn = nil
+	r.br.Reset(r)
+	readers.Put(r)
+}
+
+// smallBody is the largest body fasthttp reads whole into the response's
+// pooled buffer; a longer one is streamed.
+const smallBody = 4096
+
+// readAnswer reads an answer's head and body, and reports how far it got.
+func readAnswer(r *reader, resp *fasthttp.Response, limit int64) (stage, error) {
+	for informational := 0; ; informational++ {
+		if err := checkHead(r.br); err != nil {
+			return stageHead, err
+		}
+		if err := resp.Header.Read(r.br); err != nil {
+			return stageHead, err
+		}
+		code := resp.Header.StatusCode()
+		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+			break
+		}
+		if informational == 5 {
+			return stageHead, errors.New("too many 1xx informational answers")
+		}
+	}
+	switch code := resp.Header.StatusCode(); {
+	case code < 200, code == http.StatusNoContent, code == http.StatusNotModified:
+		return stageBody, nil // no body
+	}
+	cl := resp.Header.ContentLength() // -1 chunked, -2 until the connection closes
+	announced := int64(cl)
+	if cl < 0 {
+		announced = -1
+	}
+	if announced > limit {
+		return stageBody, &TooLargeError{Announced: announced, Limit: limit}
+	}
+	if cl >= 0 && cl <= smallBody {
+		// Read whole into the response's pooled buffer (fasthttp checks
+		// the length).
+		resp.StreamBody = false
+		return stageBody, resp.ReadBody(r.br, smallBody)
+	}
+	resp.StreamBody = true
+	if err := resp.ReadBody(r.br, smallBody); err != nil {
+		return stageBody, err
+	}
+	_, err := readBody(resp.BodyStream(), announced, limit, 0)
+	resp.CloseBodyStream() //nolint:errcheck // a stream of this package's reader has nothing to close
+	if err == nil && cl == -1 && r.eof {
+		err = io.ErrUnexpectedEOF // the connection ended before the last chunk
+	}
+	if err != nil {
+		return stageBody, err
+	}
+	return stageBody, nil
+}
+
+// checkHead waits until br holds the whole head of the next answer (up to
+// its empty line, within MaxHeaderBytes) and refuses what fasthttp's parser
+// accepts and net/http's does not.
+func checkHead(br *bufio.Reader) error {
+	from, n := 0, 1
+	for {
+		_, err := br.Peek(n) // waits for at least n bytes
+		b, _ := br.Peek(br.Buffered())
+		if end := headEnd(b, from); end >= 0 {
+			return checkLengths(b[:end])
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return &TooLargeError{Head: true, Announced: -1, Limit: MaxHeaderBytes}
+		}
+		if err != nil {
+			return err
+		}
+		from, n = max(len(b)-2, 0), len(b)+1
+	}
+}
+
+// headEnd returns the length of the head in b (through its empty line),
+// looking from from on, or -1.
+func headEnd(b []byte, from int) int {
+	for i := from; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		if i+1 < len(b) && b[i+1] == '\n' {
+			return i + 2
+		}
+		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
+			return i + 3
+		}
+	}
+	return -1
+}
+
+var contentLength = []byte("content-length:")
+
+// checkLengths refuses a head that gives Content-Length more than once
+// with different values (RFC 9112 §6.3: the framing is then unknowable;
+// fasthttp takes the last).
+func checkLengths(head []byte) error {
+	var first []byte
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i+1], head[i+1:]
+		} else {
+			head = nil
+		}
+		if len(line) < len(contentLength) || !bytes.EqualFold(line[:len(contentLength)], contentLength) {
+			continue
+		}
+		v := bytes.TrimSpace(line[len(contentLength):])
+		if first == nil {
+			first = v
+		} else if !bytes.Equal(first, v) {
+			return fmt.Errorf("the answer gives Content-Length twice, %q and %q", first, v)
+		}
+	}
+	return nil
 }

@@ -33,7 +33,10 @@ func TestPosterHeadersBodyAndConnectionBound(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	p := NewPoster(Options{MaxConns: 3, UserAgent: "livecb/test", Header: http.Header{"X-A": {"1"}, "Host": {"cb.example.com"}}})
+	p, err := NewPoster(Policy{UserAgent: "livecb/test", Header: http.Header{"X-A": {"1"}, "Host": {"cb.example.com"}}, Expect: expect(t, "204")}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tgt, err := p.Target(srv.URL + "/cb?x=1")
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +47,8 @@ func TestPosterHeadersBodyAndConnectionBound(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
-				if status, _, err := p.Post(context.Background(), tgt, []byte(`{"a":1}`)); status != 204 || err != nil {
-					t.Errorf("status %d, %v", status, err)
+				if r := p.Post(context.Background(), tgt, []byte(`{"a":1}`)); r.Status != 204 || r.Err != nil || !r.Matched {
+					t.Errorf("status %d, %v", r.Status, r.Err)
 					return
 				}
 			}
@@ -67,8 +70,8 @@ func TestPosterHeadersBodyAndConnectionBound(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed, _ := p.Target("http://" + ln.Addr().String())
 	ln.Close()
-	if _, cause, err := p.Post(context.Background(), closed, nil); err == nil || cause != CauseRefused {
-		t.Fatalf("closed port: %v %v", cause, err)
+	if r := p.Post(context.Background(), closed, nil); r.Err == nil || r.Cause != CauseRefused {
+		t.Fatalf("closed port: %v %v", r.Cause, r.Err)
 	}
 }
 
@@ -85,31 +88,40 @@ func TestPosterTLSTimeoutAndAnswerBodies(t *testing.T) {
 		io.WriteString(w, strings.Repeat("x", 100000)) // read and dropped
 	}))
 	defer srv.Close()
-	p := NewPoster(Options{MaxConns: 2, Insecure: true, Timeout: 300 * time.Millisecond})
+	p, _ := NewPoster(Policy{Insecure: true, Timeout: 300 * time.Millisecond, Expect: expect(t, "201")}, 2)
 	tgt, _ := p.Target(srv.URL + "/cb")
 	for i := 0; i < 5; i++ {
-		if status, _, err := p.Post(context.Background(), tgt, []byte(`{}`)); status != 201 || err != nil {
-			t.Fatalf("status %d, %v", status, err)
+		if r := p.Post(context.Background(), tgt, []byte(`{}`)); r.Status != 201 || r.Err != nil || !r.Matched {
+			t.Fatalf("status %d, %v", r.Status, r.Err)
 		}
 	}
 	slow, _ := p.Target(srv.URL + "/slow")
-	if _, cause, err := p.Post(context.Background(), slow, []byte(`{}`)); err == nil || cause != CauseTimeout {
-		t.Fatalf("slow receiver: %v %v", cause, err)
+	if r := p.Post(context.Background(), slow, []byte(`{}`)); r.Err == nil || r.Cause != CauseTimeout {
+		t.Fatalf("slow receiver: %v %v", r.Cause, r.Err)
 	}
 	// The timed-out connection is not reused for the next answer.
 	for i := 0; i < 3; i++ {
-		if status, _, err := p.Post(context.Background(), tgt, []byte(`{}`)); status != 201 || err != nil {
-			t.Fatalf("after a timeout: status %d, %v", status, err)
+		if r := p.Post(context.Background(), tgt, []byte(`{}`)); r.Status != 201 || r.Err != nil || !r.Matched {
+			t.Fatalf("after a timeout: status %d, %v", r.Status, r.Err)
 		}
 	}
-	strict := NewPoster(Options{MaxConns: 1})
+	strict, _ := NewPoster(Policy{}, 1)
 	tgt, _ = strict.Target(srv.URL + "/cb")
-	if _, cause, err := strict.Post(context.Background(), tgt, []byte(`{}`)); err == nil || cause != CauseTLS {
-		t.Fatalf("self-signed certificate without --insecure: %v %v", cause, err)
+	if r := strict.Post(context.Background(), tgt, []byte(`{}`)); r.Err == nil || r.Cause != CauseTLS {
+		t.Fatalf("self-signed certificate without --insecure: %v %v", r.Cause, r.Err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := p.Post(ctx, tgt, nil); err == nil {
+	if r := p.Post(ctx, tgt, nil); r.Err == nil {
 		t.Fatal("posted after the context ended")
 	}
+}
+
+func expect(t *testing.T, spec string) Expect {
+	t.Helper()
+	e, err := ParseExpect(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -90,8 +90,8 @@ func TestNoRedirectToAnotherHost(t *testing.T) {
 	}))
 	defer redirector.Close()
 
-	// The zero Options are the safe ones.
-	res := deliver.New(deliver.Options{}).Do(context.Background(), deliver.Request{URL: redirector.URL, Body: []byte("{}")}, nil)
+	// The zero Policy is the safe one.
+	res := deliver.NewClient(deliver.Policy{}).Do(context.Background(), deliver.Request{URL: redirector.URL, Body: []byte("{}")}, nil)
 	if res.Cause != deliver.CauseRedirect {
 		t.Errorf("deliver default: cause %q (%v), want redirect refused", res.Cause, res.Err)
 	}
@@ -141,7 +141,7 @@ func TestFollowRedirectsWhenAsked(t *testing.T) {
 // signed is refused; --insecure (where offered) accepts it.
 func TestTLSIsVerifiedUnlessInsecure(t *testing.T) {
 	srv, hits := counter(t, true)
-	res := deliver.New(deliver.Options{}).Do(context.Background(), deliver.Request{URL: srv.URL, Body: []byte("{}")}, nil)
+	res := deliver.NewClient(deliver.Policy{}).Do(context.Background(), deliver.Request{URL: srv.URL, Body: []byte("{}")}, nil)
 	if res.Cause != deliver.CauseTLS {
 		t.Errorf("deliver default: cause %q (%v), want TLS", res.Cause, res.Err)
 	}

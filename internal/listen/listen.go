@@ -71,8 +71,13 @@ type Options struct {
 	// ForwardTo passes every POST on to a real receiver, whose answer the
 	// caller then gets. A URL without a path gets the request's path and
 	// query appended.
-	ForwardTo      string
-	ForwardTimeout time.Duration
+	ForwardTo string
+	// Forward is how callbacks are forwarded (nil: the default policy with
+	// a 5 s timeout). The sender's headers go with each callback, over the
+	// policy's. It cannot retry (a *deliver.SettingError): the sender
+	// retries on its own, and a retried callback would reach the receiver
+	// twice for one arrival.
+	Forward *deliver.Policy
 	// MaxBody is the largest body read (default 1 MiB); a larger one is
 	// answered 413 and its first MaxBody bytes captured.
 	MaxBody int64
@@ -188,18 +193,13 @@ func Listen(opts Options) (*Server, error) {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = defaultIdleTimeout
 	}
-	if opts.ForwardTimeout <= 0 {
-		opts.ForwardTimeout = defaultForwardTimeout
-	}
 	s := &Server{opts: opts, stats: newStats()}
 	if opts.ForwardTo != "" {
-		u, err := url.Parse(opts.ForwardTo)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--forward-to %q is not an absolute http(s) URL", opts.ForwardTo)
+		fwd, err := forwarder(opts)
+		if err != nil {
+			return nil, err
 		}
-		// No retries: the sender retries on its own, and a retried
-		// callback would reach the receiver twice for one arrival.
-		s.forward = deliver.New(deliver.Options{Timeout: opts.ForwardTimeout, MaxConns: 64})
+		s.forward = fwd
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -505,6 +505,28 @@ func stripHopByHop(h http.Header) http.Header {
 	return h
 }
 
+// forwarder is the client of Options.Forward for Options.ForwardTo.
+func forwarder(opts Options) (*deliver.Client, error) {
+	if err := deliver.CheckURL(opts.ForwardTo); err != nil {
+		return nil, err
+	}
+	p := deliver.Policy{Timeout: defaultForwardTimeout}
+	if opts.Forward != nil {
+		p = *opts.Forward
+		if p.Timeout == 0 {
+			p.Timeout = defaultForwardTimeout
+		}
+	}
+	if p.Retries != 0 {
+		return nil, &deliver.SettingError{Setting: deliver.SettingRetries, Value: strconv.Itoa(p.Retries),
+			Reason: "a forwarded callback is not retried: the sender retries on its own, and a retry would reach the receiver twice"}
+	}
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	return deliver.NewClient(p), nil
+}
+
 // forwardURL is ForwardTo, with the request's path and query when ForwardTo
 // has no path of its own.
 func (s *Server) forwardURL(in *incoming) string {
@@ -520,8 +542,8 @@ func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Head
 	h := stripHopByHop(in.header)
 	ct := h.Get("Content-Type")
 	h.Del("Content-Type")
-	// Bounded by ForwardTimeout: a sender that hangs up meanwhile does not
-	// cut it short (fasthttp has no per-request context).
+	// Bounded by the policy's timeout: a sender that hangs up meanwhile
+	// does not cut it short (fasthttp has no per-request context).
 	res := s.forward.Do(context.Background(), deliver.Request{URL: target, Body: body, ContentType: ct, Header: h}, nil)
 	fw := &capture.Forward{URL: target, Status: res.Status, LatencyMS: float64(res.Latency.Microseconds()) / 1000}
 	if res.Err != nil {

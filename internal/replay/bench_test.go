@@ -20,12 +20,11 @@ func BenchmarkReplayPacing(b *testing.B) {
 		recs[i] = capRec{fmt.Sprintf(`{"n":%d}`, i), t0.Add(time.Duration(i) * gap), "/", "application/json"}
 	}
 	path := writeCapture(b, "bench.ndjson", recs...)
-	expect, _ := deliver.ParseExpect("200")
-	client := deliver.New(deliver.Options{Timeout: 2 * time.Second})
+	client := deliver.NewClient(deliver.Policy{Timeout: 2 * time.Second})
 	var p50, p99, worst time.Duration
 	b.ResetTimer()
 	for range b.N {
-		sum, err := Run(context.Background(), Options{Inputs: inputs(path), To: rv.URL, Speed: 1, Client: client, Expect: expect}, nil)
+		sum, err := Run(context.Background(), Options{Inputs: inputs(path), To: rv.URL, Speed: 1, Client: client}, nil)
 		if err != nil || sum.Answered != n {
 			b.Fatalf("replay: %v, %d answered", err, sum.Answered)
 		}

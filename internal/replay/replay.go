@@ -46,8 +46,9 @@ type Options struct {
 	// target.
 	PreservePath bool
 	Routes       route.Table
-	Client       *deliver.Client
-	Expect       deliver.Expect
+	// Client delivers, under its policy (which also says which answers
+	// are expected).
+	Client *deliver.Client
 	// MaxInFlight is how many deliveries may be under way at once (default
 	// 1: the next callback leaves once the previous one is answered, so the
 	// receiver sees them in order).
@@ -59,7 +60,8 @@ type State string
 
 const (
 	Answered    State = "answered"    // the receiver answered (Outcome.OK says whether as expected)
-	Unreachable State = "unreachable" // no answer: refused, DNS, timeout, TLS...
+	Unreachable State = "unreachable" // the receiver could not be reached: refused, DNS, TLS, no connection in time; the replay stops
+	Failed      State = "failed"      // no complete answer to this record: a bad URL, a redirect refused, an answer cut short, too large or late
 	DryRun      State = "dry-run"     // would be sent
 	Skipped     State = "skipped"     // not sent: no route, change failed
 	Off         State = "off"         // not sent: the family is switched off for the domain (the service would not send it)
@@ -105,6 +107,7 @@ type Summary struct {
 	Answered    int
 	Missed      int // answered with a status other than expected
 	Unreachable int
+	Failures    int // records in State Failed
 	DryRun      int
 	Skipped     int
 	Truncated   int
@@ -126,12 +129,18 @@ type Summary struct {
 // unanswered or could not be sent, or --stop-on-error stopped the replay.
 // Truncated and broken records skipped with a warning do not fail it.
 func (s Summary) Failed() bool {
-	return s.Missed > 0 || s.Unreachable > 0 || s.Skipped > 0 || s.StoppedOnError
+	return s.Missed > 0 || s.Unreachable > 0 || s.Failures > 0 || s.Skipped > 0 || s.StoppedOnError
 }
 
 // Run replays. report is called once per record, in replay order, from a
-// single goroutine. The error is for inputs that cannot be read.
+// single goroutine. The error is for inputs that cannot be read, or a To
+// that is no receiver URL (a *deliver.URLError).
 func Run(ctx context.Context, opts Options, report func(Outcome)) (Summary, error) {
+	if opts.To != "" {
+		if err := deliver.CheckURL(opts.To); err != nil {
+			return Summary{}, err
+		}
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -161,7 +170,8 @@ type runner struct {
 	shift    time.Duration
 
 	stop      atomic.Bool
-	stopWhy   atomic.Value
+	stopMu    sync.Mutex
+	stopWhy   string // why it stopped early; "" for a --limit reached
 	sem       chan struct{}
 	order     chan chan Outcome
 	reporting sync.WaitGroup
@@ -210,9 +220,11 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if err == nil && ctx.Err() != nil {
 		r.sum.Stopped = "interrupted"
 	}
-	if why, ok := r.stopWhy.Load().(string); ok && why != "" && r.sum.Stopped == "" {
-		r.sum.Stopped = why
+	r.stopMu.Lock()
+	if r.stopWhy != "" && r.sum.Stopped == "" {
+		r.sum.Stopped = r.stopWhy
 	}
+	r.stopMu.Unlock()
 	r.sum.Elapsed = time.Since(start)
 	r.sum.Latency = r.lat.percentiles()
 	r.sum.Lateness = r.late.percentiles()
@@ -227,9 +239,14 @@ func (r *runner) emit(o Outcome) {
 	r.order <- slot
 }
 
+// halt stops the replay; the first reason given is kept, also when a
+// --limit stopped it first (deliveries under way may still fail).
 func (r *runner) halt(why string) {
-	if r.stop.CompareAndSwap(false, true) {
-		r.stopWhy.Store(why)
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	r.stop.Store(true)
+	if r.stopWhy == "" {
+		r.stopWhy = why
 	}
 }
 
@@ -357,6 +374,13 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		return true
 	}
 	o.URL = target
+	if err := deliver.CheckURL(target); err != nil {
+		// This record's URL (its captured path, its route), not the
+		// receiver: the others still go.
+		o.State, o.Cause, o.Reason = Failed, deliver.CauseURL, err.Error()
+		r.emit(o)
+		return true
+	}
 
 	if r.opts.DryRun {
 		o.State, o.OK = DryRun, true
@@ -427,17 +451,20 @@ func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
 func (r *runner) send(ctx context.Context, o Outcome) Outcome {
 	res := r.opts.Client.Do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}, nil)
 	o.Status, o.Latency, o.Attempts = res.Status, res.Latency, len(res.Attempts)
-	if res.Err != nil {
+	switch {
+	case res.Unreachable():
+		// Nothing that follows can get through either.
 		o.State, o.Cause, o.Reason = Unreachable, res.Cause, res.Err.Error()
 		if ctx.Err() == nil {
 			r.halt(fmt.Sprintf("%s unreachable (%s) at %s", o.URL, res.Cause, o.Source))
 		}
-		return o
-	}
-	o.State = Answered
-	o.OK = r.opts.Expect.Match(res.Status)
-	if !o.OK {
-		o.Reason = fmt.Sprintf("expected %s", r.opts.Expect)
+	case res.Err != nil:
+		o.State, o.Cause, o.Reason = Failed, res.Cause, res.Err.Error()
+	default:
+		o.State, o.OK = Answered, res.Matched
+		if !o.OK {
+			o.Reason = fmt.Sprintf("expected %s", r.opts.Client.Policy().Expect)
+		}
 	}
 	return o
 }
@@ -519,6 +546,8 @@ func (r *runner) count(o Outcome) {
 		r.lat.record(o.Latency)
 	case Unreachable:
 		s.Unreachable++
+	case Failed:
+		s.Failures++
 	case DryRun:
 		s.DryRun++
 	case Skipped:
@@ -530,7 +559,7 @@ func (r *runner) count(o Outcome) {
 	case Broken:
 		s.Broken++
 	}
-	if o.Paced && (o.State == Answered || o.State == Unreachable) {
+	if o.Paced && (o.State == Answered || o.State == Unreachable || o.State == Failed) {
 		r.late.record(o.Lateness)
 	}
 	if len(o.Changes) > 0 {

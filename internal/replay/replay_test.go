@@ -108,10 +108,7 @@ func inputs(paths ...string) []Input {
 func run(t *testing.T, opts Options) (Summary, []Outcome) {
 	t.Helper()
 	if opts.Client == nil {
-		opts.Client = deliver.New(deliver.Options{Timeout: 2 * time.Second})
-	}
-	if opts.Expect.String() == "" {
-		opts.Expect, _ = deliver.ParseExpect("200")
+		opts.Client = deliver.NewClient(deliver.Policy{Timeout: 2 * time.Second})
 	}
 	var outs []Outcome
 	sum, err := Run(context.Background(), opts, func(o Outcome) { outs = append(outs, o) })
@@ -175,7 +172,7 @@ func TestReplayHeadersAndPreservePath(t *testing.T) {
 	path := writeCapture(t, "cap.ndjson",
 		capRec{started, t0, "/cb/stream?sign=a%2Fb&x=1", "application/json"},
 		capRec{done, t0.Add(time.Millisecond), "/cb/stream", "application/json"})
-	client := deliver.New(deliver.Options{Timeout: 2 * time.Second,
+	client := deliver.NewClient(deliver.Policy{Timeout: 2 * time.Second,
 		Header: http.Header{"Content-Type": {"application/x-override"}, "X-Env": {"ci"}}})
 	run(t, Options{Inputs: inputs(path), To: rv.URL + "/base/?k=v", PreservePath: true, Client: client})
 	got := rv.requests()

@@ -2,7 +2,10 @@ package send
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,11 +16,11 @@ import (
 )
 
 // Load is a load run: many callbacks, Concurrency at a time, as fast as the
-// receiver answers or at a steady Rate.
+// receiver answers or at a steady Rate, through Poster and under its
+// policy (which also says which answers are expected).
 type Load struct {
 	Poster *deliver.Poster
 	Bodies *LoadBodies
-	Expect deliver.Expect
 	// Count is the number of requests; 0 runs until Duration ends.
 	Count int64
 	// Duration bounds the run; 0 runs until Count requests are done.
@@ -31,9 +34,42 @@ type Load struct {
 	// 0 sends each request as soon as a sender is free (closed loop).
 	Rate float64
 
-	next   atomic.Int64
-	done   atomic.Int64
-	errors atomic.Int64
+	next    atomic.Int64
+	started atomic.Int64
+	done    atomic.Int64
+	errors  atomic.Int64
+}
+
+// Bounds of a Rate: at least one request a day, at most one a nanosecond.
+const (
+	MinRate = 1.0 / (24 * 60 * 60)
+	MaxRate = 1e9
+)
+
+// SettingRate names Load.Rate in a *deliver.SettingError.
+const SettingRate = "rate"
+
+// check refuses a run that cannot be scheduled.
+func (l *Load) check() error {
+	bad := func(setting, value, reason string) error {
+		return &deliver.SettingError{Setting: setting, Value: value, Reason: reason}
+	}
+	rate := strconv.FormatFloat(l.Rate, 'g', -1, 64)
+	switch {
+	case l.Count < 0:
+		return bad("count", strconv.FormatInt(l.Count, 10), "give a positive number of requests")
+	case l.Duration < 0:
+		return bad("duration", l.Duration.String(), "give a positive duration")
+	case math.IsNaN(l.Rate) || l.Rate < 0:
+		return bad(SettingRate, rate, "give requests per second, e.g. 500")
+	case l.Rate == 0:
+		return nil
+	case l.Rate < MinRate || math.IsInf(l.Rate, 0) || l.Rate > MaxRate:
+		return bad(SettingRate, rate, fmt.Sprintf("give between one request a day (%.2g per second) and %g per second", MinRate, MaxRate))
+	case l.Count > 0 && float64(l.Count-1)*float64(time.Second)/l.Rate > float64(math.MaxInt64):
+		return bad(SettingRate, rate, fmt.Sprintf("the last of %d requests would be due in more than 290 years: give a higher rate or fewer requests", l.Count))
+	}
+	return nil
 }
 
 // Latency is a latency distribution.
@@ -47,8 +83,11 @@ type LoadReport struct {
 	Requests int64
 	// Answered got an HTTP answer; Matched with an expected status.
 	Answered, Matched, Missed int64
-	// Failed got no answer (Causes say why).
-	Failed   int64
+	// Failed got no complete answer (Causes say why).
+	Failed int64
+	// Unsent were due by the end of an open-loop run (Rate) but never left:
+	// every sender was still waiting for an earlier answer.
+	Unsent   int64
 	Statuses map[int]int64
 	Causes   map[deliver.Cause]int64
 	Elapsed  time.Duration
@@ -58,13 +97,13 @@ type LoadReport struct {
 	// Rate is the rate asked for (0: as fast as possible).
 	Rate        float64
 	Concurrency int
-	// FirstFailure is the first network failure, for the error message.
+	// FirstFailure is the first failure, for the error message.
 	FirstFailure *LoadFailure
 	// Interrupted is true when ctx ended before the run did.
 	Interrupted bool
 }
 
-// LoadFailure describes a request that got no answer.
+// LoadFailure describes a request that got no complete answer.
 type LoadFailure struct {
 	URL   string
 	Kind  string
@@ -72,13 +111,13 @@ type LoadFailure struct {
 	Err   error
 }
 
-// ErrorRate is the share of requests that failed or missed the expected
-// status.
+// ErrorRate is the share of requests that failed, missed the expected
+// status or, due, were never sent (a rate the receiver did not sustain).
 func (r LoadReport) ErrorRate() float64 {
-	if r.Requests == 0 {
+	if r.Requests+r.Unsent == 0 {
 		return 0
 	}
-	return float64(r.Failed+r.Missed) / float64(r.Requests)
+	return float64(r.Failed+r.Missed+r.Unsent) / float64(r.Requests+r.Unsent)
 }
 
 // Progress returns the requests done so far and how many of them failed or
@@ -111,8 +150,20 @@ func newShard() *shard {
 
 // Run runs the load and returns its report. Requests under way when
 // Duration ends are finished; when ctx ends they are abandoned and not
-// counted.
-func (l *Load) Run(ctx context.Context) LoadReport {
+// counted. A run that cannot be scheduled (a *deliver.SettingError) or a
+// URL the Poster refuses (a *deliver.URLError or *deliver.SettingError)
+// is an error, before anything is sent.
+func (l *Load) Run(ctx context.Context) (LoadReport, error) {
+	if err := l.check(); err != nil {
+		return LoadReport{}, err
+	}
+	targets := make([]deliver.Target, len(l.Bodies.Kinds))
+	for k := range targets {
+		var err error
+		if targets[k], err = l.Poster.Target(l.Bodies.URL(k)); err != nil {
+			return LoadReport{}, err
+		}
+	}
 	conc := max(l.Concurrency, 1)
 	if l.Count > 0 {
 		conc = int(min(int64(conc), l.Count))
@@ -123,31 +174,31 @@ func (l *Load) Run(ctx context.Context) LoadReport {
 	}
 	stop := make(chan struct{})
 	var stopOnce sync.Once
+	var stoppedAt time.Time // when the run was stopped (Duration or ctx) before its Count
 	halt := func() { stopOnce.Do(func() { close(stop) }) }
 	var stopped atomic.Bool
+	stopNow := func() {
+		stopOnce.Do(func() {
+			stoppedAt = time.Now()
+			stopped.Store(true)
+			close(stop)
+		})
+	}
 
 	start := time.Now()
 	var deadline time.Time
 	if l.Duration > 0 {
 		deadline = start.Add(l.Duration)
-		t := time.AfterFunc(l.Duration, func() { stopped.Store(true); halt() })
+		t := time.AfterFunc(l.Duration, stopNow)
 		defer t.Stop()
 	}
 	go func() {
 		select {
 		case <-ctx.Done():
-			stopped.Store(true)
-			halt()
+			stopNow()
 		case <-stop:
 		}
 	}()
-	targets := make([]deliver.Target, len(l.Bodies.Kinds))
-	for k := range targets {
-		var err error
-		if targets[k], err = l.Poster.Target(l.Bodies.URL(k)); err != nil {
-			return LoadReport{FirstFailure: &LoadFailure{URL: l.Bodies.URL(k), Cause: deliver.CauseURL, Err: err}}
-		}
-	}
 	var interval float64
 	if l.Rate > 0 {
 		interval = float64(time.Second) / l.Rate
@@ -186,6 +237,18 @@ func (l *Load) Run(ctx context.Context) LoadReport {
 		}
 	}
 	rep.Requests = rep.Answered + rep.Failed
+	if interval > 0 && !stoppedAt.IsZero() {
+		// Requests 0..due-1 were due before the run was stopped.
+		end := stoppedAt
+		if !deadline.IsZero() && end.After(deadline) {
+			end = deadline
+		}
+		due := int64(math.Ceil(float64(end.Sub(start)) / interval))
+		if l.Count > 0 {
+			due = min(due, l.Count)
+		}
+		rep.Unsent = max(due-l.started.Load(), 0)
+	}
 	if elapsed > 0 {
 		rep.Throughput = float64(rep.Requests) / elapsed.Seconds()
 	}
@@ -194,7 +257,7 @@ func (l *Load) Run(ctx context.Context) LoadReport {
 		rep.Latency = Latency{Min: time.Duration(hist.Min()), P50: q(50), P90: q(90), P99: q(99), P999: q(99.9),
 			Max: time.Duration(hist.Max()), Mean: time.Duration(hist.Mean())}
 	}
-	return rep
+	return rep, nil
 }
 
 // sender takes the next request number until the count is reached or the
@@ -213,7 +276,11 @@ func (l *Load) sender(ctx context.Context, sh *shard, targets []deliver.Target, 
 		}
 		sent := time.Now()
 		if interval > 0 {
-			due := start.Add(time.Duration(float64(i) * interval))
+			at := float64(i) * interval
+			if at >= math.MaxInt64 {
+				return // beyond what a time can hold: past any deadline
+			}
+			due := start.Add(time.Duration(at))
 			if !deadline.IsZero() && !due.Before(deadline) {
 				return
 			}
@@ -226,7 +293,11 @@ func (l *Load) sender(ctx context.Context, sh *shard, targets []deliver.Target, 
 				select {
 				case <-timer.C:
 				case <-stop:
-					return
+					// A request whose time came is sent even if the run
+					// ended as this sender woke: it was not late.
+					if time.Now().Before(due) {
+						return
+					}
 				}
 			}
 			// Open loop: latency counts from when the request was due, so
@@ -234,21 +305,22 @@ func (l *Load) sender(ctx context.Context, sh *shard, targets []deliver.Target, 
 			sent = due
 		}
 		k, body := l.Bodies.Request(i, nil)
-		status, cause, err := l.Poster.Post(ctx, targets[k], body)
+		l.started.Add(1)
+		res := l.Poster.Post(ctx, targets[k], body)
 		if ctx.Err() != nil {
 			return // abandoned: not counted
 		}
 		lat := time.Since(sent)
 		sh.mu.Lock()
-		ok := err == nil && l.Expect.Match(status)
-		if err != nil {
+		ok := res.Matched
+		if res.Err != nil {
 			sh.failed++
-			sh.causes[cause]++
+			sh.causes[res.Cause]++
 			if sh.first == nil || i < sh.firstAt {
-				sh.first, sh.firstAt = &LoadFailure{URL: l.Bodies.URL(k), Kind: string(l.Bodies.Kinds[k]), Cause: cause, Err: err}, i
+				sh.first, sh.firstAt = &LoadFailure{URL: l.Bodies.URL(k), Kind: string(l.Bodies.Kinds[k]), Cause: res.Cause, Err: res.Err}, i
 			}
 		} else {
-			sh.statuses[status]++
+			sh.statuses[res.Status]++
 			if ok {
 				sh.matched++
 			} else {

@@ -38,11 +38,17 @@ func BenchmarkLoad(b *testing.B) {
 			if err := lb.Route(url, nil); err != nil {
 				b.Fatal(err)
 			}
-			expect, _ := deliver.ParseExpect("200")
-			l := &Load{Poster: deliver.NewPoster(deliver.Options{MaxConns: 50}), Bodies: lb, Expect: expect, Concurrency: 50, Count: int64(b.N)}
+			p, err := deliver.NewPoster(deliver.Policy{}, 50)
+			if err != nil {
+				b.Fatal(err)
+			}
+			l := &Load{Poster: p, Bodies: lb, Concurrency: 50, Count: int64(b.N)}
 			b.ReportAllocs()
 			b.ResetTimer()
-			rep := l.Run(context.Background())
+			rep, err := l.Run(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
 			if rep.Matched != int64(b.N) {
 				b.Fatalf("%d of %d answered 200", rep.Matched, b.N)
 			}

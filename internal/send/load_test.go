@@ -84,8 +84,11 @@ func prepare(t *testing.T, kinds []event.Kind, lo LoadBodyOptions, to string) *L
 }
 
 func newLoad(lb *LoadBodies, conc int) *Load {
-	expect, _ := deliver.ParseExpect("200")
-	return &Load{Poster: deliver.NewPoster(deliver.Options{Timeout: 5 * time.Second, MaxConns: conc}), Bodies: lb, Expect: expect, Concurrency: conc}
+	p, err := deliver.NewPoster(deliver.Policy{Timeout: 5 * time.Second}, conc)
+	if err != nil {
+		panic(err)
+	}
+	return &Load{Poster: p, Bodies: lb, Concurrency: conc}
 }
 
 // names returns the stream names of bodies, each checked valid, and how
@@ -107,7 +110,10 @@ func TestLoadCountIsExactAndEveryRequestIsItsOwnStream(t *testing.T) {
 	lb := prepare(t, []event.Kind{event.RecordDone}, LoadBodyOptions{Pool: 64}, url)
 	l := newLoad(lb, 8)
 	l.Count = 1000
-	rep := l.Run(context.Background())
+	rep, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	bodies, conns := c.snapshot()
 	if len(bodies) != 1000 || rep.Requests != 1000 || rep.Answered != 1000 || rep.Matched != 1000 || rep.Statuses[200] != 1000 {
@@ -146,7 +152,10 @@ func TestLoadKindsTakeTurnsAboutOneStreamPerRound(t *testing.T) {
 	lb := prepare(t, []event.Kind{event.PublishStarted, event.PublishDone}, LoadBodyOptions{Pool: 10}, url)
 	l := newLoad(lb, 4)
 	l.Count = 300
-	rep := l.Run(context.Background())
+	rep, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	bodies, _ := c.snapshot()
 	streams, kinds := names(t, bodies)
 	if rep.Matched != 300 || kinds[event.PublishStarted] != 150 || kinds[event.PublishDone] != 150 || len(streams) != 150 {
@@ -165,7 +174,10 @@ func TestLoadSameBody(t *testing.T) {
 	lb := prepare(t, []event.Kind{event.Snapshot}, LoadBodyOptions{Same: true}, url)
 	l := newLoad(lb, 4)
 	l.Count = 50
-	l.Run(context.Background())
+	_, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	bodies, _ := c.snapshot()
 	if len(bodies) != 50 {
 		t.Fatalf("%d requests", len(bodies))
@@ -200,7 +212,10 @@ func TestLoadRateIsHeld(t *testing.T) {
 	lb := prepare(t, []event.Kind{event.PublishDone}, LoadBodyOptions{Pool: 8}, url)
 	l := newLoad(lb, 4)
 	l.Count, l.Rate = 100, 200 // half a second
-	rep := l.Run(context.Background())
+	rep, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Matched != 100 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -218,7 +233,10 @@ func TestLoadOpenLoopShowsSlowReceiverAsLatency(t *testing.T) {
 	// One sender, 100/s asked, 50 ms per answer: requests queue, and the
 	// last one waits ~20 × 40 ms beyond its moment.
 	l.Count, l.Rate = 20, 100
-	rep := l.Run(context.Background())
+	rep, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Matched != 20 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -234,7 +252,10 @@ func TestLoadDurationStops(t *testing.T) {
 	l := newLoad(lb, 4)
 	l.Duration = 300 * time.Millisecond
 	begin := time.Now()
-	rep := l.Run(context.Background())
+	rep, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if took := time.Since(begin); took > 3*time.Second {
 		t.Fatalf("a 300ms run took %s", took)
 	}
@@ -250,7 +271,10 @@ func TestLoadDurationStops(t *testing.T) {
 	lb = prepare(t, []event.Kind{event.PublishDone}, LoadBodyOptions{Pool: 8}, url)
 	l = newLoad(lb, 4)
 	l.Duration, l.Rate = 500*time.Millisecond, 100
-	rep = l.Run(context.Background())
+	rep, err = l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Requests > 50 || rep.Requests < 25 {
 		t.Errorf("100/s for 500ms sent %d", rep.Requests)
 	}
@@ -267,7 +291,10 @@ func TestLoadCountsStatusesAndCauses(t *testing.T) {
 	lb := prepare(t, []event.Kind{event.Snapshot}, LoadBodyOptions{Pool: 8}, url)
 	l := newLoad(lb, 5)
 	l.Count = 200
-	rep := l.Run(context.Background())
+	rep, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Statuses[200] != 180 || rep.Statuses[503] != 20 || rep.Missed != 20 || rep.Matched != 180 || rep.ErrorRate() != 0.1 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -285,7 +312,10 @@ func TestLoadCountsStatusesAndCauses(t *testing.T) {
 	lb = prepare(t, []event.Kind{event.Snapshot}, LoadBodyOptions{Pool: 8}, closed)
 	l = newLoad(lb, 3)
 	l.Count = 30
-	rep = l.Run(context.Background())
+	rep, err = l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep.Failed != 30 || rep.Causes[deliver.CauseRefused] != 30 || rep.Answered != 0 || rep.FirstFailure == nil || rep.FirstFailure.URL != closed {
 		t.Fatalf("report %+v", rep)
 	}
@@ -300,7 +330,10 @@ func TestLoadInterrupt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	begin := time.Now()
-	rep := l.Run(ctx)
+	rep, err := l.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !rep.Interrupted || time.Since(begin) > 3*time.Second || rep.Requests > 10 {
 		t.Fatalf("interrupted run: %+v after %s", rep, time.Since(begin))
 	}

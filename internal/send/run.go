@@ -2,18 +2,15 @@ package send
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/livecb/livecb/internal/deliver"
 )
 
-// Runner delivers routed Items one after the other.
+// Runner delivers routed Items one after the other, through Client and
+// under its policy (which also says which answers are expected).
 type Runner struct {
 	Client *deliver.Client
-	// Header is sent with every request (over the client's).
-	Header http.Header
-	Expect deliver.Expect
 	// Speed paces delivery by the Items' At: 1 is real time, 10 ten times
 	// faster; 0 delivers without waiting.
 	Speed float64
@@ -30,11 +27,12 @@ type Outcome struct {
 	// Skipped says why it was not sent; Result is empty then.
 	Skipped string
 	Result  deliver.Result
-	// Matched is true when an answer arrived with an expected status.
+	// Matched is true when a complete answer arrived with an expected
+	// status.
 	Matched bool
 }
 
-// Failed reports whether the receiver could not be reached.
+// Failed reports whether no complete answer arrived.
 func (o Outcome) Failed() bool { return o.Skipped == "" && o.Result.Err != nil }
 
 // Summary counts outcomes.
@@ -42,16 +40,17 @@ type Summary struct {
 	Sent    int // requests that got an answer or failed trying
 	Matched int // answers with an expected status
 	Missed  int // answers with another status
-	Failed  int // network failures
+	Failed  int // no complete answer: unreachable, cut short, too large...
 	Skipped int // not sent: family switched off, or URL unreachable earlier
-	// FirstFailure is the first network failure, for the error message.
+	// FirstFailure is the first failure, for the error message.
 	FirstFailure *Outcome
 }
 
-// Run delivers items in order, pacing them by Speed. After a network
-// failure the remaining callbacks to the same URL are skipped: one refused
-// connection says enough, and a hanging receiver would otherwise cost a
-// timeout per callback. It stops early when ctx ends.
+// Run delivers items in order, pacing them by Speed. After a failure to
+// get a complete answer the remaining callbacks to the same URL are
+// skipped: one refused connection says enough, and a hanging receiver
+// would otherwise cost a timeout per callback. It stops early when ctx
+// ends.
 func (r *Runner) Run(ctx context.Context, items []Item) Summary {
 	var sum Summary
 	unreachable := map[string]string{}
@@ -82,7 +81,7 @@ func (r *Runner) Run(ctx context.Context, items []Item) Summary {
 		if r.OnAttempt != nil {
 			onAttempt = func(n int, a deliver.Attempt) { r.OnAttempt(it, n, a) }
 		}
-		out.Result = r.Client.Do(ctx, deliver.Request{URL: it.URL, Body: it.Body, Header: r.Header}, onAttempt)
+		out.Result = r.Client.Do(ctx, deliver.Request{URL: it.URL, Body: it.Body}, onAttempt)
 		sum.Sent++
 		switch {
 		case out.Result.Err != nil:
@@ -92,7 +91,7 @@ func (r *Runner) Run(ctx context.Context, items []Item) Summary {
 				o := out
 				sum.FirstFailure = &o
 			}
-		case r.Expect.Match(out.Result.Status):
+		case out.Result.Matched:
 			out.Matched = true
 			sum.Matched++
 		default:

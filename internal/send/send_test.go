@@ -319,7 +319,7 @@ func TestRunDeliversExactBytesAndJudges(t *testing.T) {
 		s.bodies, s.paths = nil, nil
 		exp, _ := deliver.ParseExpect(tc.expect)
 		var outs []Outcome
-		r := &Runner{Client: deliver.New(deliver.Options{}), Expect: exp, OnOutcome: func(o Outcome) { outs = append(outs, o) }}
+		r := &Runner{Client: deliver.NewClient(deliver.Policy{Expect: exp}), OnOutcome: func(o Outcome) { outs = append(outs, o) }}
 		sum := r.Run(context.Background(), items)
 		if sum.Sent != 2 || sum.Matched != tc.matched || sum.Missed != tc.missed || sum.Skipped != 1 || sum.Failed != 0 {
 			t.Errorf("expect %s: %+v", tc.expect, sum)
@@ -342,7 +342,7 @@ func TestRunSkipsUnreachableURLAfterFirstFailure(t *testing.T) {
 	items := []Item{{Seq: 1, URL: dead}, {Seq: 2, URL: srv.URL}, {Seq: 3, URL: dead}}
 	exp, _ := deliver.ParseExpect("200")
 	var outs []Outcome
-	sum := (&Runner{Client: deliver.New(deliver.Options{}), Expect: exp, OnOutcome: func(o Outcome) { outs = append(outs, o) }}).Run(context.Background(), items)
+	sum := (&Runner{Client: deliver.NewClient(deliver.Policy{Expect: exp}), OnOutcome: func(o Outcome) { outs = append(outs, o) }}).Run(context.Background(), items)
 	if sum.Failed != 1 || sum.Matched != 1 || sum.Skipped != 1 || sum.FirstFailure == nil || sum.FirstFailure.URL != dead {
 		t.Fatalf("%+v", sum)
 	}
@@ -356,7 +356,7 @@ func TestRunPacesBySpeed(t *testing.T) {
 	srv := s.server(t, 200)
 	items := []Item{{Seq: 1, URL: srv.URL, Body: []byte("{}")}, {Seq: 2, URL: srv.URL, At: 10 * time.Second, Body: []byte("{}")}}
 	exp, _ := deliver.ParseExpect("200")
-	(&Runner{Client: deliver.New(deliver.Options{}), Expect: exp, Speed: 50}).Run(context.Background(), items)
+	(&Runner{Client: deliver.NewClient(deliver.Policy{Expect: exp}), Speed: 50}).Run(context.Background(), items)
 	if len(s.at) != 2 {
 		t.Fatalf("%d received", len(s.at))
 	}
@@ -367,7 +367,7 @@ func TestRunPacesBySpeed(t *testing.T) {
 	// Cancelled while waiting: stops.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	sum := (&Runner{Client: deliver.New(deliver.Options{}), Expect: exp, Speed: 1}).Run(ctx, items)
+	sum := (&Runner{Client: deliver.NewClient(deliver.Policy{Expect: exp}), Speed: 1}).Run(ctx, items)
 	if sum.Sent != 1 {
 		t.Errorf("sent %d after cancel, want 1", sum.Sent)
 	}
