@@ -36,7 +36,6 @@ type LoadOptions struct {
 // duration too: it is refused there, not taken for a single send).
 func (o LoadOptions) active() bool { return o.Count != 0 || o.Duration != 0 || o.Emit != "" }
 
-
 // parseErrorRate reads --max-error-rate: a fraction (0.01) or a percentage
 // (1%).
 func parseErrorRate(s string) (float64, error) {
