@@ -156,7 +156,7 @@ func validateRun(app *App, opts *ValidateOptions) error {
 			return nil
 		}
 		err := checkInOrder(func(fn func(source.Item) error) error {
-			_, err := source.Read(display, r, fn)
+			_, err := source.Read(display, r, source.Options{}, fn)
 			return err
 		}, check, emit)
 		if err != nil {

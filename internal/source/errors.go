@@ -1,0 +1,72 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"syscall"
+
+	"github.com/dustin/go-humanize"
+)
+
+// TooLargeError is a record longer than Options.MaxRecord. It is the Broken
+// error of the item that stands for the record, which was not kept: reading
+// went on after it.
+type TooLargeError struct {
+	File string
+	Line int // 1-based line where the record starts
+	// Offset is the byte offset in the file where the record starts.
+	Offset int64
+	// Entry is the JSON Pointer of the record in a HAR file
+	// ("/log/entries/3"); "" for other formats.
+	Entry string
+	// Read is how many bytes of the record were read before it was
+	// refused: more than Limit, and all of it when it ended with its line.
+	Read  int64
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s:%d: %s; skipped", e.File, e.Line, e.Reason())
+}
+
+// Reason is the error without its file and line, for messages that show
+// them already.
+func (e *TooLargeError) Reason() string {
+	what := "record"
+	if e.Entry != "" {
+		what = "HAR entry " + e.Entry
+	}
+	return fmt.Sprintf("%s at byte %d is over the %s limit (%s bytes read)",
+		what, e.Offset, humanize.IBytes(uint64(e.Limit)), humanize.Comma(e.Read))
+}
+
+// FileError is an input that could not be opened or read. Its message says
+// what went wrong in a few words, with the fix when there is an obvious one,
+// instead of the system call's text.
+type FileError struct {
+	File string
+	Err  error // the underlying error, often an *fs.PathError
+}
+
+func (e *FileError) Error() string {
+	var errno syscall.Errno
+	errors.As(e.Err, &errno)
+	switch {
+	case errors.Is(e.Err, fs.ErrNotExist):
+		return e.File + ": no such file: check the path (- reads standard input)"
+	case errors.Is(e.Err, fs.ErrPermission):
+		return e.File + ": permission denied: livecb may not read it"
+	case errno == syscall.EISDIR:
+		return e.File + ": is a directory: name the files in it (" + e.File + "/*.ndjson)"
+	case errno == syscall.EMFILE || errno == syscall.ENFILE:
+		return e.File + ": too many open files: raise the limit (ulimit -n)"
+	}
+	var pe *fs.PathError
+	if errors.As(e.Err, &pe) {
+		return e.File + ": " + pe.Err.Error()
+	}
+	return e.File + ": " + e.Err.Error()
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
