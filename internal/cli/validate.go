@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
-	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/source"
 	"github.com/livecb/livecb/internal/term"
 )
@@ -110,7 +110,7 @@ func validateRun(app *App, opts *ValidateOptions) error {
 					// What the listener saw of the request (a gzip
 					// encoding, a 413, a wrong method) is not in the body.
 					for _, f := range it.Capture.Findings {
-						if listen.RequestFinding(f.Code) {
+						if capture.RequestFinding(f.Code) {
 							if opts.Strict {
 								f.Severity = event.Error
 							}
