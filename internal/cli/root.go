@@ -63,6 +63,7 @@ type Streams struct {
 	In     io.Reader
 	Out    io.Writer
 	Err    io.Writer
+	InTTY  bool
 	OutTTY bool
 	ErrTTY bool
 	Getenv func(string) string
@@ -71,7 +72,7 @@ type Streams struct {
 // StdStreams returns the process's streams.
 func StdStreams() Streams {
 	return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
-		OutTTY: term.IsTerminal(os.Stdout), ErrTTY: term.IsTerminal(os.Stderr), Getenv: os.Getenv}
+		InTTY: term.IsTerminal(os.Stdin), OutTTY: term.IsTerminal(os.Stdout), ErrTTY: term.IsTerminal(os.Stderr), Getenv: os.Getenv}
 }
 
 // BuildInfo is stamped at release time (see .goreleaser.yaml).

@@ -26,13 +26,9 @@ type TooLargeError struct {
 	Limit int64
 }
 
+// Error says what the record is and how large, without the file and line,
+// which the item that carries it shows, as for any broken record.
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%s:%d: %s; skipped", e.File, e.Line, e.Reason())
-}
-
-// Reason is the error without its file and line, for messages that show
-// them already.
-func (e *TooLargeError) Reason() string {
 	what := "record"
 	if e.Entry != "" {
 		what = "HAR entry " + e.Entry

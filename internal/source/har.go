@@ -23,19 +23,40 @@ import (
 // harSniff is how much of the start of a file is looked at to recognise a HAR.
 const harSniff = 4096
 
-// isHAR reports whether the buffered start of br is a JSON object whose first
-// member is "log" holding an object, without consuming anything.
+// isHAR reports whether the start of br is a JSON object whose first member
+// is "log" holding an object, without consuming anything. It reads no more
+// than it needs to decide, so that a pipe's first callback is not held
+// waiting for more bytes.
 func isHAR(br *bufio.Reader) bool {
-	head, _ := br.Peek(harSniff)
-	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
-	dec := json.NewDecoder(bytes.NewReader(head))
-	for _, want := range []any{json.Delim('{'), "log", json.Delim('{')} {
-		tok, err := dec.Token()
-		if err != nil || tok != want {
+	for n := 1; ; {
+		head, err := br.Peek(min(max(n, br.Buffered()), harSniff))
+		if decided, yes := harHead(head); decided {
+			return yes
+		}
+		if err != nil || len(head) == harSniff {
 			return false
 		}
+		n = len(head) + 1
 	}
-	return true
+}
+
+// harHead decides, when head is enough to, whether it is the start of a HAR.
+func harHead(head []byte) (decided, yes bool) {
+	const bom = "\xef\xbb\xbf"
+	if len(head) < len(bom) && strings.HasPrefix(bom, string(head)) {
+		return false, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(head, []byte(bom))))
+	for _, want := range []any{json.Delim('{'), "log", json.Delim('{')} {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, false // more is needed
+		}
+		if err != nil || tok != want {
+			return true, false
+		}
+	}
+	return true, true
 }
 
 type harEntry struct {
@@ -123,18 +144,9 @@ func readHAR(name string, br *bufio.Reader, limit int64, fn func(Item) error) er
 					}
 				}
 			}
-			if c, err = s.next(); err != nil {
+			var done bool
+			if c, done, err = s.after(']', "an entry"); done || err != nil {
 				return err
-			}
-			switch c {
-			case ']':
-				return nil
-			case ',':
-				if c, err = s.next(); err != nil {
-					return err
-				}
-			default:
-				return s.syntaxf("want , or ] after an entry, found %q", c)
 			}
 		}
 	}

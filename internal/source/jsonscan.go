@@ -179,18 +179,9 @@ func (s *scanner) object(c byte, member func(key string, c byte) error) error {
 		if err != nil {
 			return err
 		}
-		if c, err = s.next(); err != nil {
+		var done bool
+		if c, done, err = s.after('}', "an object member"); done || err != nil {
 			return err
-		}
-		switch c {
-		case '}':
-			return nil
-		case ',':
-			if c, err = s.next(); err != nil {
-				return err
-			}
-		default:
-			return s.syntaxf("want , or } after an object member, found %q", c)
 		}
 	}
 }
@@ -209,20 +200,27 @@ func (s *scanner) array() error {
 		if err := s.value(c); err != nil {
 			return err
 		}
-		if c, err = s.next(); err != nil {
+		var done bool
+		if c, done, err = s.after(']', "an array element"); done || err != nil {
 			return err
 		}
-		switch c {
-		case ']':
-			return nil
-		case ',':
-			if c, err = s.next(); err != nil {
-				return err
-			}
-		default:
-			return s.syntaxf("want , or ] after an array element, found %q", c)
-		}
 	}
+}
+
+// after reads what follows an element of an object or array: its closing
+// byte (done), or a comma and the first byte of the next element (c).
+func (s *scanner) after(closing byte, element string) (c byte, done bool, err error) {
+	if c, err = s.next(); err != nil {
+		return 0, false, err
+	}
+	switch c {
+	case closing:
+		return 0, true, nil
+	case ',':
+		c, err = s.next()
+		return c, false, err
+	}
+	return 0, false, s.syntaxf("want , or %c after %s, found %q", closing, element, c)
 }
 
 // maxKey is the longest object key str keeps for matching.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // readLimited reads input with a record limit of limit bytes.
@@ -110,13 +111,13 @@ func TestReadRefusesRecordsOverTheLimit(t *testing.T) {
 	}
 }
 
-func TestTooLargeErrorSaysWhere(t *testing.T) {
+func TestTooLargeErrorSaysWhat(t *testing.T) {
 	e := &TooLargeError{File: "cap.ndjson", Line: 3, Offset: 1024, Read: 20 << 20, Limit: 16 << 20}
-	if got, want := e.Error(), "cap.ndjson:3: record at byte 1024 is over the 16 MiB limit (20,971,520 bytes read); skipped"; got != want {
+	if got, want := e.Error(), "record at byte 1024 is over the 16 MiB limit (20,971,520 bytes read)"; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 	e.Entry = "/log/entries/2"
-	if got, want := e.Reason(), "HAR entry /log/entries/2 at byte 1024 is over the 16 MiB limit (20,971,520 bytes read)"; got != want {
+	if got, want := e.Error(), "HAR entry /log/entries/2 at byte 1024 is over the 16 MiB limit (20,971,520 bytes read)"; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
@@ -306,5 +307,29 @@ func TestInputReadClosesWhatItOpens(t *testing.T) {
 	}}
 	if _, err := in.Read(Options{}, func(Item) error { return nil }); err != nil || closed != 1 {
 		t.Errorf("err %v, closed %d times", err, closed)
+	}
+}
+
+// A record that arrives alone on a pipe is handed over before anything
+// more arrives: telling a HAR from lines reads no more than it needs.
+func TestReadHandsOverWhatHasArrived(t *testing.T) {
+	for _, first := range []string{"{\"a\":1}\n", "{\"log\": 1}\n",
+		`{"log": {"entries": [{"request": {"method": "POST", "postData": {"text": "x"}}}`} {
+		r, w := io.Pipe()
+		got := make(chan Item)
+		go Read("pipe", r, Options{}, func(it Item) error {
+			got <- it
+			return nil
+		})
+		go io.WriteString(w, first)
+		select {
+		case it := <-got:
+			if it.Line != 1 {
+				t.Errorf("%q: %+v", first, it)
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("%q: nothing handed over while the pipe waits", first)
+		}
+		w.Close()
 	}
 }
