@@ -53,7 +53,7 @@ skipped without being read into memory.`,
 	}
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print only callbacks with findings")
-	cmd.Flags().StringVar(&opts.MaxRecord, "max-record", humanize.IBytes(source.DefaultMaxRecord),
+	cmd.Flags().StringVar(&opts.MaxRecord, "max-record", strings.ReplaceAll(humanize.IBytes(source.DefaultMaxRecord), " ", ""),
 		"largest record read (a line, a JSON file, a HAR entry); larger ones are errors, skipped")
 	return cmd
 }
