@@ -97,11 +97,7 @@ func Run(inputs []source.Input, opts Options, emit func(Result) error) (Summary,
 	}
 	// Items in flight weigh what they hold; two records at the limit may be
 	// checked at once.
-	limit := opts.Read.MaxRecord
-	if limit <= 0 {
-		limit = source.DefaultMaxRecord
-	}
-	err := inOrder(read, weight, 2*limit, func(it source.Item) Result { return verdict(it, opts) },
+	err := inOrder(read, weight, 2*opts.Read.Limit(), func(it source.Item) Result { return verdict(it, opts) },
 		func(r Result) error {
 			sum.add(r)
 			return emit(r)

@@ -69,7 +69,8 @@ type Options struct {
 	MaxRecord int64
 }
 
-func (o Options) maxRecord() int64 {
+// Limit is the record limit in force: MaxRecord, or DefaultMaxRecord.
+func (o Options) Limit() int64 {
 	if o.MaxRecord > 0 {
 		return o.MaxRecord
 	}
@@ -98,9 +99,9 @@ func Read(name string, r io.Reader, opts Options, fn func(Item) error) (Stats, e
 	br := bufio.NewReaderSize(r, 1<<16)
 	if isHAR(br) {
 		st.Format = FormatHAR
-		err = readHAR(name, br, opts.maxRecord(), count)
+		err = readHAR(name, br, opts.Limit(), count)
 	} else {
-		st.Format, err = readText(name, br, opts.maxRecord(), count)
+		st.Format, err = readText(name, br, opts.Limit(), count)
 	}
 	var re *readError
 	if errors.As(err, &re) {
