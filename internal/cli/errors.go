@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/redact"
+	"github.com/livecb/livecb/internal/source"
 )
 
 // Exit codes, the same for every command (the README's table).
@@ -69,23 +69,12 @@ func ioError(err error) error {
 // fileError says a failed file operation in a user's words: the file, then
 // what is wrong, instead of Go's "open x: no such file or directory".
 func fileError(err error) error {
+	var fe *source.FileError
 	var pe *fs.PathError
-	if !errors.As(err, &pe) {
-		return err
+	if errors.As(err, &fe) || !errors.As(err, &pe) {
+		return err // (a reader's FileError says it in words already)
 	}
-	what := pe.Err.Error()
-	switch {
-	case errors.Is(pe.Err, fs.ErrNotExist):
-		what = "no such file (check the path)"
-	case errors.Is(pe.Err, fs.ErrPermission):
-		what = "permission denied"
-	case errors.Is(pe.Err, syscall.EISDIR):
-		what = "is a directory, not a file"
-	case errors.Is(pe.Err, syscall.ENOSPC):
-		what = "no space left on the device"
-	case errors.Is(pe.Err, syscall.EMFILE), errors.Is(pe.Err, syscall.ENFILE):
-		what = "too many open files (raise the limit with ulimit -n)"
-	}
+	what := source.Describe(pe)
 	verb := "cannot read"
 	switch pe.Op {
 	case "write", "create", "mkdir", "rename", "truncate", "sync", "close":

@@ -139,7 +139,7 @@ func TestUntypedErrorsAreInternal(t *testing.T) {
 func TestFileErrorsInWords(t *testing.T) {
 	_, err := os.Open(filepath.Join(t.TempDir(), "nope.ndjson"))
 	got := fileError(err).Error()
-	if !strings.HasPrefix(got, "cannot read ") || !strings.HasSuffix(got, "nope.ndjson: no such file (check the path)") {
+	if !strings.HasPrefix(got, "cannot read ") || !strings.HasSuffix(got, "nope.ndjson: no such file: check the path") {
 		t.Errorf("got %q", got)
 	}
 }

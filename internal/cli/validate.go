@@ -1,27 +1,24 @@
 package cli
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"runtime"
-	"sync"
+	"strings"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/livecb/livecb/internal/check"
 	"github.com/livecb/livecb/internal/event"
-	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/source"
 	"github.com/livecb/livecb/internal/term"
 )
 
 // ValidateOptions are the flags of `livecb validate`.
 type ValidateOptions struct {
-	Files  []string
-	Strict bool
-	Quiet  bool
+	Files     []string
+	Strict    bool
+	Quiet     bool
+	MaxRecord string
 }
 
 func newValidateCmd(app *App) *cobra.Command {
@@ -31,16 +28,19 @@ func newValidateCmd(app *App) *cobra.Command {
 		Short: "Check callback bodies against the spec",
 		Long: `Check callbacks against the spec: JSON files (one callback each), NDJSON /
 JSON Lines files (one callback per line), capture logs written by
-'livecb listen --save', or standard input ('-' or no argument).
+'livecb listen --save', HAR files, or standard input ('-', or no argument
+when it is not a terminal).
 
 For each callback it prints where it is (file:line), its kind, and OK or its
 findings with their JSON paths. Errors break the spec; warnings are things a
 robust receiver must survive (the spec's type drift, unknown fields, legacy
 names). --strict counts warnings as errors.
 
-Exit status: 0 when no callback has an error, 1 otherwise, 4 when a file
-cannot be read. Files are read as streams: memory stays flat on files of any
-size.`,
+Exit status: 0 when no callback has an error, 1 otherwise or when a file
+holds no callback at all, 4 when a file cannot be read. Files are read as
+streams: memory stays flat on files of any size. A record larger than
+--max-record (a line, a whole JSON file, a HAR entry) is an error, and is
+skipped without being read into memory.`,
 		Example: `  livecb validate fixtures/*.json
   livecb validate capture.ndjson --quiet
   curl -s https://example.com/cb.json | livecb validate -
@@ -52,9 +52,12 @@ size.`,
 	}
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print only callbacks with findings")
+	cmd.Flags().StringVar(&opts.MaxRecord, "max-record", strings.ReplaceAll(humanize.IBytes(source.DefaultMaxRecord), " ", ""),
+		"largest record read (a line, a JSON file, a HAR entry); larger ones are errors, skipped")
 	return cmd
 }
 
+// validateResult is one line of `validate --output json`.
 type validateResult struct {
 	Source   string         `json:"source"`
 	File     string         `json:"file"`
@@ -68,188 +71,88 @@ type validateResult struct {
 func validateRun(app *App, opts *ValidateOptions) error {
 	files := opts.Files
 	if len(files) == 0 {
+		if app.InTTY {
+			return usageErrorf("no FILE given, and standard input is a terminal: name the files to check, or pipe callbacks in (livecb validate - < capture.ndjson)")
+		}
 		files = []string{"-"}
 	}
-	out := bufio.NewWriterSize(app.Out, 1<<16)
-	defer out.Flush()
-	app.Output.SetWriter(out)
-	var total, invalid, warned, skipped int
-
+	maxRecord, err := humanize.ParseBytes(opts.MaxRecord)
+	if err != nil || maxRecord == 0 || maxRecord > 1<<62 {
+		return usageErrorf("--max-record %q: use a size such as 16MiB, 512KiB or 1048576", opts.MaxRecord)
+	}
+	var inputs []source.Input
+	stdin := 0
 	for _, name := range files {
-		var r io.Reader
-		display := name
-		if name == "-" {
-			r, display = app.In, "stdin"
-		} else {
-			f, err := os.Open(name)
-			if err != nil {
-				out.Flush()
-				return ioError(err)
-			}
-			defer f.Close()
-			r = f
+		if name != "-" {
+			inputs = append(inputs, source.File(name))
+			continue
 		}
-		check := func(it source.Item) validateResult {
-			res := validateResult{Source: it.Where(), File: it.File, Line: it.Line}
-			switch {
-			case it.Truncated:
-				res.Skipped = true
-				res.Valid = true
-				res.Findings = event.Findings{{Severity: event.Warning, Code: event.CodeTruncated,
-					Message: "the last line is cut short (no newline, not complete JSON): a file cut by a crash? skipped"}}
-			case it.Broken != nil:
-				res.Findings = event.Findings{{Severity: event.Error, Code: event.CodeNotJSON,
-					Message: "broken record: " + it.Broken.Error()}}
-			default:
-				ev, fs := event.Check(it.Body, event.Options{Strict: opts.Strict})
-				if ev != nil {
-					res.Kind = ev.Kind
-				}
-				if it.Capture != nil {
-					// What the listener saw of the request (a gzip
-					// encoding, a 413, a wrong method) is not in the body.
-					for _, f := range it.Capture.Findings {
-						if listen.RequestFinding(f.Code) {
-							if opts.Strict {
-								f.Severity = event.Error
-							}
-							fs = append(fs, f)
-						}
-					}
-				}
-				res.Findings = fs
-				res.Valid = !fs.HasErrors()
-			}
-			return res
+		if stdin++; stdin > 1 {
+			return usageErrorf("standard input (-) can be read only once")
 		}
-		emit := func(res validateResult) error {
-			if res.Skipped {
-				skipped++
-			} else {
-				total++
-				if !res.Valid {
-					invalid++
-				} else if len(res.Findings) > 0 {
-					warned++
+		inputs = append(inputs, source.Stream("stdin", app.In))
+	}
+
+	out := newTimedBuffer(app.Out, stdoutFlushEvery)
+	defer out.Close()
+	app.Output.SetWriter(out)
+	emit := func(r check.Result) error {
+		if r.TooLarge != nil {
+			// The engine does not know the flag's name.
+			for i, f := range r.Findings {
+				if f.Code == check.CodeTooLarge {
+					r.Findings[i].Message += ": raise --max-record to read it"
 				}
 			}
-			if opts.Quiet && len(res.Findings) == 0 {
-				return nil
-			}
-			if app.Output.Structured() {
-				if res.Findings == nil {
-					res.Findings = event.Findings{}
-				}
-				return app.Output.Write(res)
-			}
-			kind := string(res.Kind)
-			if kind == "" {
-				kind = "-"
-			}
-			v := verdict(app.Color, res.Findings)
-			if res.Skipped {
-				v = app.Color.Warn("SKIPPED")
-			}
-			fmt.Fprintf(out, "%s  %s  %s\n", term.Sanitize(res.Source), kind, v)
-			printFindings(out, app.Color, res.Findings, "    ")
+		}
+		if opts.Quiet && len(r.Findings) == 0 {
 			return nil
 		}
-		err := checkInOrder(func(fn func(source.Item) error) error {
-			_, err := source.Read(display, r, fn)
-			return err
-		}, check, emit)
-		if err != nil {
-			out.Flush()
-			return ioError(fmt.Errorf("%s: %w", display, err))
+		res := validateResult{Source: r.Source, File: r.File, Line: r.Line, Kind: r.Kind,
+			Valid: r.Valid, Skipped: r.Skipped, Findings: r.Findings}
+		if app.Output.Structured() {
+			if res.Findings == nil {
+				res.Findings = event.Findings{}
+			}
+			return app.Output.Write(res)
 		}
+		kind := string(res.Kind)
+		if kind == "" {
+			kind = "-"
+		}
+		v := verdict(app.Color, res.Findings)
+		if res.Skipped {
+			v = app.Color.Warn("SKIPPED")
+		}
+		fmt.Fprintf(out, "%s  %s  %s\n", term.Sanitize(res.Source), kind, v)
+		printFindings(out, app.Color, res.Findings, "    ")
+		return nil
 	}
-	out.Flush()
-	summary := fmt.Sprintf("%s: %d valid (%d with warnings), %d invalid", plural(total, "callback"), total-invalid, warned, invalid)
-	if skipped > 0 {
-		summary += fmt.Sprintf(", %d truncated line(s) skipped", skipped)
+	sum, err := check.Run(inputs, check.Options{Strict: opts.Strict, Read: source.Options{MaxRecord: int64(maxRecord)}}, emit)
+	out.Close()
+	if err != nil {
+		// A *source.FileError says what is wrong with the file in its own
+		// words; the rest are failures to write the output.
+		return ioError(err)
 	}
-	fmt.Fprintln(app.Err, summary)
-	if invalid > 0 {
+	if sum.Callbacks > 0 || sum.Skipped > 0 || len(sum.Empty) == 0 {
+		summary := fmt.Sprintf("%s: %d valid (%d with warnings), %d invalid", plural(sum.Callbacks, "callback"),
+			sum.Callbacks-sum.Invalid, sum.Warned, sum.Invalid)
+		if sum.Skipped > 0 {
+			summary += fmt.Sprintf(", %d truncated line(s) skipped", sum.Skipped)
+		}
+		fmt.Fprintln(app.Err, summary)
+	}
+	if len(sum.Empty) > 0 {
+		names := make([]string, len(sum.Empty))
+		for i, n := range sum.Empty {
+			names[i] = term.Sanitize(n)
+		}
+		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("no callbacks in %s (empty, or only blank lines): nothing to check",
+			strings.Join(names, ", "))}
+	}
+	if sum.Invalid > 0 {
 		return checkFailed
 	}
 	return nil
 }
-
-// checkInOrder runs check on every item read, on all cores, and hands the
-// results to emit in input order. Items travel in batches so the
-// hand-offs cost little next to the checks; at most 2 batches per core are
-// in flight, so memory stays flat however long the input.
-func checkInOrder(read func(func(source.Item) error) error, check func(source.Item) validateResult, emit func(validateResult) error) error {
-	const batchSize = 256
-	type batch struct {
-		items   []source.Item
-		results []validateResult
-		done    chan struct{}
-	}
-	workers := runtime.GOMAXPROCS(0)
-	jobs := make(chan *batch)
-	order := make(chan *batch, 2*workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range jobs {
-				b.results = make([]validateResult, len(b.items))
-				for i, it := range b.items {
-					b.results[i] = check(it)
-				}
-				close(b.done)
-			}
-		}()
-	}
-	stop := make(chan struct{}) // closed when emit fails: the reader stops
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(order)
-		defer close(jobs)
-		cur := &batch{done: make(chan struct{})}
-		send := func() bool {
-			select {
-			case order <- cur:
-			case <-stop:
-				return false
-			}
-			jobs <- cur
-			cur = &batch{done: make(chan struct{})}
-			return true
-		}
-		err := read(func(it source.Item) error {
-			cur.items = append(cur.items, it)
-			if len(cur.items) == batchSize && !send() {
-				return errStopped
-			}
-			return nil
-		})
-		if err == nil && len(cur.items) > 0 {
-			send()
-		}
-		if err == errStopped {
-			err = nil
-		}
-		readErr <- err
-	}()
-	var emitErr error
-	for b := range order {
-		<-b.done
-		for _, res := range b.results {
-			if emitErr == nil {
-				if emitErr = emit(res); emitErr != nil {
-					close(stop)
-				}
-			}
-		}
-	}
-	wg.Wait()
-	if err := <-readErr; err != nil {
-		return err
-	}
-	return emitErr
-}
-
-var errStopped = errors.New("stopped")

@@ -80,3 +80,58 @@ func TestValidateKeepsRequestFindingsOfCaptures(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out.String())
 	}
 }
+
+func runValidate(t *testing.T, s Streams, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	s.Out, s.Err, s.Getenv = &out, &errOut, func(string) string { return "" }
+	code := Main(append([]string{"validate"}, args...), s, BuildInfo{Version: "test"})
+	return code, out.String(), errOut.String()
+}
+
+// Without a file, validate reads standard input, unless it is a terminal:
+// then nobody is about to type callbacks, and it says what to do instead
+// of waiting in silence.
+func TestValidateNoFileOnTerminal(t *testing.T) {
+	code, out, errOut := runValidate(t, Streams{In: strings.NewReader(""), InTTY: true})
+	if code != ExitUsage || out != "" || !strings.HasPrefix(errOut,
+		"Error: no FILE given, and standard input is a terminal: name the files to check, or pipe callbacks in (livecb validate - < capture.ndjson)\nUsage: livecb validate [FILE...|-] [flags]\n") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// An explicit - still reads the terminal.
+	code, out, _ = runValidate(t, Streams{In: strings.NewReader(string(event.Fixture(event.Snapshot))), InTTY: true}, "-")
+	if code != ExitOK || out != "stdin:1  snapshot  OK\n" {
+		t.Errorf("validate - on a terminal: exit %d, %q", code, out)
+	}
+	code, _, errOut = runValidate(t, Streams{In: strings.NewReader("")})
+	if code != ExitCheckFailed || errOut != "Error: no callbacks in stdin (empty, or only blank lines): nothing to check\n" {
+		t.Errorf("empty stdin: exit %d, %q", code, errOut)
+	}
+}
+
+func TestValidateMaxRecord(t *testing.T) {
+	good := string(event.Fixture(event.PublishDone))
+	big := `{"streamName":"` + strings.Repeat("x", 2000) + `"}`
+	path := filepath.Join(t.TempDir(), "big.ndjson")
+	if err := os.WriteFile(path, []byte(good+"\n"+big+"\n"+good+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runValidate(t, Streams{}, "--max-record", "1KiB", path)
+	want := fmt.Sprintf("%[1]s:1  publish_done  OK\n"+
+		"%[1]s:2  -  INVALID, 1 error\n"+
+		"    error   (body)  record at byte %[2]d is over the 1.0 KiB limit (2,017 bytes read); not checked: raise --max-record to read it [record_too_large]\n"+
+		"%[1]s:3  publish_done  OK\n", path, len(good)+1)
+	if code != ExitCheckFailed || out != want || errOut != "3 callbacks: 2 valid (0 with warnings), 1 invalid\n" {
+		t.Errorf("exit %d\nstdout %s\nwant   %s\nstderr %s", code, out, want, errOut)
+	}
+	// The default limit reads it: it is checked, and is no callback.
+	if _, out, _ := runValidate(t, Streams{}, path); strings.Contains(out, "record_too_large") || !strings.Contains(out, "[unknown_kind]") {
+		t.Errorf("default limit:\n%s", out)
+	}
+	for _, bad := range []string{"0", "lots", "-1"} {
+		code, _, errOut := runValidate(t, Streams{}, "--max-record", bad, path)
+		if code != ExitUsage || !strings.HasPrefix(errOut, fmt.Sprintf("Error: --max-record %q: use a size such as 16MiB, 512KiB or 1048576\n", bad)) {
+			t.Errorf("--max-record %s: exit %d, %q", bad, code, errOut)
+		}
+	}
+}

@@ -29,17 +29,19 @@ import (
 	"github.com/livecb/livecb/internal/redact"
 )
 
-// Codes of the findings the listener adds to the body's own: they are about
-// the request, not the body, so internal/event does not know them.
+// Codes of the findings the listener adds to the body's own. Those about
+// the request are defined with the capture record, which keeps them for
+// whoever re-checks a captured body (capture.RequestFinding).
 const (
-	CodeBodyTooLarge    event.Code = "body_too_large"
-	CodeMethod          event.Code = "method_not_allowed"
-	CodeContentType     event.Code = "content_type"
-	CodeWrongFamilyPath event.Code = "wrong_family_path"
-	CodeUnexpectedPath  event.Code = "unexpected_path"
-	CodeCaptureFailed   event.Code = "capture_failed"
-	CodeForwardFailed   event.Code = "forward_failed"
-	CodeContentEncoding event.Code = "content_encoding"
+	CodeBodyTooLarge    = capture.CodeBodyTooLarge
+	CodeMethod          = capture.CodeMethod
+	CodeContentType     = capture.CodeContentType
+	CodeWrongFamilyPath = capture.CodeWrongFamilyPath
+	CodeUnexpectedPath  = capture.CodeUnexpectedPath
+	CodeContentEncoding = capture.CodeContentEncoding
+	// About the listener's own work, not the request.
+	CodeCaptureFailed event.Code = "capture_failed"
+	CodeForwardFailed event.Code = "forward_failed"
 )
 
 const (
@@ -673,16 +675,4 @@ func (g Goal) Failures(st Stats) []string {
 		out = append(out, fmt.Sprintf("%d invalid callback(s) arrived (--fail-on-invalid)", st.Invalid))
 	}
 	return out
-}
-
-// RequestFinding reports whether code is one of the findings the listener
-// adds about the request itself (method, size, headers, path) rather than
-// the body. `livecb validate` re-checks a captured body and keeps these from
-// the capture record, since the body alone cannot show them.
-func RequestFinding(code event.Code) bool {
-	switch code {
-	case CodeBodyTooLarge, CodeMethod, CodeContentType, CodeWrongFamilyPath, CodeUnexpectedPath, CodeContentEncoding, event.CodeTruncated:
-		return true
-	}
-	return false
 }

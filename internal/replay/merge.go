@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -29,7 +28,7 @@ type entry struct {
 }
 
 // readInput streams one input's items into out, then closes it.
-func readInput(ctx context.Context, idx int, in Input, out chan<- entry) {
+func readInput(ctx context.Context, idx int, in Input, opts source.Options, out chan<- entry) {
 	defer close(out)
 	send := func(e entry) error {
 		select {
@@ -46,14 +45,14 @@ func readInput(ctx context.Context, idx int, in Input, out chan<- entry) {
 	}
 	defer rc.Close()
 	var last time.Time
-	_, err = source.Read(in.Name, rc, func(it source.Item) error {
+	_, err = source.Read(in.Name, rc, opts, func(it source.Item) error {
 		if !it.Time.IsZero() {
 			last = it.Time
 		}
 		return send(entry{item: it, key: last, input: idx})
 	})
 	if err != nil && ctx.Err() == nil {
-		send(entry{input: idx, err: fmt.Errorf("%s: %w", in.Name, err)})
+		send(entry{input: idx, err: err}) // a *source.FileError, which names the file
 	}
 }
 
@@ -61,13 +60,13 @@ func readInput(ctx context.Context, idx int, in Input, out chan<- entry) {
 // in time order (ties: the earlier input on the command line first), one
 // at a time: memory holds one pending item per input. It stops when ctx is
 // done or next returns false.
-func merge(ctx context.Context, inputs []Input, next func(entry) bool) error {
+func merge(ctx context.Context, inputs []Input, opts source.Options, next func(entry) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chans := make([]chan entry, len(inputs))
 	for i, in := range inputs {
 		chans[i] = make(chan entry, 16)
-		go readInput(ctx, i, in, chans[i])
+		go readInput(ctx, i, in, opts, chans[i])
 	}
 	heads := make([]*entry, len(inputs))
 	pull := func(i int) error {

@@ -53,6 +53,8 @@ type Options struct {
 	// 1: the next callback leaves once the previous one is answered, so the
 	// receiver sees them in order).
 	MaxInFlight int
+	// Read bounds the records read from the inputs (source.Options).
+	Read source.Options
 }
 
 // State says what became of a record.
@@ -205,7 +207,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		}
 	}()
 
-	err := merge(ctx, r.opts.Inputs, func(e entry) bool {
+	err := merge(ctx, r.opts.Inputs, r.opts.Read, func(e entry) bool {
 		if ctx.Err() != nil || r.stop.Load() {
 			return false
 		}

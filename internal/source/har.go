@@ -16,25 +16,47 @@ import (
 // HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) as written by
 // browser developer tools, mitmproxy and Charles: {"log": {..., "entries":
 // [...]}}. Each POST entry with a body is one callback. The file is walked
-// token by token and decoded one entry at a time, so memory is bounded by the
-// largest entry, not by the file.
+// by a scanner that keeps nothing but the entry it is in, up to the record
+// limit, which is then decoded: memory is bounded by the limit, not by the
+// file or by its largest entry.
 
 // harSniff is how much of the start of a file is looked at to recognise a HAR.
 const harSniff = 4096
 
-// isHAR reports whether the buffered start of br is a JSON object whose first
-// member is "log" holding an object, without consuming anything.
+// isHAR reports whether the start of br is a JSON object whose first member
+// is "log" holding an object, without consuming anything. It reads no more
+// than it needs to decide, so that a pipe's first callback is not held
+// waiting for more bytes.
 func isHAR(br *bufio.Reader) bool {
-	head, _ := br.Peek(harSniff)
-	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
-	dec := json.NewDecoder(bytes.NewReader(head))
-	for _, want := range []any{json.Delim('{'), "log", json.Delim('{')} {
-		tok, err := dec.Token()
-		if err != nil || tok != want {
+	for n := 1; ; {
+		head, err := br.Peek(min(max(n, br.Buffered()), harSniff))
+		if decided, yes := harHead(head); decided {
+			return yes
+		}
+		if err != nil || len(head) == harSniff {
 			return false
 		}
+		n = len(head) + 1
 	}
-	return true
+}
+
+// harHead decides, when head is enough to, whether it is the start of a HAR.
+func harHead(head []byte) (decided, yes bool) {
+	const bom = "\xef\xbb\xbf"
+	if len(head) < len(bom) && strings.HasPrefix(bom, string(head)) {
+		return false, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(head, []byte(bom))))
+	for _, want := range []any{json.Delim('{'), "log", json.Delim('{')} {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, false // more is needed
+		}
+		if err != nil || tok != want {
+			return true, false
+		}
+	}
+	return true, true
 }
 
 type harEntry struct {
@@ -57,89 +79,124 @@ type harEntry struct {
 	} `json:"request"`
 }
 
-// readHAR emits one Item per POST entry with a body, in file order.
-func readHAR(name string, r io.Reader, fn func(Item) error) error {
-	lc := &lineCounter{r: r}
-	dec := json.NewDecoder(lc)
-	lineAt := func(off int64) int { return lc.lineAt(off) }
-
-	cut := func(err error) error {
-		line := lineAt(dec.InputOffset())
-		it := Item{File: name, Line: line, Format: FormatHAR}
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			// A HAR cut short, like a capture's last line after a crash.
-			it.Truncated = true
-		} else {
-			it.Broken = fmt.Errorf("HAR: %v; the rest of the file is not read", err)
-		}
-		return fn(it)
+// readHAR emits one Item per POST entry with a body, in file order. An entry
+// over limit is one oversized item, reported as soon as it passes the limit;
+// an entry that is not a valid entry is one broken item; reading goes on
+// with the next entry in both cases. A syntax error outside the entries ends
+// the reading with a broken item.
+func readHAR(name string, br *bufio.Reader, limit int64, fn func(Item) error) error {
+	s := &scanner{r: br, line: 1}
+	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
+		br.Discard(3)
+		s.off = 3
 	}
-	expect := func(want json.Delim) error {
-		tok, err := dec.Token()
-		if err != nil {
+	var stopped error // fn's own error, returned as it is
+	emit := func(it Item) error {
+		if err := fn(it); err != nil {
+			stopped = err
 			return err
-		}
-		if tok != want {
-			return fmt.Errorf("want %q, found %v", want, tok)
 		}
 		return nil
 	}
-
-	// member reads the object that comes next, calls inner for the value
-	// of key and skips every other member.
-	member := func(key string, inner func() error) error {
-		if err := expect('{'); err != nil {
+	var (
+		inEntry   bool // the error below happened inside an entry
+		entryLine int  // where that entry starts
+		reported  bool // and it was reported as too large
+	)
+	entries := func(c byte) error {
+		if c != '[' {
+			return s.syntaxf("log.entries is not an array (found %q)", c)
+		}
+		c, err := s.next()
+		if err != nil || c == ']' {
 			return err
 		}
-		for dec.More() {
-			k, err := dec.Token()
+		for i := 0; ; i++ {
+			pointer := fmt.Sprintf("/log/entries/%d", i)
+			start := s.off - 1
+			inEntry, entryLine, reported = true, s.line, false
+			k := &keeper{limit: limit, over: func(read int64) error {
+				reported = true
+				return emit(Item{File: name, Line: entryLine, Format: FormatHAR, Broken: &TooLargeError{
+					File: name, Line: entryLine, Offset: start, Entry: pointer, Read: read, Limit: limit}})
+			}}
+			s.keep = k
+			if err := k.write([]byte{c}); err != nil {
+				return err
+			}
+			err := s.value(c)
+			s.keep = nil
 			if err != nil {
 				return err
 			}
-			if k == key {
-				err = inner()
-			} else {
-				err = skip(dec)
+			inEntry = false
+			if !k.passed {
+				var e harEntry
+				if err := json.Unmarshal(k.buf, &e); err != nil {
+					err = emit(Item{File: name, Line: entryLine, Format: FormatHAR, Body: k.buf,
+						Broken: fmt.Errorf("HAR entry %s: %s", pointer, entryError(err))})
+					if err != nil {
+						return err
+					}
+				} else if it, ok := harItem(name, entryLine, &e); ok {
+					if err := emit(it); err != nil {
+						return err
+					}
+				}
 			}
-			if err != nil {
+			var done bool
+			if c, done, err = s.after(']', "an entry"); done || err != nil {
 				return err
 			}
 		}
-		_, err := dec.Token() // }
-		return err
 	}
-	var stopped error // fn's own error, returned as it is
-	entries := func() error {
-		if err := expect('['); err != nil {
-			return err
-		}
-		for dec.More() {
-			start := dec.InputOffset() + leadingSeparators(dec.Buffered())
-			line := lineAt(start)
-			var e harEntry
-			if err := dec.Decode(&e); err != nil {
-				return err
+	c, err := s.next()
+	if err == nil {
+		err = s.object(c, func(key string, c byte) error {
+			if key != "log" {
+				return s.value(c)
 			}
-			it, ok := harItem(name, line, &e)
-			if !ok {
-				continue
+			if c != '{' {
+				return s.syntaxf("log is not an object (found %q)", c)
 			}
-			if err := fn(it); err != nil {
-				stopped = err
-				return err
-			}
-		}
-		_, err := dec.Token() // ]
-		return err
+			return s.object(c, func(key string, c byte) error {
+				if key == "entries" {
+					return entries(c)
+				}
+				return s.value(c)
+			})
+		})
 	}
-	err := member("log", func() error { return member("entries", entries) })
+	var re *readError
 	switch {
+	case err == nil:
+		return nil
 	case stopped != nil:
 		return stopped
-	case err != nil:
-		return cut(err)
+	case errors.As(err, &re):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		if inEntry && reported {
+			return nil // the cut entry was reported as too large
+		}
+		// A HAR cut short, like a capture's last line after a crash.
+		line := s.line
+		if inEntry {
+			line = entryLine
+		}
+		return fn(Item{File: name, Line: line, Format: FormatHAR, Truncated: true})
 	}
-	return nil
+	return fn(Item{File: name, Line: s.line, Format: FormatHAR,
+		Broken: fmt.Errorf("HAR: %v; the rest of the file is not read", err)})
+}
+
+// entryError says in a few words why an entry does not decode.
+func entryError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s is a JSON %s, which HAR does not allow there", te.Field, te.Value)
+	}
+	return "not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // harItem turns an entry into a callback, or false when it is not a POST
@@ -177,78 +234,4 @@ func harItem(name string, line int, e *harEntry) (Item, bool) {
 		it.Time = t
 	}
 	return it, true
-}
-
-// skip reads past one value.
-func skip(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				depth++
-			default:
-				depth--
-			}
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
-
-// leadingSeparators counts the white space and commas at the start of r (the
-// decoder's buffer), which lie between the last token and the next value.
-func leadingSeparators(r io.Reader) int64 {
-	var n int64
-	buf := make([]byte, 256)
-	for {
-		m, err := r.Read(buf)
-		for _, c := range buf[:m] {
-			if c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != ',' {
-				return n
-			}
-			n++
-		}
-		if err != nil || m == 0 {
-			return n
-		}
-	}
-}
-
-// lineCounter passes reads through and remembers where newlines are, so that
-// the line of a byte offset can be asked for. Offsets must be asked for in
-// increasing order; newlines before the last asked offset are forgotten, so
-// memory is bounded by how far the decoder reads ahead.
-type lineCounter struct {
-	r        io.Reader
-	read     int64
-	newlines []int64 // offsets of newlines not yet counted
-	counted  int
-}
-
-func (lc *lineCounter) Read(p []byte) (int, error) {
-	n, err := lc.r.Read(p)
-	for i, c := range p[:n] {
-		if c == '\n' {
-			lc.newlines = append(lc.newlines, lc.read+int64(i))
-		}
-	}
-	lc.read += int64(n)
-	return n, err
-}
-
-// lineAt returns the 1-based line of byte offset off.
-func (lc *lineCounter) lineAt(off int64) int {
-	i := 0
-	for i < len(lc.newlines) && lc.newlines[i] < off {
-		i++
-	}
-	lc.counted += i
-	lc.newlines = append(lc.newlines[:0], lc.newlines[i:]...)
-	return lc.counted + 1
 }

@@ -16,14 +16,17 @@ import (
 func readAll(t *testing.T, input string) (Format, []Item) {
 	t.Helper()
 	var items []Item
-	f, err := Read("in", strings.NewReader(input), func(it Item) error {
+	st, err := Read("in", strings.NewReader(input), Options{}, func(it Item) error {
 		items = append(items, it)
 		return nil
 	})
 	if err != nil {
 		t.Fatalf("Read: %v", err)
 	}
-	return f, items
+	if st.Items != len(items) {
+		t.Errorf("Stats.Items %d, %d items", st.Items, len(items))
+	}
+	return st.Format, items
 }
 
 type want struct {
@@ -70,7 +73,8 @@ func TestReadLines(t *testing.T) {
 		{"pretty JSON document", "{\n  \"a\": 1,\n  \"b\": [1, 2]\n}\n", FormatJSON, []want{{1, "{\n  \"a\": 1,\n  \"b\": [1, 2]\n}", false}}},
 		{"pretty JSON with CRLF", "{\r\n  \"a\": 1\r\n}\r\n", FormatJSON, []want{{1, "{\r\n  \"a\": 1\r\n}\r", false}}},
 		{"invalid single document stays one body", "{\n  \"a\": 1\n  \"b\": 2\n}\n", FormatJSON, []want{{1, "{\n  \"a\": 1\n  \"b\": 2\n}", false}}},
-		{"empty file", "", FormatJSON, []want{{1, "", false}}},
+		{"empty file", "", FormatJSON, nil},
+		{"blank lines only", "\n  \n\t\r\n\n", FormatJSON, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +95,7 @@ func TestReadLines(t *testing.T) {
 func TestReadStopsOnCallbackError(t *testing.T) {
 	stop := errors.New("stop")
 	n := 0
-	_, err := Read("in", strings.NewReader("{}\n{}\n{}\n"), func(Item) error {
+	_, err := Read("in", strings.NewReader("{}\n{}\n{}\n"), Options{}, func(Item) error {
 		n++
 		return stop
 	})
@@ -186,12 +190,12 @@ func TestReadHARSample(t *testing.T) {
 	}
 	defer f.Close()
 	var items []Item
-	format, err := Read("sample.har", f, func(it Item) error {
+	st, err := Read("sample.har", f, Options{}, func(it Item) error {
 		items = append(items, it)
 		return nil
 	})
-	if err != nil || format != FormatHAR {
-		t.Fatalf("format %q err %v", format, err)
+	if err != nil || st.Format != FormatHAR {
+		t.Fatalf("format %q err %v", st.Format, err)
 	}
 	// GET, OPTIONS and the POST with an empty body are not callbacks.
 	wants := []struct {
