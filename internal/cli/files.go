@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+
+	"github.com/livecb/livecb/internal/source"
 )
 
 // writeFileAtomic writes data to a temporary file beside path and renames it,
@@ -45,4 +47,26 @@ func checkWritable(path string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// inputs are the files a command reads callbacks from (validate, replay,
+// inspect): each FILE, and standard input for "-" (once). A missing file
+// is an error now, before anything is read or sent.
+func inputs(app *App, files []string) ([]source.Input, error) {
+	var in []source.Input
+	stdin := 0
+	for _, name := range files {
+		if name == "-" {
+			if stdin++; stdin > 1 {
+				return nil, usageErrorf("standard input (-) can be read only once")
+			}
+			in = append(in, source.Stream("stdin", app.In))
+			continue
+		}
+		if _, err := os.Stat(name); err != nil {
+			return nil, ioError(&source.FileError{File: name, Err: err})
+		}
+		in = append(in, source.File(name))
+	}
+	return in, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/source"
 )
 
 // Flags that more than one command takes are defined here, once, with one
@@ -32,7 +33,7 @@ type deliveryFlags struct {
 	Insecure     bool
 	Follow       bool
 	ExpectStatus string
-	MaxResponse  string
+	MaxResponse  int64
 	has          deliverySet
 }
 
@@ -45,8 +46,6 @@ type deliverySet struct {
 	retries bool
 	expect  string // default of --expect-status; "" registers none
 }
-
-const defaultMaxResponse = "1MiB"
 
 // name is the flag's name with the command's prefix.
 func (d *deliveryFlags) name(flag string) string { return "--" + d.prefix + flag }
@@ -70,7 +69,7 @@ func (d *deliveryFlags) register(f *pflag.FlagSet, prefix string, set deliverySe
 	if set.expect != "" {
 		f.StringVar(&d.ExpectStatus, p+"expect-status", set.expect, "expected answer: a `STATUS` (200), a class (2xx) or a list (200,204)")
 	}
-	f.StringVar(&d.MaxResponse, p+"max-response", defaultMaxResponse, "largest answer body read, a `SIZE` (64KiB, 10MB); a larger answer is a failure")
+	sizeVar(f, &d.MaxResponse, p+"max-response", "1MiB", "largest answer body read, a `SIZE` (64KiB, 10MB); a larger answer is a failure")
 }
 
 // check turns the flags into the delivery policy, naming the flag of any
@@ -89,13 +88,9 @@ func (d *deliveryFlags) check(app *App) (deliver.Policy, error) {
 	if d.Timeout <= 0 {
 		return deliver.Policy{}, usageErrorf("%s %s: give a positive duration such as 3s", d.name("timeout"), d.Timeout)
 	}
-	maxResp, err := humanize.ParseBytes(d.MaxResponse)
-	if err != nil || maxResp == 0 || maxResp > 1<<34 {
-		return deliver.Policy{}, usageErrorf("%s %q: give a size such as 1MiB, 64KiB or 1048576", d.name("max-response"), d.MaxResponse)
-	}
 	p := deliver.Policy{Header: header, UserAgent: app.UserAgent(), Timeout: d.Timeout, Retries: d.Retries,
 		Backoff: d.Backoff, Insecure: d.Insecure, FollowRedirects: d.Follow, Expect: expect,
-		MaxResponse: int64(maxResp), Proxy: deliver.EnvProxy(app.env)}
+		MaxResponse: d.MaxResponse, Proxy: deliver.EnvProxy(app.env)}
 	if err := p.Check(); err != nil {
 		return deliver.Policy{}, d.settingError(err)
 	}
@@ -236,4 +231,39 @@ func flagsToStderr(c *cobra.Command, app *App) {
 	for _, sub := range c.Commands() {
 		flagsToStderr(sub, app)
 	}
+}
+
+// sizeValue is a flag holding a size in bytes, written as 16MiB, 512KiB,
+// 10MB or 1048576 (listen --max-body, validate and replay --max-record,
+// --max-response).
+type sizeValue struct {
+	n    *int64
+	text string
+}
+
+// sizeVar defines a size flag with its default.
+func sizeVar(f *pflag.FlagSet, n *int64, name, def, usage string) {
+	v := &sizeValue{n: n}
+	if err := v.Set(def); err != nil {
+		panic(err) // a default is a constant
+	}
+	f.Var(v, name, usage)
+}
+
+func (v *sizeValue) String() string { return v.text }
+func (v *sizeValue) Type() string   { return "size" }
+func (v *sizeValue) Set(s string) error {
+	n, err := humanize.ParseBytes(s)
+	if err != nil || n == 0 || n > 1<<40 {
+		return errors.New("not a size: give one such as 16MiB, 512KiB or 1048576")
+	}
+	*v.n, v.text = int64(n), s
+	return nil
+}
+
+// maxRecordVar is the --max-record flag of the commands that read
+// callbacks from files (validate, replay, inspect).
+func maxRecordVar(f *pflag.FlagSet, n *int64) {
+	sizeVar(f, n, "max-record", strings.ReplaceAll(humanize.IBytes(source.DefaultMaxRecord), " ", ""),
+		"largest record read, a `SIZE`: a line, a JSON file, a HAR entry; larger ones are errors, skipped")
 }

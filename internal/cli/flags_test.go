@@ -22,7 +22,7 @@ func TestSendFlagsMapToOptions(t *testing.T) {
 		{[]string{"record_done", "--to", "http://h/cb"}, func(o *SendOptions) string {
 			return want(o.Args, []string{"record_done"}, "args") + want(o.To, "http://h/cb", "to") +
 				want(o.Delivery.Timeout, 3*time.Second, "timeout") + want(o.Delivery.ExpectStatus, "200", "expect-status") +
-				want(o.Delivery.MaxResponse, "1MiB", "max-response")
+				want(o.Delivery.MaxResponse, int64(1<<20), "max-response")
 		}},
 		{[]string{"snapshot", "-H", "A: 1", "--header", "B: 2", "--retries", "3", "--backoff", "1s", "--insecure", "--follow-redirects", "--timeout", "250ms"}, func(o *SendOptions) string {
 			return want(o.Delivery.Headers, []string{"A: 1", "B: 2"}, "headers") + want(o.Delivery.Retries, 3, "retries") +

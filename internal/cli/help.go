@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -152,9 +153,29 @@ func shownDefault(f *pflag.Flag) string {
 	}
 }
 
-// suggestFlag adds the nearest flag names to an unknown-flag error.
+// badFlagValue is pflag's error for a value a flag refuses.
+var badFlagValue = regexp.MustCompile(`^invalid argument (".*") for "(?:-\w, )?(--[\w-]+)" flag: (.*)$`)
+
+// suggestFlag adds the nearest flag names to an unknown-flag error, and
+// says a refused value as every other error says it: --flag "value": why.
 func suggestFlag(c *cobra.Command, err error) error {
 	msg := err.Error()
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		why := m[3]
+		if f := c.Flags().Lookup(strings.TrimPrefix(m[2], "--")); f != nil {
+			switch f.Value.Type() {
+			case "int", "int64", "uint", "uint64":
+				why = "not a whole number"
+			case "float64":
+				why = "not a number"
+			case "bool":
+				why = "give true or false"
+			case "duration":
+				why = "not a duration: give one such as 3s, 500ms or 2m"
+			}
+		}
+		return fmt.Errorf("%s %s: %s", m[2], m[1], why)
+	}
 	var name string
 	switch {
 	case strings.HasPrefix(msg, "unknown flag: --"):

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/livecb/livecb/internal/capture"
@@ -32,7 +31,7 @@ type ListenOptions struct {
 
 	Save    string
 	Sync    bool
-	MaxBody string
+	MaxBody int64
 
 	FamilyPaths bool
 	Paths       []string
@@ -115,7 +114,7 @@ otherwise (the summary says which), 4 when the port cannot be bound.`,
 	opts.Forward.register(f, "forward-", deliverySet{timeout: 5 * time.Second})
 	f.StringVar(&opts.Save, "save", "", "append every request to the capture log `FILE` (NDJSON)")
 	f.BoolVar(&opts.Sync, "sync", false, "fsync the capture log after each record (durable across power loss)")
-	f.StringVar(&opts.MaxBody, "max-body", "1MiB", "largest body accepted, a `SIZE` (64KiB, 10MB); larger ones get 413")
+	sizeVar(f, &opts.MaxBody, "max-body", "1MiB", "largest body accepted, a `SIZE` (64KiB, 10MB); larger ones get 413")
 	f.BoolVar(&opts.FamilyPaths, "family-paths", false, "require each family on its own path: /stream, /record, /snapshot, /quality")
 	f.StringArrayVar(&opts.Paths, "path", nil, "a family's path, `FAMILY=PATH` (implies --family-paths; repeatable)")
 	f.BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
@@ -144,10 +143,6 @@ func (opts *ListenOptions) check(app *App) (*listenConfig, error) {
 	if opts.Status < 100 || opts.Status > 599 {
 		return nil, usageErrorf("--status %d: use an HTTP status, 100-599", opts.Status)
 	}
-	maxBody, err := humanize.ParseBytes(opts.MaxBody)
-	if err != nil || maxBody == 0 || maxBody > 1<<34 {
-		return nil, usageErrorf("--max-body %q: use a size such as 1MiB, 512KiB or 1048576", opts.MaxBody)
-	}
 	if opts.Count < 0 {
 		return nil, usageErrorf("--count %d: use a positive number", opts.Count)
 	}
@@ -174,7 +169,7 @@ func (opts *ListenOptions) check(app *App) (*listenConfig, error) {
 			Delay:     opts.Delay,
 			ForwardTo: opts.ForwardTo,
 			Forward:   &fwd,
-			MaxBody:   int64(maxBody),
+			MaxBody:   opts.MaxBody,
 			Strict:    opts.Strict,
 			Redact:    opts.Redact,
 		},

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/replay"
+	"github.com/livecb/livecb/internal/source"
 	"github.com/livecb/livecb/internal/term"
 )
 
@@ -23,6 +23,7 @@ import (
 type ReplayOptions struct {
 	Files        []string
 	To           string
+	ToBase       string
 	PreservePath bool
 	Delivery     deliveryFlags
 	Speed        float64
@@ -32,12 +33,15 @@ type ReplayOptions struct {
 	Domain, App, Stream string
 	Since, Until        string
 	Limit               int
+	Seqs, Lines         string
+	MaxRecord           int64
 	ValidOnly           bool
 	InvalidOnly         bool
 
 	Overrides    overrideList
 	RefreshTimes bool
 	DryRun       bool
+	As           string
 	StopOnError  bool
 }
 
@@ -94,6 +98,7 @@ there), 4 when a file cannot be read.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.To, "to", "", "receiver `URL` (default: the config file's routes)")
+	f.StringVar(&opts.ToBase, "to-base", "", "base `URL`: each family to its own path under it (/stream, /record, /snapshot, /quality)")
 	f.BoolVar(&opts.PreservePath, "preserve-path", false, "append each record's original path and query to the target URL")
 	opts.Delivery.register(f, "", deliverySet{timeout: 3 * time.Second, retries: true, expect: "200"})
 	f.Float64Var(&opts.Speed, "speed", 0, "keep the captured gaps: 1 real time, 10 ten times faster, 0 no waiting")
@@ -106,23 +111,34 @@ there), 4 when a file cannot be read.`,
 	f.StringVar(&opts.Since, "since", "", "replay only callbacks captured at or after `TIME`: RFC 3339, or a duration after the first callback")
 	f.StringVar(&opts.Until, "until", "", "replay only callbacks captured before `TIME`: RFC 3339, or a duration after the first callback")
 	f.IntVar(&opts.Limit, "limit", 0, "stop after this many callbacks (0: all)")
+	f.StringVar(&opts.Seqs, "seq", "", "replay only the capture records numbered so (their seq): `RANGES` such as 3,7-9,12-")
+	f.StringVar(&opts.Lines, "line", "", "replay only the records starting on these lines of their file: `RANGES` such as 3,7-9")
+	maxRecordVar(f, &opts.MaxRecord)
 	f.BoolVar(&opts.ValidOnly, "valid-only", false, "replay only callbacks without validation errors")
 	f.BoolVar(&opts.InvalidOnly, "invalid-only", false, "replay only callbacks with validation errors")
 	opts.Overrides.register(f)
 	f.BoolVar(&opts.RefreshTimes, "refresh-times", false, "shift every timestamp so the first callback happens now, keeping all gaps")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "list what would be sent, without sending")
+	f.StringVar(&opts.As, "as", "list", "with --dry-run, list the callbacks (list) or print each request as a curl command (curl): a `FORMAT`")
 	f.BoolVar(&opts.StopOnError, "stop-on-error", false, "stop at the first broken record instead of skipping it")
 	return cmd
 }
 
 func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	var ro replay.Options
-	if o.To != "" {
+	switch {
+	case o.To != "" && o.ToBase != "":
+		return ro, usageErrorf("--to and --to-base both say where callbacks go: give one")
+	case o.To != "":
 		if err := checkURL("--to", o.To); err != nil {
 			return ro, err
 		}
-	} else if len(app.Routes) == 0 && !o.DryRun {
-		return ro, usageErrorf("no receiver: pass --to URL, or configure routes in the config file (see `livecb config init`)")
+	case o.ToBase != "":
+		if err := checkURL("--to-base", o.ToBase); err != nil {
+			return ro, err
+		}
+	case len(app.Routes) == 0 && !o.DryRun:
+		return ro, usageErrorf("no receiver: pass --to URL (or --to-base URL), or configure routes in the config file (see 'livecb config init')")
 	}
 	if o.Speed < 0 {
 		return ro, usageErrorf("--speed %v: give 0 (no waiting), 1 (real time) or more", o.Speed)
@@ -147,11 +163,27 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	filter := replay.Filter{Domain: o.Domain, App: o.App, Stream: o.Stream, Limit: o.Limit,
 		ValidOnly: o.ValidOnly, InvalidOnly: o.InvalidOnly}
 	for _, name := range o.Kinds {
-		k, err := parseKind(name)
+		pattern, err := kindPattern(name)
 		if err != nil {
 			return ro, err
 		}
-		filter.Kinds = append(filter.Kinds, k)
+		filter.Kinds = append(filter.Kinds, pattern)
+	}
+	if o.Seqs != "" {
+		if filter.Seqs, err = replay.ParseRanges(o.Seqs); err != nil {
+			return ro, flagError("--seq", err)
+		}
+	}
+	if o.Lines != "" {
+		if filter.Lines, err = replay.ParseRanges(o.Lines); err != nil {
+			return ro, flagError("--line", err)
+		}
+	}
+	if o.As != "list" && o.As != "curl" {
+		return ro, usageErrorf("--as %q: give list or curl", o.As)
+	}
+	if o.As == "curl" && !o.DryRun {
+		return ro, usageErrorf("--as curl prints requests instead of sending them: add --dry-run")
 	}
 	if filter.Since, err = replay.ParseBound(o.Since); err != nil {
 		return ro, usageErrorf("--since %v", err)
@@ -159,22 +191,10 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	if filter.Until, err = replay.ParseBound(o.Until); err != nil {
 		return ro, usageErrorf("--until %v", err)
 	}
-	stdin := 0
-	for _, name := range o.Files {
-		if name == "-" {
-			if stdin++; stdin > 1 {
-				return ro, usageErrorf("standard input (-) can be read only once")
-			}
-			ro.Inputs = append(ro.Inputs, replay.Input{Name: "stdin", Open: func() (io.ReadCloser, error) { return io.NopCloser(app.In), nil }})
-			continue
-		}
-		// Fail before sending anything when a file is missing.
-		if _, err := os.Stat(name); err != nil {
-			return ro, ioError(err)
-		}
-		name := name
-		ro.Inputs = append(ro.Inputs, replay.Input{Name: name, Open: func() (io.ReadCloser, error) { return os.Open(name) }})
+	if ro.Inputs, err = inputs(app, o.Files); err != nil {
+		return ro, err
 	}
+	ro.Read = source.Options{MaxRecord: o.MaxRecord}
 	ro.Filter = filter
 	ro.Speed = o.Speed
 	ro.Overrides = overrides
@@ -185,6 +205,9 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	ro.To = o.To
 	ro.PreservePath = o.PreservePath
 	ro.Routes = app.Routes
+	if o.ToBase != "" {
+		ro.Routes = familyRoutes(o.ToBase)
+	}
 	ro.MaxInFlight = o.Concurrency
 	ro.Client = deliver.NewClient(dl)
 	return ro, nil
@@ -208,7 +231,7 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 		defer tb.Close()
 		app.Output.SetWriter(tb)
 	}
-	r := &replayRenderer{app: app, out: app.Output, opts: opts, expect: ro.Client.Policy().Expect}
+	r := &replayRenderer{app: app, out: app.Output, opts: opts, policy: ro.Client.Policy(), expect: ro.Client.Policy().Expect}
 	if !opts.DryRun {
 		r.bar = newProgress(app, -1, "replaying", "callbacks")
 	}
@@ -227,6 +250,10 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 	switch {
 	case sum.Stopped == "interrupted":
 		return interrupted
+	case sum.Read == 0 && sum.Broken == 0 && sum.Truncated == 0:
+		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("no callbacks to replay in %s: empty, or only blank lines", strings.Join(opts.Files, ", "))}
+	case sum.Selected == 0 && sum.Read > 0:
+		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("nothing to replay: the filters left out all %s read", plural(sum.Read, "callback"))}
 	case sum.Unreachable > 0 && r.firstUnreachable != nil:
 		f := r.firstUnreachable
 		return unreachable(f.Source, f.URL, f.Cause, errors.New(f.Reason), opts.Delivery.Timeout, "--timeout")
@@ -244,6 +271,7 @@ type replayRenderer struct {
 	app              *App
 	out              *Output // buffered when stdout is not a terminal
 	opts             *ReplayOptions
+	policy           deliver.Policy
 	expect           deliver.Expect
 	bar              *progressbar.ProgressBar
 	firstUnreachable *replay.Outcome
@@ -317,7 +345,12 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 	case replay.Truncated:
 		fmt.Fprintf(r.app.Err, "%s %s: %s\n", ep.Warn("warning:"), src, o.Reason)
 	case replay.Broken:
-		fmt.Fprintf(r.app.Err, "%s %s: broken record: %s; skipped\n", ep.Bad("error:"), src, display(o.Reason))
+		reason := display(o.Reason)
+		var tl *source.TooLargeError
+		if errors.As(o.Broken, &tl) {
+			reason += ": raise --max-record to read it"
+		}
+		fmt.Fprintf(r.app.Err, "%s %s: broken record: %s; skipped\n", ep.Bad("error:"), src, reason)
 	case replay.Off:
 		fmt.Fprintf(r.app.Err, "%s %s %s: %s\n", ep.Warn("skipped"), src, o.Kind, o.Reason)
 	}
@@ -339,6 +372,18 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 	}
 	line := fmt.Sprintf("%s  %-16s  ", src, kind)
 	showURL := r.opts.To == "" || r.opts.PreservePath || o.State == replay.DryRun
+	if o.State == replay.DryRun && r.opts.As == "curl" {
+		url := o.URL
+		if url == "" {
+			url = "http://127.0.0.1:8080/"
+			fmt.Fprintf(r.app.Err, "# %s has no URL (pass --to): shown with %s\n", src, url)
+		}
+		pol := r.policy
+		h := requestHeaders(r.app, pol)
+		h[0][1] = o.ContentType
+		fmt.Fprintln(r.out.Writer(), curlCommand(url, h, o.Body, pol))
+		return
+	}
 	switch o.State {
 	case replay.DryRun:
 		dest := display(o.URL)
@@ -421,4 +466,25 @@ func (r *replayRenderer) summary(s replay.Summary) {
 		}
 		fmt.Fprintln(w, r.app.ErrColor.Dim(line))
 	}
+}
+
+// kindPattern checks a --kind value: a kind's name (with "did you mean"
+// for a typo), or a shell pattern that matches at least one kind.
+func kindPattern(name string) (string, error) {
+	if !strings.ContainsAny(name, "*?[") {
+		k, err := parseKind(name)
+		return string(k), err
+	}
+	matched := false
+	for _, k := range event.KindNames() {
+		m, err := path.Match(name, k)
+		if err != nil {
+			return "", usageErrorf("--kind %q is not a shell pattern: %v", name, err)
+		}
+		matched = matched || m
+	}
+	if !matched {
+		return "", usageErrorf("--kind %q matches no kind; kinds: %s", name, strings.Join(event.KindNames(), ", "))
+	}
+	return name, nil
 }

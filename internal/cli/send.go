@@ -534,9 +534,10 @@ func sortedHeaderNames(h http.Header) []string {
 	return names
 }
 
-// curlCommand is a shell-safe curl command line: every argument single
-// quoted, the body given as exact bytes (--data-binary, a $'...' string
-// when it holds bytes a shell quote cannot carry).
+// curlCommand is a shell-safe curl command line that sends body exactly:
+// every argument single-quoted, the body as an argument when it is
+// printable text, else piped in from printf with octal escapes (an argument
+// cannot hold a NUL byte).
 func curlCommand(url string, header [][2]string, body []byte, dl deliver.Policy) string {
 	args := []string{"curl", "-sS", "-X", "POST", "--max-time", strconv.FormatFloat(dl.Timeout.Seconds(), 'f', -1, 64)}
 	if dl.Insecure {
@@ -546,14 +547,25 @@ func curlCommand(url string, header [][2]string, body []byte, dl deliver.Policy)
 		args = append(args, "--location")
 	}
 	for _, kv := range header {
-		if strings.EqualFold(kv[0], "Host") {
-			args = append(args, "-H", shellQuote("Host: "+kv[1]))
-			continue
-		}
 		args = append(args, "-H", shellQuote(kv[0]+": "+kv[1]))
 	}
-	args = append(args, "--data-binary", shellQuoteBytes(body), shellQuote(url))
-	return strings.Join(args, " ")
+	if printableText(body) {
+		args = append(args, "--data-binary", shellQuote(string(body)), shellQuote(url))
+		return strings.Join(args, " ")
+	}
+	args = append(args, "--data-binary", "@-", shellQuote(url))
+	return "printf " + printfQuote(body) + " | " + strings.Join(args, " ")
+}
+
+// printableText reports whether b can be a shell argument as it is:
+// valid UTF-8 without control bytes (tabs aside).
+func printableText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // shellQuote quotes s for a POSIX shell.
@@ -566,29 +578,24 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// shellQuoteBytes quotes b exactly: single quotes when it is printable
-// text, else bash's $'...' with \xHH escapes (curl reads it byte for byte).
-func shellQuoteBytes(b []byte) string {
-	printable := utf8.Valid(b)
-	for _, c := range b {
-		if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
-			printable = false
-		}
-	}
-	if printable && !bytes.ContainsAny(b, "\n") {
-		return shellQuote(string(b))
-	}
+// printfQuote is a printf format that prints b exactly: printable ASCII as
+// it is, every other byte as an octal escape (POSIX printf), in single
+// quotes.
+func printfQuote(b []byte) string {
 	var q strings.Builder
-	q.WriteString("$'")
+	q.WriteByte('\'')
 	for _, c := range b {
 		switch {
-		case c == '\'' || c == '\\':
-			q.WriteByte('\\')
-			q.WriteByte(c)
+		case c == '\'':
+			q.WriteString(`'\''`)
+		case c == '\\':
+			q.WriteString(`\\`)
+		case c == '%':
+			q.WriteString("%%")
 		case c >= 0x20 && c < 0x7f:
 			q.WriteByte(c)
 		default:
-			fmt.Fprintf(&q, `\x%02x`, c)
+			fmt.Fprintf(&q, `\%03o`, c)
 		}
 	}
 	q.WriteByte('\'')

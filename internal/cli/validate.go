@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/livecb/livecb/internal/check"
@@ -18,7 +17,7 @@ type ValidateOptions struct {
 	Files     []string
 	Strict    bool
 	Quiet     bool
-	MaxRecord string
+	MaxRecord int64
 }
 
 func newValidateCmd(app *App) *cobra.Command {
@@ -52,8 +51,7 @@ skipped without being read into memory.`,
 	}
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print only callbacks with findings")
-	cmd.Flags().StringVar(&opts.MaxRecord, "max-record", strings.ReplaceAll(humanize.IBytes(source.DefaultMaxRecord), " ", ""),
-		"largest record read (a line, a JSON file, a HAR entry); larger ones are errors, skipped")
+	maxRecordVar(cmd.Flags(), &opts.MaxRecord)
 	return cmd
 }
 
@@ -76,21 +74,9 @@ func validateRun(app *App, opts *ValidateOptions) error {
 		}
 		files = []string{"-"}
 	}
-	maxRecord, err := humanize.ParseBytes(opts.MaxRecord)
-	if err != nil || maxRecord == 0 || maxRecord > 1<<62 {
-		return usageErrorf("--max-record %q: use a size such as 16MiB, 512KiB or 1048576", opts.MaxRecord)
-	}
-	var inputs []source.Input
-	stdin := 0
-	for _, name := range files {
-		if name != "-" {
-			inputs = append(inputs, source.File(name))
-			continue
-		}
-		if stdin++; stdin > 1 {
-			return usageErrorf("standard input (-) can be read only once")
-		}
-		inputs = append(inputs, source.Stream("stdin", app.In))
+	inputs, err := inputs(app, files)
+	if err != nil {
+		return err
 	}
 
 	out := newTimedBuffer(app.Out, stdoutFlushEvery)
@@ -128,7 +114,7 @@ func validateRun(app *App, opts *ValidateOptions) error {
 		printFindings(out, app.Color, res.Findings, "    ")
 		return nil
 	}
-	sum, err := check.Run(inputs, check.Options{Strict: opts.Strict, Read: source.Options{MaxRecord: int64(maxRecord)}}, emit)
+	sum, err := check.Run(inputs, check.Options{Strict: opts.Strict, Read: source.Options{MaxRecord: opts.MaxRecord}}, emit)
 	out.Close()
 	if err != nil {
 		// A *source.FileError says what is wrong with the file in its own

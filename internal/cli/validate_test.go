@@ -130,7 +130,7 @@ func TestValidateMaxRecord(t *testing.T) {
 	}
 	for _, bad := range []string{"0", "lots", "-1"} {
 		code, _, errOut := runValidate(t, Streams{}, "--max-record", bad, path)
-		if code != ExitUsage || !strings.HasPrefix(errOut, fmt.Sprintf("Error: --max-record %q: use a size such as 16MiB, 512KiB or 1048576\n", bad)) {
+		if code != ExitUsage || !strings.HasPrefix(errOut, fmt.Sprintf("Error: --max-record %q: not a size: give one such as 16MiB, 512KiB or 1048576\n", bad)) {
 			t.Errorf("--max-record %s: exit %d, %q", bad, code, errOut)
 		}
 	}

@@ -2,19 +2,13 @@ package replay
 
 import (
 	"context"
-	"io"
 	"time"
 
 	"github.com/livecb/livecb/internal/source"
 )
 
 // Input is one file to replay.
-type Input struct {
-	// Name is how messages refer to the file (file:line).
-	Name string
-	// Open opens it; the reader is closed when the file is read.
-	Open func() (io.ReadCloser, error)
-}
+type Input = source.Input
 
 // entry is one item of one input, with the time it sorts by.
 type entry struct {

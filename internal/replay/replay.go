@@ -10,8 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,6 +101,9 @@ type Outcome struct {
 	Warnings []string
 	Findings event.Findings
 	Body     []byte // the bytes sent (or that would be)
+	// Broken is why a broken record could not be read (a
+	// *source.TooLargeError for one above the limit).
+	Broken error
 }
 
 // Summary counts what happened.
@@ -268,10 +273,10 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 	case it.Broken == nil && it.Format == source.FormatNDJSON && !jsonValid(it.Body):
 		it.Broken = errors.New("not JSON")
 	case it.Broken == nil && it.Capture != nil && it.Capture.Truncated:
-		it.Broken = fmt.Errorf("the listener kept only the first %d of %d bytes of this body (its --max-body)", len(it.Body), it.Capture.Size)
+		it.Broken = fmt.Errorf("the listener kept only the first %d of %d bytes of this body (its limit of a body's size)", len(it.Body), it.Capture.Size)
 	}
 	if it.Broken != nil {
-		o.State, o.Reason = Broken, it.Broken.Error()
+		o.State, o.Reason, o.Broken = Broken, it.Broken.Error(), it.Broken
 		r.emit(o)
 		if r.opts.StopOnError {
 			r.sum.StoppedOnError = true
@@ -296,7 +301,7 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 	}
 	o.Kind = kind
 	r.sum.Read++
-	if !r.opts.Filter.match(ev, findings, it.Time, r.timeBase) {
+	if !r.opts.Filter.match(it, ev, findings, r.timeBase) {
 		r.sum.Filtered++
 		return true
 	}
@@ -574,21 +579,35 @@ func (r *runner) count(o Outcome) {
 
 // Filter picks callbacks.
 type Filter struct {
-	Kinds []event.Kind
+	// Kinds are kind names or shell patterns of them (snap*, *record_done).
+	Kinds []string
 	// Domain, App and Stream are shell patterns (path.Match): cam-*.
 	Domain, App, Stream string
-	Since, Until        Bound
-	ValidOnly           bool
-	InvalidOnly         bool
+	// Seqs picks capture records by their seq, Lines records of any file
+	// by the line they start on (each a list of ranges; none: all).
+	Seqs, Lines  Ranges
+	Since, Until Bound
+	ValidOnly    bool
+	InvalidOnly  bool
 	// Limit stops after this many callbacks (0: no limit).
 	Limit int
 }
 
-func (f Filter) match(ev *event.Event, fs event.Findings, at, base time.Time) bool {
+func (f Filter) match(it source.Item, ev *event.Event, fs event.Findings, base time.Time) bool {
+	at := it.Time
+	if len(f.Seqs) > 0 && (it.Capture == nil || !f.Seqs.Contains(it.Capture.Seq)) {
+		return false
+	}
+	if len(f.Lines) > 0 && !f.Lines.Contains(uint64(it.Line)) {
+		return false
+	}
 	if len(f.Kinds) > 0 {
 		ok := false
 		for _, k := range f.Kinds {
-			ok = ok || (ev != nil && ev.Kind == k)
+			if ev != nil && ev.Kind != "" {
+				m, _ := path.Match(k, string(ev.Kind))
+				ok = ok || m
+			}
 		}
 		if !ok {
 			return false
@@ -646,4 +665,44 @@ func ParseBound(s string) (Bound, error) {
 		return Bound{Set: true, Offset: d}, nil
 	}
 	return Bound{}, fmt.Errorf("%q: use an RFC 3339 time (2024-05-14T08:21:00Z) or a duration after the first callback (90s, 5m)", s)
+}
+
+// Range is the numbers From to To, both included.
+type Range struct{ From, To uint64 }
+
+// Ranges is a selection of numbers: 3,7-9.
+type Ranges []Range
+
+// Contains reports whether n is in one of the ranges.
+func (rs Ranges) Contains(n uint64) bool {
+	for _, r := range rs {
+		if n >= r.From && n <= r.To {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseRanges parses "3,7-9,12-": numbers and ranges, comma-separated; a
+// range open at its end runs to the last record.
+func ParseRanges(s string) (Ranges, error) {
+	var out Ranges
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		from, to, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(from, 10, 64)
+		if err != nil || a == 0 {
+			return nil, fmt.Errorf("%q: give numbers from 1 and ranges, such as 3,7-9 or 12-", part)
+		}
+		b := a
+		if isRange {
+			if to == "" {
+				b = math.MaxUint64
+			} else if b, err = strconv.ParseUint(to, 10, 64); err != nil || b < a {
+				return nil, fmt.Errorf("%q: a range runs from a smaller number to a larger one, such as 7-9", part)
+			}
+		}
+		out = append(out, Range{a, b})
+	}
+	return out, nil
 }

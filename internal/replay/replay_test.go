@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -230,14 +232,17 @@ func TestReplayFilters(t *testing.T) {
 		want   string
 	}{
 		{"none", Filter{}, "1,2,3,4,5"},
-		{"kind", Filter{Kinds: []event.Kind{event.PublishDone, event.Snapshot}}, "2,4,5"},
+		{"kind", Filter{Kinds: []string{"publish_done", "snapshot"}}, "2,4,5"},
+		{"kind pattern", Filter{Kinds: []string{"publish_*", "snap*"}}, "1,2,4,5"},
+		{"lines", Filter{Lines: Ranges{{2, 3}, {5, 5}}}, "2,3,5"},
+		{"open range", Filter{Lines: Ranges{{4, math.MaxUint64}}}, "4,5"},
 		{"stream glob", Filter{Stream: "cam-2*"}, "3"},
 		{"domain and app", Filter{Domain: "push.*.com", App: "live"}, "1,2,3,4,5"},
 		{"other domain", Filter{Domain: "other.com"}, ""},
 		{"valid only", Filter{ValidOnly: true}, "1,2,3,5"},
 		{"invalid only", Filter{InvalidOnly: true}, "4"},
 		{"since offset, until time", Filter{Since: since, Until: until}, "2,3"},
-		{"limit", Filter{Limit: 2, Kinds: []event.Kind{event.PublishDone, event.Snapshot, event.TaskRecordDone}}, "2,3"},
+		{"limit", Filter{Limit: 2, Kinds: []string{"publish_done", "snapshot", "task_record_done"}}, "2,3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -553,5 +558,31 @@ func TestReplayWarnsAboutRedactedRecords(t *testing.T) {
 	}
 	if len(outs[0].Warnings) != 1 || !strings.Contains(outs[0].Warnings[0], "listen --redact") || len(outs[1].Warnings) != 0 {
 		t.Errorf("warnings %q and %q", outs[0].Warnings, outs[1].Warnings)
+	}
+}
+
+func TestParseRanges(t *testing.T) {
+	got, err := ParseRanges("3, 7-9,12-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Ranges{{3, 3}, {7, 9}, {12, math.MaxUint64}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v", got)
+	}
+	for _, n := range []uint64{3, 7, 9, 12, 1 << 40} {
+		if !got.Contains(n) {
+			t.Errorf("%d not contained", n)
+		}
+	}
+	for _, n := range []uint64{1, 4, 10, 11} {
+		if got.Contains(n) {
+			t.Errorf("%d contained", n)
+		}
+	}
+	for _, bad := range []string{"", "0", "x", "9-7", "-3", "1,,2"} {
+		if _, err := ParseRanges(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
 	}
 }
