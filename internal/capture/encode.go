@@ -27,6 +27,10 @@ const linePrefix = `{"format":"` + Format + `","seq":`
 // Encode encodes r (its Format set, its Seq ignored) for AppendLine,
 // appending to buf[:0] (nil allocates). It does not change r.
 func Encode(r *Record, buf []byte) (Encoded, error) {
+	// Grown once for a large body, rather than doubling up to its size.
+	if need := len(r.Body) + len(r.Body)/8 + 1024; cap(buf) < need && len(r.Body) > 4<<10 {
+		buf = make([]byte, 0, need)
+	}
 	b, err := appendRecord(buf[:0], r)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,9 @@ package listen
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,4 +48,62 @@ func BenchmarkParseHeader(b *testing.B) {
 	for b.Loop() {
 		parseHeader(raw, false)
 	}
+}
+
+// manyFields is a valid publish_done with n unknown fields added, of
+// about 11 bytes each: 95,000 make a body just under 1 MiB, --max-body's
+// default. Validating it yields a finding per field.
+func manyFields(t testing.TB, n int) []byte {
+	t.Helper()
+	base := bytes.TrimSpace(sample(t, "publish_done"))
+	var b bytes.Buffer
+	b.Grow(len(base) + 11*n)
+	b.Write(base[:len(base)-1])
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, ",\"f%05d\":1", i)
+	}
+	b.WriteByte('}')
+	if b.Len() > DefaultMaxBody {
+		t.Fatalf("%d fields make %d bytes, above the default body limit", n, b.Len())
+	}
+	return b.Bytes()
+}
+
+// BenchmarkSixteenLargeBodies is 16 bodies of 95,000 unknown fields (1 MiB
+// each) handled at once, as in TestSixteenLargeBodies: its peak heap in use
+// (MB) is the memory one such burst takes, the target being well under
+// 400 MB of RSS for the whole process.
+func BenchmarkSixteenLargeBodies(b *testing.B) {
+	w, err := capture.Create(filepath.Join(b.TempDir(), "c.ndjson"), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	s, err := Listen(Options{Addr: "127.0.0.1:0", Capture: w})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.ln.Close()
+	body := manyFields(b, 95_000)
+	raw := []byte("Host: 127.0.0.1:8080\r\nContent-Type: application/json\r\n\r\n")
+	b.ReportAllocs()
+	b.SetBytes(16 * int64(len(body)))
+	h := watchHeap()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for i := 0; i < 16; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				header, host := parseHeader(raw, false)
+				in := &incoming{method: "POST", target: "/cb", host: host, remote: "127.0.0.1:50000", header: header, contentLength: int64(len(body))}
+				if out := s.handle(in, readBody(bytes.NewReader(body), int64(len(body)), s.opts.MaxBody), time.Now()); out.status != 200 {
+					b.Error(out.status)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	peak, _ := h.done()
+	b.ReportMetric(float64(peak)/mb, "peak-heap-MB")
 }

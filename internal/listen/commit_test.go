@@ -124,4 +124,7 @@ func TestCaptureFailureIs500(t *testing.T) {
 	if st := s.Stats(); st.Invalid != 1 {
 		t.Errorf("stats %+v: the request is not counted invalid", st)
 	}
+	if st := s.Stats(); st.CaptureFailed != 1 || st.Saved() != 0 || len(st.Kinds) != 0 {
+		t.Errorf("stats %+v: the capture failure is not counted, or the callback counts as saved", st)
+	}
 }

@@ -72,16 +72,39 @@ type process struct {
 
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startProcessWith(t, procOptions{}, args...)
+}
+
+// procOptions change how startProcessWith runs listen.
+type procOptions struct {
+	save   string // the capture log (default: one in a temporary directory; "-": none)
+	nofile int    // the limit of open files (ulimit -n), when not 0
+}
+
+func startProcessWith(t *testing.T, o procOptions, args ...string) *process {
+	t.Helper()
 	bin := livecbBinary(t)
 	dir := t.TempDir()
 	p := &process{save: filepath.Join(dir, "capture.ndjson")}
+	if o.save != "" {
+		p.save = o.save
+	}
 	ready := filepath.Join(dir, "url")
 	stdout, err := os.Create(filepath.Join(dir, "stdout"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stdout.Close() })
-	p.cmd = exec.Command(bin, append([]string{"listen", "--port", "0", "--ready-file", ready, "--save", p.save}, args...)...)
+	all := []string{"listen", "--port", "0", "--ready-file", ready}
+	if p.save != "-" {
+		all = append(all, "--save", p.save)
+	}
+	all = append(all, args...)
+	p.cmd = exec.Command(bin, all...)
+	if o.nofile > 0 {
+		// (exec keeps the process: its pid is listen's)
+		p.cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, o.nofile), bin}, all...)...)
+	}
 	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	p.cmd.Stdout, p.cmd.Stderr = stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -1,6 +1,7 @@
 package listen
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -44,7 +45,9 @@ type incoming struct {
 	target string // the request-target as received (path and query)
 	host   string
 	remote string
-	header http.Header
+	header http.Header // (with Host only when there was more than one)
+	// trailer holds the trailer fields of a chunked body.
+	trailer http.Header
 	// contentLength is the declared length, -1 when unknown (chunked).
 	contentLength int64
 }
@@ -126,8 +129,15 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			in.host = u.Host
 		}
 	}
-	tc.enter(phaseBody)
+	tc.enterBody()
+	var fields []headerField
+	if in.contentLength == -1 {
+		fields = headerFields(h, nil)
+	}
 	b := readBody(ctx.RequestBodyStream(), in.contentLength, s.opts.MaxBody)
+	if in.contentLength == -1 && b.err == nil {
+		in.trailer = trailerOf(h, fields)
+	}
 	tc.enter(phaseBusy)
 	out := s.handle(in, b, ctx.Time())
 	tc.enter(phaseIdle)
@@ -147,6 +157,39 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	r.SetBodyString(out.body)
 }
 
+type headerField struct{ key, value string }
+
+// headerFields lists the fields fasthttp holds for a request.
+func headerFields(h *fasthttp.RequestHeader, dst []headerField) []headerField {
+	for k, v := range h.All() {
+		dst = append(dst, headerField{string(k), string(v)})
+	}
+	return dst
+}
+
+// trailerOf returns the trailer fields of a chunked body, which fasthttp
+// adds to the header once the body was read: the fields it holds now
+// that it did not hold before (the header's).
+func trailerOf(h *fasthttp.RequestHeader, before []headerField) http.Header {
+	seen := make(map[headerField]int, len(before))
+	for _, f := range before {
+		seen[f]++
+	}
+	var t http.Header
+	for _, f := range headerFields(h, nil) {
+		if seen[f] > 0 {
+			seen[f]--
+			continue
+		}
+		if t == nil {
+			t = http.Header{}
+		}
+		key := textproto.CanonicalMIMEHeaderKey(f.key)
+		t[key] = append(t[key], f.value)
+	}
+	return t
+}
+
 // methodString is string(m) without an allocation for a POST.
 func methodString(m []byte) string {
 	if string(m) == http.MethodPost {
@@ -160,10 +203,13 @@ func methodString(m []byte) string {
 // and returns the Host header apart, as net/http does. The block has been
 // checked by fasthttp: lines end in CRLF, names are tokens. Values
 // are trimmed and folded lines joined with a space, as net/textproto does;
-// the framing headers net/http removes are removed too: Transfer-Encoding,
-// and Content-Length and Trailer when the body came chunked (the capture
-// keeps it unchunked). Unlike net/http, a Pragma: no-cache
-// gains no Cache-Control: the capture keeps what the sender sent.
+// the framing header net/http removes is removed too: Transfer-Encoding,
+// and Content-Length when the body came chunked (the capture keeps it
+// unchunked). Unlike net/http, a Pragma: no-cache gains no Cache-Control,
+// and the Trailer header of a chunked body stays (net/http moves it to the
+// request's Trailer): the capture keeps what the sender sent. A request
+// with more than one Host, which net/http refuses, has all of them in the
+// header too.
 func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 	// One string for the whole block and one slice for all values: the
 	// values are substrings and one-element windows of them, so a request's
@@ -173,6 +219,7 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 	h := make(http.Header, 8)
 	var host string
 	var haveHost bool
+	var hosts []string // all of them, when there is more than one
 	// As textproto: each line is trimmed, a folded line (starting with a
 	// space or tab) is joined to the one before with one space, and the
 	// value is what follows the colon, spaces before it dropped.
@@ -194,14 +241,21 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 		if kv != "" {
 			// The previous line is whole: add it.
 			if i := strings.IndexByte(kv, ':'); i >= 0 {
-				// (kv is trimmed: trimming the value trims its left.)
-				key, value := textproto.CanonicalMIMEHeaderKey(kv[:i]), textproto.TrimString(kv[i+1:])
+				// As textproto: the value's left is trimmed, not its right
+				// (kv's lines are trimmed: only a blank folded line leaves
+				// a space there).
+				key, value := textproto.CanonicalMIMEHeaderKey(kv[:i]), strings.TrimLeft(kv[i+1:], " \t")
 				switch {
 				case key == "Host":
-					if !haveHost {
+					switch {
+					case !haveHost:
 						host, haveHost = value, true
+					case hosts == nil:
+						hosts = []string{host, value}
+					default:
+						hosts = append(hosts, value)
 					}
-				case key == "Transfer-Encoding", chunked && (key == "Content-Length" || key == "Trailer"):
+				case key == "Transfer-Encoding", chunked && key == "Content-Length":
 					// Framing, dropped as net/http drops it.
 				default:
 					if vs, dup := h[key]; dup {
@@ -218,6 +272,9 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 		}
 		kv = textproto.TrimString(line)
 	}
+	if hosts != nil {
+		h["Host"] = hosts
+	}
 	return h, host
 }
 
@@ -232,15 +289,23 @@ type trackingListener struct {
 	// clock is the time (Unix nanoseconds) as of watch's last tick: the
 	// connections stamp their phases with it, which costs no clock read.
 	clock atomic.Int64
+
+	// What Accept needs (conns.go).
+	max           int           // connections served at once (0: no limit)
+	closed        chan struct{} // closed by Close
+	closeOnce     sync.Once
+	refusing      chan struct{} // a token per refusal under way
+	shed, refused atomic.Int64
 }
 
 // A connection's phase decides which timeout applies to it.
 const (
-	phaseHeader int32 = iota // a request's line and headers are arriving (ReadHeaderTimeout)
+	phaseNew    int32 = iota // accepted, nothing read yet (ReadHeaderTimeout)
+	phaseHeader              // a request's line and headers are arriving (ReadHeaderTimeout)
 	phaseBody                // its body is being read (ReadTimeout)
 	phaseBusy                // it is being handled: nothing is read
 	phaseIdle                // between requests (IdleTimeout)
-	phaseCut                 // timed out: its reads fail
+	phaseCut                 // timed out or shed: its reads fail
 )
 
 // Timeouts are enforced by one goroutine that looks at every connection a
@@ -259,7 +324,7 @@ func (l *trackingListener) watch(header, body, idle time.Duration, stop <-chan s
 	tick = max(5*time.Millisecond, min(tick, time.Second))
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	limits := [...]int64{phaseHeader: int64(header), phaseBody: int64(body), phaseIdle: int64(idle)}
+	limits := [...]int64{phaseNew: int64(header), phaseHeader: int64(header), phaseBody: int64(body), phaseIdle: int64(idle)}
 	var late []*trackedConn
 	for {
 		select {
@@ -271,7 +336,7 @@ func (l *trackingListener) watch(header, body, idle time.Duration, stop <-chan s
 			l.mu.Lock()
 			for c := range l.conns {
 				switch ph := c.phase.Load(); ph {
-				case phaseHeader, phaseBody, phaseIdle:
+				case phaseNew, phaseHeader, phaseBody, phaseIdle:
 					if now.UnixNano()-c.since.Load() > limits[ph] && c.phase.CompareAndSwap(ph, phaseCut) {
 						late = append(late, c)
 					}
@@ -296,6 +361,10 @@ type trackedConn struct {
 	linger atomic.Bool
 	phase  atomic.Int32
 	since  atomic.Int64 // when the phase began (the listener's clock)
+	// tail is the last bytes read while headers arrived (at most 3), to
+	// see the blank line that ends them across two reads.
+	tail    [3]byte
+	tailLen int
 }
 
 // enter starts a phase.
@@ -304,33 +373,77 @@ func (c *trackedConn) enter(ph int32) {
 	c.phase.Store(ph)
 }
 
-// Read notes the first bytes of a request that arrive after an idle time:
-// its headers are now due.
+// enterBody starts the body's phase, unless Read saw the headers end
+// already: the body's time runs from there. (fasthttp reads the first
+// byte of a body before the handler runs.)
+func (c *trackedConn) enterBody() {
+	if c.phase.Load() != phaseBody {
+		c.enter(phaseBody)
+	}
+}
+
+// Read follows a request's phases as its bytes arrive: the first bytes
+// after an idle time start its headers' time, and the blank line that ends
+// the headers starts its body's, so that a body has its whole timeout
+// from the end of the headers, whenever the handler starts reading it.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.phase.Load() == phaseIdle {
-		c.enter(phaseHeader)
+	if n == 0 {
+		return n, err
+	}
+	// (Compare-and-swap: a connection cut meanwhile stays cut.)
+	switch c.phase.Load() {
+	case phaseIdle:
+		c.tailLen = 0
+		c.since.Store(c.ln.clock.Load())
+		if !c.phase.CompareAndSwap(phaseIdle, phaseHeader) {
+			return n, err
+		}
+	case phaseNew:
+		// (The headers' time runs from the accept.)
+		if !c.phase.CompareAndSwap(phaseNew, phaseHeader) {
+			return n, err
+		}
+	case phaseHeader:
+	default:
+		return n, err
+	}
+	if c.headersEnd(p[:n]) {
+		c.since.Store(c.ln.clock.Load())
+		c.phase.CompareAndSwap(phaseHeader, phaseBody)
 	}
 	return n, err
+}
+
+var blankLine = []byte("\r\n\r\n")
+
+// headersEnd reports whether b, read after the bytes before it, holds the
+// blank line that ends a request's headers.
+func (c *trackedConn) headersEnd(b []byte) bool {
+	if c.tailLen > 0 {
+		var seam [6]byte
+		k := copy(seam[:], c.tail[:c.tailLen])
+		k += copy(seam[k:], b[:min(len(b), 3)])
+		if bytes.Contains(seam[:k], blankLine) {
+			return true
+		}
+	}
+	if bytes.Contains(b, blankLine) {
+		return true
+	}
+	// Keep the last 3 bytes of what was read so far.
+	if len(b) >= 3 {
+		c.tailLen = copy(c.tail[:], b[len(b)-3:])
+	} else {
+		all := append(c.tail[:c.tailLen:c.tailLen], b...)
+		c.tailLen = copy(c.tail[:], all[max(0, len(all)-3):])
+	}
+	return false
 }
 
 // lingerTime bounds how long Close waits for a sender that is still
 // sending a body nobody reads (net/http waits 500 ms likewise).
 const lingerTime = 500 * time.Millisecond
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	// A new connection owes its first request's headers from now on.
-	tc := &trackedConn{Conn: c, ln: l, remote: c.RemoteAddr().String()}
-	tc.since.Store(time.Now().UnixNano())
-	l.mu.Lock()
-	l.conns[tc] = struct{}{}
-	l.mu.Unlock()
-	return tc, nil
-}
 
 // Close closes the connection. After an answer sent before the body's end,
 // closing at once would reset the connection (the kernel answers unread
