@@ -45,7 +45,7 @@ type Writer struct {
 	// cutAt is where the line begins (-1: not known).
 	pending bool
 	cutAt   int64
-	where   Kind       // what the last check found at the path: 0, Moved or Replaced
+	where   NoticeKind // what the last check found at the path: 0, Moved or Replaced
 	lost    *LostError // set while the file is gone with its directory
 	// The path is checked at most once per every: a stat per write would
 	// cost about as much as the write.
@@ -66,14 +66,14 @@ type Options struct {
 	Notify func(Notice)
 }
 
-// Kind says what a Notice is about.
-type Kind int
+// NoticeKind says what a Notice is about.
+type NoticeKind int
 
 const (
 	// Repaired: the file's last line was cut (by a crash, or by a write
 	// that failed and could not be undone at once). It was removed, or,
 	// when the file could not be cut, ended with a newline.
-	Repaired Kind = iota + 1
+	Repaired NoticeKind = iota + 1
 	// Moved: the path names no file any more, but the file still exists
 	// under another name (log rotation): records go on into it until
 	// Reopen.
@@ -91,7 +91,7 @@ const (
 
 // Notice is something the Writer did to its file, or saw happen to it.
 type Notice struct {
-	Kind Kind
+	Kind NoticeKind
 	Path string
 	// Repaired: where the cut line began, how long it was, its first bytes
 	// (at most 64), whether it was found when the file was opened (else it

@@ -67,10 +67,10 @@ type notices struct {
 
 func (n *notices) add(x Notice) { n.mu.Lock(); n.got = append(n.got, x); n.mu.Unlock() }
 
-func (n *notices) kinds() []Kind {
+func (n *notices) kinds() []NoticeKind {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var out []Kind
+	var out []NoticeKind
 	for _, x := range n.got {
 		out = append(out, x.Kind)
 	}
