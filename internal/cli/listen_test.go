@@ -16,6 +16,7 @@ import (
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/listen"
 )
 
 // listenRunning is a `livecb listen` started in-process by startListen.
@@ -291,10 +292,10 @@ func TestListenFamilyPathsFlag(t *testing.T) {
 }
 
 func TestIsLoopback(t *testing.T) {
-	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "localhost": true, "127.0.0.2": true,
+	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "[::1]": true, "localhost": true, "127.0.0.2": true,
 		"0.0.0.0": false, "192.168.1.2": false, "example.com": false} {
-		if got := isLoopback(host); got != want {
-			t.Errorf("isLoopback(%q) = %v", host, got)
+		if got := listen.IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v", host, got)
 		}
 	}
 }

@@ -182,6 +182,10 @@ func TestRestartOnACutCapture(t *testing.T) {
 	if code := p.stop(t); code != 0 {
 		t.Errorf("exit %d", code)
 	}
+	want := fmt.Sprintf("Warning: %s: the record at byte %d was cut short (%d bytes", save, len(whole), len(`{"format":"livecb.capture.v1","seq":2,"event":"publish_do`))
+	if !strings.Contains(p.stderr.String(), want) {
+		t.Errorf("the repair is not reported (%s):\n%s", want, lastLines(p.stderr.String(), 5))
+	}
 }
 
 func mustEncode(t *testing.T, r *capture.Record) capture.Encoded {
@@ -419,5 +423,121 @@ func TestSixteenLargeBodies(t *testing.T) {
 	}
 	if out, _ := os.ReadFile(filepath.Join(filepath.Dir(p.save), "stdout")); len(out) > 16*64<<10 {
 		t.Errorf("%d bytes printed for 16 callbacks", len(out))
+	}
+}
+
+// TestSIGHUPReopensTheCapture: log rotation. After `mv capture capture.1`,
+// records go on into capture.1 (with a warning); SIGHUP makes listen
+// create a new capture and write there; capture.1 keeps every record whole;
+// listen ends with its summary, exit 0. A SIGHUP without --save changes
+// nothing.
+func TestSIGHUPReopensTheCapture(t *testing.T) {
+	p := startProcess(t)
+	body := sample(t, event.PublishDone)
+	for i := 0; i < 2; i++ {
+		postStatus(t, p.url+"/cb", body)
+	}
+	if err := os.Rename(p.save, p.save+".1"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // (past the writer's next check of its path)
+	postStatus(t, p.url+"/cb", body)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(p.stderr.String(), "SIGHUP: reopened") }, "SIGHUP reopened the log")
+	for i := 0; i < 2; i++ {
+		if st := postStatus(t, p.url+"/cb", body); st != 200 {
+			t.Errorf("after SIGHUP: status %d", st)
+		}
+	}
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit %d:\n%s", code, lastLines(p.stderr.String(), 5))
+	}
+	old, cut := readLog(t, p.save+".1")
+	if len(old) != 3 || len(cut) != 0 {
+		t.Errorf("the moved log holds %d records (cut tail %q), want 3", len(old), cut)
+	}
+	if recs, _ := readLog(t, p.save); len(recs) != 2 || recs[0].Seq != 4 {
+		t.Errorf("the new log holds %d records, want 2 from seq 4", len(recs))
+	}
+	out := p.stderr.String()
+	if !strings.Contains(out, "was moved or renamed") || !strings.Contains(out, "stopped (interrupted). 5 callbacks") {
+		t.Errorf("no warning of the move, or no summary:\n%s", lastLines(out, 6))
+	}
+
+	q := startProcessWith(t, procOptions{save: "-"})
+	q.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(q.stderr.String(), "no capture log to reopen") }, "SIGHUP was seen")
+	if st := postStatus(t, q.url+"/cb", body); st != 200 {
+		t.Errorf("after SIGHUP without --save: status %d", st)
+	}
+	if code := q.stop(t); code != 0 {
+		t.Errorf("exit %d without --save", code)
+	}
+}
+
+// TestCaptureDirectoryRemoved: with the capture's directory gone, listen
+// warns once, answers 500 (not 200 into a deleted file), and the summary
+// says how many were not saved.
+func TestCaptureDirectoryRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	os.Mkdir(dir, 0o700)
+	p := startProcessWith(t, procOptions{save: filepath.Join(dir, "c.ndjson")})
+	body := sample(t, event.PublishDone)
+	postStatus(t, p.url+"/cb", body)
+	os.RemoveAll(dir)
+	waitFor(t, func() bool { return postStatus(t, p.url+"/cb", body) == 500 }, "a 500 once the directory is gone")
+	postStatus(t, p.url+"/cb", body)
+	p.stop(t)
+	out := p.stderr.String()
+	if strings.Count(out, "was deleted with its directory: no record can be saved") != 1 {
+		t.Errorf("want one warning of the removed directory:\n%s", lastLines(out, 8))
+	}
+	if !strings.Contains(out, "not saved (answered 500)") {
+		t.Errorf("the summary does not count the lost ones:\n%s", lastLines(out, 3))
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("the directory was created again")
+	}
+}
+
+// TestHostIPv6Loopback: --host '[::1]' binds, is not warned about, and
+// serves.
+func TestHostIPv6Loopback(t *testing.T) {
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	probe.Close()
+	for _, host := range []string{"[::1]", "::1"} {
+		p := startProcessWith(t, procOptions{save: "-"}, "--host", host)
+		if !strings.HasPrefix(p.url, "http://[::1]:") || strings.Contains(p.stderr.String(), "not a loopback") {
+			t.Errorf("--host %s: URL %s\n%s", host, p.url, p.stderr.String())
+		}
+		if st := postStatus(t, p.url+"/cb", sample(t, event.PublishDone)); st != 200 {
+			t.Errorf("--host %s: status %d", host, st)
+		}
+		p.stop(t)
+	}
+}
+
+// TestMaxConnsFlag: --max-conns 2 with two silent connections open: a
+// callback still gets in, and the summary counts the connection let go.
+func TestMaxConnsFlag(t *testing.T) {
+	p := startProcessWith(t, procOptions{save: "-"}, "--max-conns", "2")
+	addr := strings.TrimPrefix(p.url, "http://")
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if st := postStatus(t, p.url+"/cb", sample(t, event.PublishDone)); st != 200 {
+		t.Errorf("status %d", st)
+	}
+	p.stop(t)
+	if out := p.stderr.String(); !strings.Contains(out, "idle connections closed and 0 refused at --max-conns") {
+		t.Errorf("summary:\n%s", lastLines(out, 3))
 	}
 }
