@@ -9,9 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -30,14 +27,24 @@ type Record struct {
 	Remote string    `json:"remote"`
 	Method string    `json:"method"`
 	Target string    `json:"target"` // path and query as received
+	// TargetRaw is the target's exact bytes, base64-encoded, when they are
+	// not valid UTF-8 (Target then shows them with U+FFFD). ExactTarget
+	// gives the bytes either way.
+	TargetRaw string `json:"target_raw,omitempty"`
 	// Host is the Host header (Go keeps it out of Header).
-	Host   string      `json:"host,omitempty"`
-	Header http.Header `json:"header"`
+	Host string `json:"host,omitempty"`
+	// HostRaw is to Host what TargetRaw is to Target (ExactHost).
+	HostRaw string      `json:"host_raw,omitempty"`
+	Header  http.Header `json:"header"`
 	// HeaderRaw holds, base64-encoded, every value of the headers that has
 	// a value which is not valid UTF-8 (HTTP allows such bytes; a JSON string
 	// cannot hold them, so Header shows them with U+FFFD). ExactHeader
 	// puts them back.
 	HeaderRaw map[string][]string `json:"header_raw,omitempty"`
+	// Trailer holds the trailer fields of a chunked body, and TrailerRaw
+	// their exact bytes as HeaderRaw does for Header (ExactTrailer).
+	Trailer    http.Header         `json:"trailer,omitempty"`
+	TrailerRaw map[string][]string `json:"trailer_raw,omitempty"`
 	// Body holds the body as text when it is valid UTF-8; else it is base64
 	// and Encoding says so. Use Bytes to get the exact bytes back.
 	Body     string `json:"body"`
@@ -111,115 +118,65 @@ func Parse(line []byte) (*Record, error) {
 	if _, err := r.Bytes(); err != nil {
 		return nil, err
 	}
+	if _, err := r.ExactTarget(); err != nil {
+		return nil, err
+	}
+	if _, err := r.ExactHost(); err != nil {
+		return nil, err
+	}
+	if _, err := r.ExactHeader(); err != nil {
+		return nil, err
+	}
+	if _, err := r.ExactTrailer(); err != nil {
+		return nil, err
+	}
 	return &r, nil
 }
 
-// Writer appends records to a file. Each record is written with a single
-// write(2) of one whole line, so a crash leaves at most the last line cut.
-type Writer struct {
-	mu   sync.Mutex
-	f    *os.File
-	seq  uint64
-	sync bool
+// SetTarget stores the request-target, keeping its exact bytes in
+// TargetRaw when they are not valid UTF-8.
+func (r *Record) SetTarget(target string) { r.Target, r.TargetRaw = target, rawOf(target) }
+
+// SetHost stores the Host header as SetTarget stores the target.
+func (r *Record) SetHost(host string) { r.Host, r.HostRaw = host, rawOf(host) }
+
+// ExactTarget returns the request-target exactly as received.
+func (r *Record) ExactTarget() (string, error) { return exact("target_raw", r.Target, r.TargetRaw) }
+
+// ExactHost returns the Host header exactly as received.
+func (r *Record) ExactHost() (string, error) { return exact("host_raw", r.Host, r.HostRaw) }
+
+// rawOf is the base64 form of s when a JSON string cannot hold it exactly.
+func rawOf(s string) string {
+	if utf8.ValidString(s) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-// Create opens path for appending, creating it if needed. With syncEach,
-// every record is fsynced before Write returns (durable across power loss,
-// slower); without, records survive a crash of livecb but not of the machine.
-func Create(path string, syncEach bool) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+func exact(field, readable, raw string) (string, error) {
+	if raw == "" {
+		return readable, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(raw)
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("%s: %v", field, err)
 	}
-	return &Writer{f: f, sync: syncEach}, nil
-}
-
-// Write assigns the record its sequence number and format and appends it.
-func (w *Writer) Write(r *Record) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.seq++
-	r.Seq = w.seq
-	r.Format = Format
-	enc, err := Encode(r, nil)
-	if err != nil {
-		return err
-	}
-	if _, err := w.f.Write(AppendLine(nil, r.Seq, enc)); err != nil {
-		return err
-	}
-	if w.sync {
-		return w.f.Sync()
-	}
-	return nil
-}
-
-// WriteLines appends whole lines (records made by AppendLine) with a single
-// write(2), then fsyncs once when the Writer syncs each record: a writer
-// serving many requests at once commits them as a group. It returns how
-// many bytes reached the file: on an error, the lines that ended within
-// them were written whole. The caller numbers the records; Write's own
-// numbering is not used.
-func (w *Writer) WriteLines(lines []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n, err := w.f.Write(lines)
-	if err != nil {
-		return n, err
-	}
-	if w.sync {
-		if err := w.f.Sync(); err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
-}
-
-// Encoded is a record encoded without its sequence number, so that the
-// (costly) encoding can run before the record's place in the log is known.
-// AppendLine makes it a line once the number is.
-type Encoded []byte
-
-// linePrefix is how every record's line starts.
-const (
-	linePrefix = `{"format":"` + Format + `","seq":`
-)
-
-// Encode encodes r (its Format set, its Seq ignored) for AppendLine,
-// appending to buf[:0] (nil allocates). It does not change r.
-func Encode(r *Record, buf []byte) (Encoded, error) {
-	b, err := appendRecord(buf[:0], r)
-	if err != nil {
-		return nil, err
-	}
-	return Encoded(b), nil
-}
-
-// AppendLine appends the line of record number seq, encoded by Encode, to
-// dst: the same bytes as Write would write for it.
-func AppendLine(dst []byte, seq uint64, e Encoded) []byte {
-	dst = append(dst, linePrefix...)
-	dst = strconv.AppendUint(dst, seq, 10)
-	dst = append(dst, e...)
-	return append(dst, '\n')
-}
-
-// Close flushes the file to disk and closes it.
-func (w *Writer) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return err
-	}
-	return w.f.Close()
+	return string(b), nil
 }
 
 // SetHeader stores h itself, not a copy (the record owns it from then on),
 // keeping the exact bytes of values that are not valid UTF-8 in HeaderRaw.
-func (r *Record) SetHeader(h http.Header) {
-	r.Header = h
-	r.HeaderRaw = nil
+func (r *Record) SetHeader(h http.Header) { r.Header, r.HeaderRaw = h, rawValues(h) }
+
+// SetTrailer stores a chunked body's trailer fields as SetHeader stores
+// the header.
+func (r *Record) SetTrailer(h http.Header) { r.Trailer, r.TrailerRaw = h, rawValues(h) }
+
+// rawValues holds, base64-encoded, every value of the fields that have a
+// value which is not valid UTF-8; nil when there is none.
+func rawValues(h http.Header) map[string][]string {
+	var raw map[string][]string
 	for name, vs := range h {
 		exact := true
 		for _, v := range vs {
@@ -228,26 +185,43 @@ func (r *Record) SetHeader(h http.Header) {
 		if exact {
 			continue
 		}
-		if r.HeaderRaw == nil {
-			r.HeaderRaw = map[string][]string{}
+		if raw == nil {
+			raw = map[string][]string{}
 		}
 		enc := make([]string, len(vs))
 		for i, v := range vs {
 			enc[i] = base64.StdEncoding.EncodeToString([]byte(v))
 		}
-		r.HeaderRaw[name] = enc
+		raw[name] = enc
 	}
+	return raw
 }
 
 // ExactHeader returns the headers exactly as received.
 func (r *Record) ExactHeader() (http.Header, error) {
-	h := r.Header.Clone()
-	for name, vs := range r.HeaderRaw {
+	return exactValues("header_raw", r.Header, r.HeaderRaw)
+}
+
+// ExactTrailer returns the trailer fields exactly as received (nil when
+// there were none).
+func (r *Record) ExactTrailer() (http.Header, error) {
+	return exactValues("trailer_raw", r.Trailer, r.TrailerRaw)
+}
+
+func exactValues(field string, h http.Header, raw map[string][]string) (http.Header, error) {
+	if len(raw) == 0 {
+		return h.Clone(), nil
+	}
+	h = h.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	for name, vs := range raw {
 		dec := make([]string, len(vs))
 		for i, v := range vs {
 			b, err := base64.StdEncoding.DecodeString(v)
 			if err != nil {
-				return nil, fmt.Errorf("header_raw %q: %v", name, err)
+				return nil, fmt.Errorf("%s %q: %v", field, name, err)
 			}
 			dec[i] = string(b)
 		}

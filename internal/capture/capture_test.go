@@ -112,6 +112,10 @@ func TestParseRejects(t *testing.T) {
 		`{"format":"livecb.capture.v2","seq":1}`,
 		`{"seq":1}`,
 		`{"format":"livecb.capture.v1","body":"!!","encoding":"base64"}`,
+		`{"format":"livecb.capture.v1","target":"/","target_raw":"!!"}`,
+		`{"format":"livecb.capture.v1","host":"h","host_raw":"%"}`,
+		`{"format":"livecb.capture.v1","header_raw":{"X":["*"]}}`,
+		`{"format":"livecb.capture.v1","trailer":{"X":["a"]},"trailer_raw":{"X":["?"]}}`,
 		`not json`,
 	} {
 		if _, err := Parse([]byte(line)); err == nil {
@@ -187,6 +191,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"format":"livecb.capture.v1","body":"/w==","encoding":"base64","truncated":true}`))
 	f.Add([]byte(`{"format":"livecb.capture.v1","body":"x","encoding":"gzip"}`))
 	f.Add([]byte(`{"format":"livecb.capture.v1","findings":[{"path":"/a","severity":"error","code":"x","message":"m"}]`))
+	f.Add([]byte(`{"format":"livecb.capture.v1","target":"/\ufffd","target_raw":"L//+","host":"h\ufffd","host_raw":"aOk=","trailer":{"X-Sum":["1"]},"trailer_raw":{"X-L":["6Q=="]}}`))
+	f.Add(typicalRecord)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		r, err := Parse(line)
 		if err != nil {
@@ -195,6 +201,16 @@ func FuzzParse(f *testing.F) {
 		body, err := r.Bytes()
 		if err != nil {
 			t.Fatalf("Parse accepted a record whose body does not decode: %v", err)
+		}
+		for name, exact := range map[string]func() error{
+			"target":  func() error { _, err := r.ExactTarget(); return err },
+			"host":    func() error { _, err := r.ExactHost(); return err },
+			"header":  func() error { _, err := r.ExactHeader(); return err },
+			"trailer": func() error { _, err := r.ExactTrailer(); return err },
+		} {
+			if err := exact(); err != nil {
+				t.Fatalf("Parse accepted a record whose exact %s does not decode: %v", name, err)
+			}
 		}
 		var again Record
 		again.SetBody(body)
@@ -206,6 +222,58 @@ func FuzzParse(f *testing.F) {
 
 // typicalRecord is a record as livecb listen writes it for a record_done.
 var typicalRecord = []byte(`{"format":"livecb.capture.v1","seq":1,"time":"2026-12-01T11:00:36.121486949Z","remote":"127.0.0.1:55506","method":"POST","target":"/cb","host":"127.0.0.1:18791","header":{"Content-Length":["405"],"Content-Type":["application/json"],"User-Agent":["livecb/dev"]},"body":"{\"version\":\"v1.1\",\"publishDomain\":\"push.yourdomain.com\",\"appName\":\"live\",\"streamName\":\"livecb-266522\",\"format\":\"flv\",\"duration\":\"422000.0\",\"fileSize\":\"131875000\",\"beginTime\":1796122411815,\"endTime\":1796122833815,\"event\":\"record_done\",\"downloadUrl\":\"http://s3.cn-north-1.jcloudcs.com/livecb-demo/record/20261201/push.yourdomain.com/live/livecb-266522/20261201105331_20261201110033.flv\",\"status\":\"success\"}\n","size":405,"kind":"record_done","answer":{"status":200}}`)
+
+// TestParseReadsRecordsOfBefore: records written before target_raw,
+// host_raw and trailer existed parse as they did, the exact forms falling
+// back to the readable ones.
+func TestParseReadsRecordsOfBefore(t *testing.T) {
+	r, err := Parse(typicalRecord)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err1 := r.ExactTarget()
+	host, err2 := r.ExactHost()
+	trailer, err3 := r.ExactTrailer()
+	if target != "/cb" || host != "127.0.0.1:18791" || trailer != nil || err1 != nil || err2 != nil || err3 != nil {
+		t.Errorf("exact target %q host %q trailer %v (%v %v %v)", target, host, trailer, err1, err2, err3)
+	}
+	// And a record without those fields encodes to the bytes it had.
+	enc, err := Encode(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := AppendLine(nil, r.Seq, enc); !bytes.Equal(got, append(typicalRecord, '\n')) {
+		t.Errorf("re-encoded:\n%s\nwant\n%s", got, typicalRecord)
+	}
+}
+
+// TestExactTargetAndHost: bytes that are not UTF-8 are kept.
+func TestExactTargetAndHost(t *testing.T) {
+	var r Record
+	r.SetTarget("/\xff\xfe?q=1")
+	r.SetHost("h\xe9:80")
+	if r.Target != "/\xff\xfe?q=1" || r.TargetRaw != "L//+P3E9MQ==" || r.HostRaw == "" {
+		t.Errorf("target %q raw %q host raw %q", r.Target, r.TargetRaw, r.HostRaw)
+	}
+	enc, _ := Encode(&r, nil)
+	back, err := Parse(bytes.TrimSuffix(AppendLine(nil, 1, enc), []byte("\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Target != "/\ufffd\ufffd?q=1" {
+		t.Errorf("readable target %q", back.Target)
+	}
+	if got, _ := back.ExactTarget(); got != "/\xff\xfe?q=1" {
+		t.Errorf("exact target %q", got)
+	}
+	if got, _ := back.ExactHost(); got != "h\xe9:80" {
+		t.Errorf("exact host %q", got)
+	}
+	r.SetTarget("/ok")
+	if r.TargetRaw != "" {
+		t.Errorf("a UTF-8 target keeps a raw form %q", r.TargetRaw)
+	}
+}
 
 func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(len(typicalRecord)))

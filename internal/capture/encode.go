@@ -5,14 +5,47 @@ import (
 	"sort"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 // The encoder of records, without reflection: a listener encodes one per
 // request, and encoding/json's reflection cost more than the system call
-// that writes the line. It writes the same bytes as json.Marshal of a
-// Record (capture_test.go compares them); the rare parts (findings, a
-// forwarded request) still go through encoding/json.
+// that writes the line. It writes the same bytes as jsonx.Marshal of a
+// Record (encode_test.go compares them): strings through jsonx, so that no
+// control or bidi character of a request reaches a capture raw. The rare
+// parts (findings, a forwarded request) go through jsonx.Marshal.
+
+// Encoded is a record encoded without its sequence number, so that the
+// (costly) encoding can run before the record's place in the log is known.
+// AppendLine makes it a line once the number is.
+type Encoded []byte
+
+// linePrefix is how every record's line starts.
+const linePrefix = `{"format":"` + Format + `","seq":`
+
+// Encode encodes r (its Format set, its Seq ignored) for AppendLine,
+// appending to buf[:0] (nil allocates). It does not change r.
+func Encode(r *Record, buf []byte) (Encoded, error) {
+	// Grown once for a large body, rather than doubling up to its size.
+	if need := len(r.Body) + len(r.Body)/8 + 1024; cap(buf) < need && len(r.Body) > 4<<10 {
+		buf = make([]byte, 0, need)
+	}
+	b, err := appendRecord(buf[:0], r)
+	if err != nil {
+		return nil, err
+	}
+	return Encoded(b), nil
+}
+
+// AppendLine appends the line of record number seq, encoded by Encode, to
+// dst: the same bytes as Write would write for it.
+func AppendLine(dst []byte, seq uint64, e Encoded) []byte {
+	dst = append(dst, linePrefix...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, e...)
+	return append(dst, '\n')
+}
 
 // appendRecord appends r's JSON from the field after "seq" on (starting
 // with its comma) to dst.
@@ -25,15 +58,31 @@ func appendRecord(dst []byte, r *Record) ([]byte, error) {
 	dst = appendString(dst, r.Method)
 	dst = append(dst, `,"target":`...)
 	dst = appendString(dst, r.Target)
+	if r.TargetRaw != "" {
+		dst = append(dst, `,"target_raw":`...)
+		dst = appendString(dst, r.TargetRaw)
+	}
 	if r.Host != "" {
 		dst = append(dst, `,"host":`...)
 		dst = appendString(dst, r.Host)
+	}
+	if r.HostRaw != "" {
+		dst = append(dst, `,"host_raw":`...)
+		dst = appendString(dst, r.HostRaw)
 	}
 	dst = append(dst, `,"header":`...)
 	dst = appendHeader(dst, r.Header)
 	if len(r.HeaderRaw) > 0 {
 		dst = append(dst, `,"header_raw":`...)
 		dst = appendHeader(dst, r.HeaderRaw)
+	}
+	if len(r.Trailer) > 0 {
+		dst = append(dst, `,"trailer":`...)
+		dst = appendHeader(dst, r.Trailer)
+	}
+	if len(r.TrailerRaw) > 0 {
+		dst = append(dst, `,"trailer_raw":`...)
+		dst = appendHeader(dst, r.TrailerRaw)
 	}
 	dst = append(dst, `,"body":`...)
 	dst = appendString(dst, r.Body)
@@ -54,7 +103,7 @@ func appendRecord(dst []byte, r *Record) ([]byte, error) {
 		dst = appendString(dst, string(r.Kind))
 	}
 	if len(r.Findings) > 0 {
-		b, err := json.Marshal(r.Findings)
+		b, err := jsonx.Marshal(r.Findings)
 		if err != nil {
 			return dst, err
 		}
@@ -68,7 +117,7 @@ func appendRecord(dst []byte, r *Record) ([]byte, error) {
 		dst = appendString(dst, r.Answer.Body)
 	}
 	if r.Answer.Forwarded != nil {
-		b, err := json.Marshal(r.Answer.Forwarded)
+		b, err := jsonx.Marshal(r.Answer.Forwarded)
 		if err != nil {
 			return dst, err
 		}
@@ -126,70 +175,6 @@ func appendHeader(dst []byte, h map[string][]string) []byte {
 	return append(dst, '}')
 }
 
-const hexDigits = "0123456789abcdef"
-
-// plain[b] is true for the ASCII bytes a JSON string holds as they are
-// (one table lookup per byte instead of six comparisons: a record is
-// mostly such bytes); false for the rest, and for every byte of a
-// multi-byte rune, which the loop then decodes.
-var plain = func() (t [256]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
-	}
-	return t
-}()
-
-// appendString quotes s as encoding/json does (HTML-safe: <, > and & are
-// escaped; invalid UTF-8 becomes U+FFFD; U+2028 and U+2029 are escaped).
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		for i < len(s) && plain[s[i]] {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		if b := s[i]; b < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendString quotes s as jsonx does (no HTML escaping; controls, bidi
+// controls and U+2028/9 escaped; invalid UTF-8 becomes U+FFFD).
+func appendString(dst []byte, s string) []byte { return jsonx.AppendString(dst, s) }

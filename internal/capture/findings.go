@@ -13,6 +13,7 @@ const (
 	CodeWrongFamilyPath event.Code = "wrong_family_path"
 	CodeUnexpectedPath  event.Code = "unexpected_path"
 	CodeContentEncoding event.Code = "content_encoding"
+	CodeForwardLoop     event.Code = "forward_loop"
 )
 
 // RequestFinding reports whether code is about the request (method, size,
@@ -20,7 +21,8 @@ const (
 // (event.CodeTruncated) counts, since the cut is the request's.
 func RequestFinding(code event.Code) bool {
 	switch code {
-	case CodeBodyTooLarge, CodeMethod, CodeContentType, CodeWrongFamilyPath, CodeUnexpectedPath, CodeContentEncoding, event.CodeTruncated:
+	case CodeBodyTooLarge, CodeMethod, CodeContentType, CodeWrongFamilyPath, CodeUnexpectedPath, CodeContentEncoding,
+		CodeForwardLoop, event.CodeTruncated:
 		return true
 	}
 	return false

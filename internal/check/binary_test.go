@@ -42,6 +42,7 @@ type result struct {
 func runLivecb(t *testing.T, feed func(io.Writer) error, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(testbin.Livecb(t), args...)
+	cmd.Env = testbin.Env()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	var feedErr chan error
@@ -174,6 +175,7 @@ func TestBinaryDevZero(t *testing.T) {
 			}
 			defer f.Close()
 			cmd := exec.Command(testbin.Livecb(t), args...)
+			cmd.Env = testbin.Env()
 			cmd.Stdout, cmd.Stderr = f, f
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -238,6 +240,7 @@ func TestBinaryManyFilesUnderLowFDLimit(t *testing.T) {
 	// one again; the first command proves the limit holds.
 	script := `ulimit -n 64 || exit 99; ulimit -Hn; exec "$@"`
 	cmd := exec.Command("sh", append([]string{"-c", script, "sh", bin, "validate", "-q"}, files...)...)
+	cmd.Env = testbin.Env()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

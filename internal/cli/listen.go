@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
+	"os"
+	"os/signal"
+	"runtime/debug"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +17,7 @@ import (
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/listen"
+	"github.com/livecb/livecb/internal/term"
 )
 
 // ListenOptions are the flags of `livecb listen`.
@@ -29,9 +33,10 @@ type ListenOptions struct {
 	// Forward is the delivery policy of --forward-to (--forward-timeout...).
 	Forward deliveryFlags
 
-	Save    string
-	Sync    bool
-	MaxBody int64
+	Save     string
+	Sync     bool
+	MaxBody  int64
+	MaxConns int
 
 	FamilyPaths bool
 	Paths       []string
@@ -82,16 +87,26 @@ path and query appended.
 
 --save FILE appends every request (invalid, oversized and wrong-method ones
 too) to a capture log, each record written whole before the answer is sent;
-'livecb validate' and 'livecb replay' read it. Bodies above --max-body are
+'livecb validate' and 'livecb replay' read it. A request whose record cannot
+be written (a full disk) is answered 500, so that its sender retries; a log
+whose last record a crash cut is repaired at start. SIGHUP reopens the log
+(rotation: move the file away, send SIGHUP, a new one is created); a log
+moved, replaced or deleted meanwhile is reported. Bodies above --max-body are
 answered 413 and their first bytes captured. --family-paths checks that each
 family's callbacks arrive on its own path (/stream, /record, /snapshot,
 /quality; --path FAMILY=PATH to change one).
+
+--max-conns bounds the connections served at once (default: from the limit
+of open files, at most 1024); at the bound the connection idle the longest
+is closed, and when every one is busy a new one is answered 503. A request
+that comes back to this listener through --forward-to is answered 508.
 
 Without CI flags listen runs until SIGINT or SIGTERM, then prints a summary
 and exits 0. CI mode: --count N stops after N callbacks; --expect KIND[=N]
 (repeatable) requires at least N callbacks of KIND and, without --count, stops
 once all have arrived; --timeout D stops after D; --fail-on-invalid fails on
-any callback with an error. Exit status: 0 when every expectation holds, 1
+any callback with an error. In CI mode a request that could not be saved
+fails the run, and a callback answered 500 for it does not count. Exit status: 0 when every expectation holds, 1
 otherwise (the summary says which), 4 when the port cannot be bound.`,
 		Example: `  livecb listen --port 8080
   livecb listen --port 8080 --save capture.ndjson -v
@@ -115,6 +130,7 @@ otherwise (the summary says which), 4 when the port cannot be bound.`,
 	f.StringVar(&opts.Save, "save", "", "append every request to the capture log `FILE` (NDJSON)")
 	f.BoolVar(&opts.Sync, "sync", false, "fsync the capture log after each record (durable across power loss)")
 	sizeVar(f, &opts.MaxBody, "max-body", "1MiB", "largest body accepted, a `SIZE` (64KiB, 10MB); larger ones get 413")
+	f.IntVar(&opts.MaxConns, "max-conns", 0, "connections served at once; 0 derives it from the limit of open files (at most 1024)")
 	f.BoolVar(&opts.FamilyPaths, "family-paths", false, "require each family on its own path: /stream, /record, /snapshot, /quality")
 	f.StringArrayVar(&opts.Paths, "path", nil, "a family's path, `FAMILY=PATH` (implies --family-paths; repeatable)")
 	f.BoolVar(&opts.Strict, "strict", false, "count warnings as errors")
@@ -146,6 +162,9 @@ func (opts *ListenOptions) check(app *App) (*listenConfig, error) {
 	if opts.Count < 0 {
 		return nil, usageErrorf("--count %d: use a positive number", opts.Count)
 	}
+	if opts.MaxConns < 0 {
+		return nil, usageErrorf("--max-conns %d: use a positive number, or 0 for the default", opts.MaxConns)
+	}
 	if opts.Delay < 0 {
 		return nil, usageErrorf("--delay %s: give a duration of 0 or more", opts.Delay)
 	}
@@ -163,17 +182,18 @@ func (opts *ListenOptions) check(app *App) (*listenConfig, error) {
 	}
 	c := &listenConfig{
 		engine: listen.Options{
-			Addr:      net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)),
+			Addr:      listen.JoinHostPort(opts.Host, opts.Port),
 			Status:    opts.Status,
 			Body:      []byte(opts.Body),
 			Delay:     opts.Delay,
 			ForwardTo: opts.ForwardTo,
 			Forward:   &fwd,
 			MaxBody:   opts.MaxBody,
+			MaxConns:  opts.MaxConns,
 			Strict:    opts.Strict,
 			Redact:    opts.Redact,
 		},
-		goal: listen.Goal{Count: opts.Count, FailOnInvalid: opts.FailOnInvalid},
+		goal: listen.Goal{Count: opts.Count, FailOnInvalid: opts.FailOnInvalid, Timeout: opts.Duration},
 	}
 	for _, e := range opts.Expect {
 		exp, err := listen.ParseExpectation(e)
@@ -212,17 +232,35 @@ func listenRun(app *App, opts *ListenOptions) error {
 	if err != nil {
 		return err
 	}
-	if !isLoopback(opts.Host) {
+	if !listen.IsLoopback(opts.Host) {
 		app.errorf("%s --host %s is not a loopback address: anyone who can reach this machine can send callbacks to it\n",
 			app.ErrColor.Warn("Warning:"), opts.Host)
 	}
+	// stderr is written from the request that reports, the capture log's
+	// notices and SIGHUP at once.
+	var errMu sync.Mutex
+	errorf := func(format string, args ...any) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		app.errorf(format, args...)
+	}
 	var cw *capture.Writer
 	if opts.Save != "" {
-		if cw, err = capture.Create(opts.Save, opts.Sync); err != nil {
+		notify := func(n capture.Notice) {
+			errorf("%s %s\n", app.ErrColor.Warn("Warning:"), term.Sanitize(n.String()))
+		}
+		if cw, err = capture.Open(opts.Save, capture.Options{Sync: opts.Sync, Notify: notify}); err != nil {
 			return ioError(fmt.Errorf("--save: %w", err))
 		}
 	}
 	defer tuneGC(app)()
+	if app.env("GOMEMLIMIT") == "" {
+		// ...and up to a soft limit, so that a burst of large bodies
+		// (each costs many times its size to check) is collected early
+		// instead of growing the heap 5x: 16 bodies of 1 MiB at once
+		// peak at about 140 MB of RSS instead of 250.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(128<<20, 64*cfg.engine.MaxBody)))
+	}
 	var out *timedBuffer
 	if !app.OutTTY {
 		// Piped or redirected: one write(2) per request line would cost
@@ -257,7 +295,7 @@ func listenRun(app *App, opts *ListenOptions) error {
 			app.Output.Writer().Write(r.Line) //nolint:errcheck // as above
 		}
 		if r.CaptureErr != nil {
-			app.errorf("%s could not write the capture log: %v\n", app.ErrColor.Bad("Error:"), r.CaptureErr)
+			errorf("%s could not write the capture log (answered 500): %s\n", app.ErrColor.Bad("Error:"), term.Sanitize(r.CaptureErr.Error()))
 		}
 		if !closed && cfg.goal.Reached(*st) {
 			closed = true
@@ -278,6 +316,10 @@ func listenRun(app *App, opts *ListenOptions) error {
 
 	ctx, stop := interruptible(context.Background())
 	defer stop()
+	// SIGHUP reopens the capture log (log rotation); it never stops listen.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 
@@ -301,19 +343,30 @@ func listenRun(app *App, opts *ListenOptions) error {
 	}
 	var why string
 	var serveErr error
-	select {
-	case <-ctx.Done():
-		why = "interrupted"
-	case <-reached:
-		if cfg.goal.Count > 0 {
-			why = fmt.Sprintf("--count %d reached", cfg.goal.Count)
-		} else {
-			why = "every --expect held"
+	for why == "" {
+		select {
+		case <-ctx.Done():
+			why = "interrupted"
+		case <-reached:
+			if cfg.goal.Count > 0 {
+				why = fmt.Sprintf("--count %d reached", cfg.goal.Count)
+			} else {
+				why = "every --expect held"
+			}
+		case <-timeout:
+			why = fmt.Sprintf("--duration %s reached", opts.Duration)
+		case serveErr = <-served:
+			why = "the server stopped"
+		case <-hup:
+			if cw == nil {
+				errorf("SIGHUP: no capture log to reopen (no --save)\n")
+			} else if err := cw.Reopen(); err != nil {
+				errorf("%s SIGHUP: could not reopen %s: %v; records go on into the old file\n",
+					app.ErrColor.Warn("Warning:"), display(opts.Save), err)
+			} else {
+				errorf("SIGHUP: reopened %s\n", display(opts.Save))
+			}
 		}
-	case <-timeout:
-		why = fmt.Sprintf("--duration %s reached", opts.Duration)
-	case serveErr = <-served:
-		why = "the server stopped"
 	}
 
 	// A second signal cuts the grace short.
@@ -355,18 +408,16 @@ func savingNote(path string) string {
 	return "; saving to " + path
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func printListenSummary(app *App, st listen.Stats, why string) {
 	line := fmt.Sprintf("%s: %d valid (%d with warnings), %d invalid", plural(st.Callbacks, "callback"), st.Valid, st.Warned, st.Invalid)
 	if st.Other > 0 {
 		line += fmt.Sprintf("; %s not POST", plural(st.Other, "other request"))
+	}
+	if st.CaptureFailed > 0 {
+		line += fmt.Sprintf("; %s not saved (answered 500)", plural(st.CaptureFailed, "request"))
+	}
+	if st.Shed > 0 || st.Refused > 0 {
+		line += fmt.Sprintf("; %d idle connections closed and %d refused at --max-conns", st.Shed, st.Refused)
 	}
 	app.errorf("stopped (%s). %s\n", why, line)
 	if st.Callbacks == 0 {

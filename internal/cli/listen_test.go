@@ -16,6 +16,8 @@ import (
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/listen"
+	"github.com/livecb/livecb/internal/testbin"
 )
 
 // listenRunning is a `livecb listen` started in-process by startListen.
@@ -308,10 +310,10 @@ func TestListenFamilyPathsFlag(t *testing.T) {
 }
 
 func TestIsLoopback(t *testing.T) {
-	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "localhost": true, "127.0.0.2": true,
+	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "[::1]": true, "localhost": true, "127.0.0.2": true,
 		"0.0.0.0": false, "192.168.1.2": false, "example.com": false} {
-		if got := isLoopback(host); got != want {
-			t.Errorf("isLoopback(%q) = %v", host, got)
+		if got := listen.IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v", host, got)
 		}
 	}
 }
@@ -372,7 +374,7 @@ func TestListenSIGTERMFinishesInFlightRequest(t *testing.T) {
 	}
 	ready, save := filepath.Join(dir, "url"), filepath.Join(dir, "cap.ndjson")
 	cmd := exec.Command(bin, "listen", "--port", "0", "--ready-file", ready, "--save", save, "--delay", "700ms")
-	cmd.Env = append(cleanEnv(), "NO_COLOR=1")
+	cmd.Env = testbin.Env()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -426,17 +428,4 @@ func TestListenSIGTERMFinishesInFlightRequest(t *testing.T) {
 	if !strings.Contains(stdout.String(), "publish_started") {
 		t.Errorf("stdout:\n%s", stdout.String())
 	}
-}
-
-// cleanEnv is an environment for a livecb process started by a test: none
-// of the LIVECB_* settings or colour variables of the shell running the
-// tests reach it.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LIVECB_") && !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "CLICOLOR") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }

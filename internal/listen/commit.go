@@ -31,6 +31,9 @@ type group struct {
 	lead chan struct{}
 }
 
+// maxSpare is the largest group buffer kept for the next group.
+const maxSpare = 1 << 20
+
 func (s *Server) newGroup() *group {
 	g := &group{}
 	// Reuse the buffers of a group already committed.
@@ -87,6 +90,9 @@ func (s *Server) commit(req *Request, enc capture.Encoded) {
 		s.leading = false
 	}
 	g.lines, g.reqs, g.ends = g.lines[:0], g.reqs[:0], g.ends[:0]
+	if cap(g.lines) > maxSpare {
+		g.lines = nil // (grown by large records: not kept for the next group)
+	}
 	s.spare = g
 	s.cmu.Unlock()
 }

@@ -124,4 +124,68 @@ func TestCaptureFailureIs500(t *testing.T) {
 	if st := s.Stats(); st.Invalid != 1 {
 		t.Errorf("stats %+v: the request is not counted invalid", st)
 	}
+	if st := s.Stats(); st.CaptureFailed != 1 || st.Saved() != 0 || len(st.Kinds) != 0 {
+		t.Errorf("stats %+v: the capture failure is not counted, or the callback counts as saved", st)
+	}
+}
+
+// TestRemovedCaptureDirectoryIs500: once the capture log's directory is
+// removed, callbacks are answered 500 (capture_failed), not 200 into a
+// file nobody can read; with the directory back, 200 again, into a new
+// file at the path.
+func TestRemovedCaptureDirectoryIs500(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	os.Mkdir(dir, 0o700)
+	path := filepath.Join(dir, "c.ndjson")
+	var mu sync.Mutex
+	var notices []capture.Notice
+	w, err := capture.Open(path, capture.Options{Notify: func(n capture.Notice) { mu.Lock(); notices = append(notices, n); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	s := serve(t, Options{Capture: w})
+	body := sample(t, event.PublishDone)
+	if resp, _ := post(t, s.URL(), "application/json", body); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	os.RemoveAll(dir)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, answer := post(t, s.URL(), "application/json", body)
+		if resp.StatusCode == 500 {
+			if !strings.Contains(answer, "deleted with its directory") {
+				t.Errorf("answer %q does not say why", answer)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still answered 200 10 s after the capture's directory was removed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("the directory was created again")
+	}
+	mu.Lock()
+	if len(notices) != 1 || notices[0].Kind != capture.Lost {
+		t.Errorf("notices %v, want one Lost", notices)
+	}
+	mu.Unlock()
+	os.Mkdir(dir, 0o700)
+	for {
+		if resp, _ := post(t, s.URL(), "application/json", body); resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("not answered 200 again with the directory back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if recs := records(t, path); len(recs) != 1 || recs[0].Body != string(body) {
+		t.Errorf("%d records in the new file", len(recs))
+	}
+	if st := s.Stats(); st.CaptureFailed == 0 {
+		t.Errorf("stats %+v", st)
+	}
 }

@@ -22,45 +22,13 @@ import (
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
-)
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	"github.com/livecb/livecb/internal/testbin"
 )
 
 // livecbBinary builds cmd/livecb once for the whole test binary.
-func livecbBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the livecb binary")
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "livecb-durability-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "livecb")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/livecb/livecb/cmd/livecb").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func livecbBinary(t *testing.T) string { return testbin.Livecb(t) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m) }
 
 // process is a `livecb listen` running as its own process.
 type process struct {
@@ -72,17 +40,40 @@ type process struct {
 
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startProcessWith(t, procOptions{}, args...)
+}
+
+// procOptions change how startProcessWith runs listen.
+type procOptions struct {
+	save   string // the capture log (default: one in a temporary directory; "-": none)
+	nofile int    // the limit of open files (ulimit -n), when not 0
+}
+
+func startProcessWith(t *testing.T, o procOptions, args ...string) *process {
+	t.Helper()
 	bin := livecbBinary(t)
 	dir := t.TempDir()
 	p := &process{save: filepath.Join(dir, "capture.ndjson")}
+	if o.save != "" {
+		p.save = o.save
+	}
 	ready := filepath.Join(dir, "url")
 	stdout, err := os.Create(filepath.Join(dir, "stdout"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stdout.Close() })
-	p.cmd = exec.Command(bin, append([]string{"listen", "--port", "0", "--ready-file", ready, "--save", p.save}, args...)...)
-	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	all := []string{"listen", "--port", "0", "--ready-file", ready}
+	if p.save != "-" {
+		all = append(all, "--save", p.save)
+	}
+	all = append(all, args...)
+	p.cmd = exec.Command(bin, all...)
+	if o.nofile > 0 {
+		// (exec keeps the process: its pid is listen's)
+		p.cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, o.nofile), bin}, all...)...)
+	}
+	p.cmd.Env = testbin.Env()
 	p.cmd.Stdout, p.cmd.Stderr = stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -295,7 +286,7 @@ func TestSIGTERMDuringBurst(t *testing.T) {
 func run(t *testing.T, bin string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = testbin.Env()
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(out), ee.ExitCode()

@@ -72,6 +72,15 @@ func netHTTPHeader(head string) (h http.Header, host string, ok bool) {
 	if _, sent := headerLines(head)["Cache-Control"]; !sent && h.Get("Pragma") == "no-cache" {
 		delete(h, "Cache-Control")
 	}
+	// net/http moves the Trailer header of a chunked body to req.Trailer;
+	// livecb keeps it as sent: as textproto read it, before that move.
+	if len(req.TransferEncoding) > 0 {
+		tp := textproto.NewReader(bufio.NewReader(strings.NewReader(head)))
+		tp.ReadLine()
+		if mh, err := tp.ReadMIMEHeader(); err == nil && len(mh["Trailer"]) > 0 {
+			h["Trailer"] = mh["Trailer"]
+		}
+	}
 	return h, req.Host, true
 }
 

@@ -1,6 +1,7 @@
 package listen
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/livecb/livecb/internal/term"
 	"github.com/valyala/fasthttp"
 )
 
@@ -44,7 +46,9 @@ type incoming struct {
 	target string // the request-target as received (path and query)
 	host   string
 	remote string
-	header http.Header
+	header http.Header // (with Host only when there was more than one)
+	// trailer holds the trailer fields of a chunked body.
+	trailer http.Header
 	// contentLength is the declared length, -1 when unknown (chunked).
 	contentLength int64
 }
@@ -99,8 +103,14 @@ func refuse(ctx *fasthttp.RequestCtx, err error) {
 		ctx.Error("livecb listen: request line and headers larger than 16 KiB\n", fasthttp.StatusRequestHeaderFieldsTooLarge)
 	case errors.As(err, &ne) && ne.Timeout():
 		ctx.Error("livecb listen: the request did not arrive in time\n", fasthttp.StatusRequestTimeout)
+	case strings.Contains(err.Error(), "too many host headers"):
+		// RFC 9112 §3.2: exactly one Host; net/http refuses it too, so a
+		// Go receiver would never see such a request.
+		ctx.Error("livecb listen: more than one Host header: a request has exactly one\n", fasthttp.StatusBadRequest)
 	default:
-		ctx.Error("livecb listen: malformed HTTP request: "+err.Error()+"\n", fasthttp.StatusBadRequest)
+		// fasthttp's message ends with the bytes it read: never echo them.
+		msg, _, _ := strings.Cut(err.Error(), ": buffer size=")
+		ctx.Error("livecb listen: malformed HTTP request: "+term.Sanitize(msg)+"\n", fasthttp.StatusBadRequest)
 	}
 }
 
@@ -126,8 +136,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			in.host = u.Host
 		}
 	}
-	tc.enter(phaseBody)
+	tc.enterBody()
 	b := readBody(ctx.RequestBodyStream(), in.contentLength, s.opts.MaxBody)
+	if in.contentLength == -1 && b.err == nil {
+		in.trailer = trailerOf(h)
+	}
 	tc.enter(phaseBusy)
 	out := s.handle(in, b, ctx.Time())
 	tc.enter(phaseIdle)
@@ -147,6 +160,26 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	r.SetBodyString(out.body)
 }
 
+// trailerOf returns the trailer fields of a chunked body, which fasthttp
+// keeps apart from the header once the body was read (it refuses the
+// fields a trailer may not hold: Host, Content-Length...), every value of a
+// repeated field, names canonical, values as received.
+func trailerOf(h *fasthttp.RequestHeader) http.Header {
+	var t http.Header
+	for _, line := range strings.Split(string(h.TrailerHeader()), "\r\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		if t == nil {
+			t = http.Header{}
+		}
+		key := textproto.CanonicalMIMEHeaderKey(textproto.TrimString(name))
+		t[key] = append(t[key], textproto.TrimString(value))
+	}
+	return t
+}
+
 // methodString is string(m) without an allocation for a POST.
 func methodString(m []byte) string {
 	if string(m) == http.MethodPost {
@@ -160,10 +193,13 @@ func methodString(m []byte) string {
 // and returns the Host header apart, as net/http does. The block has been
 // checked by fasthttp: lines end in CRLF, names are tokens. Values
 // are trimmed and folded lines joined with a space, as net/textproto does;
-// the framing headers net/http removes are removed too: Transfer-Encoding,
-// and Content-Length and Trailer when the body came chunked (the capture
-// keeps it unchunked). Unlike net/http, a Pragma: no-cache
-// gains no Cache-Control: the capture keeps what the sender sent.
+// the framing header net/http removes is removed too: Transfer-Encoding,
+// and Content-Length when the body came chunked (the capture keeps it
+// unchunked). Unlike net/http, a Pragma: no-cache gains no Cache-Control,
+// and the Trailer header of a chunked body stays (net/http moves it to the
+// request's Trailer): the capture keeps what the sender sent. A request
+// with more than one Host, which net/http refuses, has all of them in the
+// header too.
 func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 	// One string for the whole block and one slice for all values: the
 	// values are substrings and one-element windows of them, so a request's
@@ -194,14 +230,17 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 		if kv != "" {
 			// The previous line is whole: add it.
 			if i := strings.IndexByte(kv, ':'); i >= 0 {
-				// (kv is trimmed: trimming the value trims its left.)
-				key, value := textproto.CanonicalMIMEHeaderKey(kv[:i]), textproto.TrimString(kv[i+1:])
+				// As textproto: the value's left is trimmed, not its right
+				// (kv's lines are trimmed: only a blank folded line leaves
+				// a space there).
+				key, value := textproto.CanonicalMIMEHeaderKey(kv[:i]), strings.TrimLeft(kv[i+1:], " \t")
 				switch {
 				case key == "Host":
+					// (fasthttp refuses a second Host before any handler.)
 					if !haveHost {
 						host, haveHost = value, true
 					}
-				case key == "Transfer-Encoding", chunked && (key == "Content-Length" || key == "Trailer"):
+				case key == "Transfer-Encoding", chunked && key == "Content-Length":
 					// Framing, dropped as net/http drops it.
 				default:
 					if vs, dup := h[key]; dup {
@@ -232,15 +271,23 @@ type trackingListener struct {
 	// clock is the time (Unix nanoseconds) as of watch's last tick: the
 	// connections stamp their phases with it, which costs no clock read.
 	clock atomic.Int64
+
+	// What Accept needs (conns.go).
+	max           int           // connections served at once (0: no limit)
+	closed        chan struct{} // closed by Close
+	closeOnce     sync.Once
+	refusing      chan struct{} // a token per refusal under way
+	shed, refused atomic.Int64
 }
 
 // A connection's phase decides which timeout applies to it.
 const (
-	phaseHeader int32 = iota // a request's line and headers are arriving (ReadHeaderTimeout)
+	phaseNew    int32 = iota // accepted, nothing read yet (ReadHeaderTimeout)
+	phaseHeader              // a request's line and headers are arriving (ReadHeaderTimeout)
 	phaseBody                // its body is being read (ReadTimeout)
 	phaseBusy                // it is being handled: nothing is read
 	phaseIdle                // between requests (IdleTimeout)
-	phaseCut                 // timed out: its reads fail
+	phaseCut                 // timed out or shed: its reads fail
 )
 
 // Timeouts are enforced by one goroutine that looks at every connection a
@@ -259,7 +306,7 @@ func (l *trackingListener) watch(header, body, idle time.Duration, stop <-chan s
 	tick = max(5*time.Millisecond, min(tick, time.Second))
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	limits := [...]int64{phaseHeader: int64(header), phaseBody: int64(body), phaseIdle: int64(idle)}
+	limits := [...]int64{phaseNew: int64(header), phaseHeader: int64(header), phaseBody: int64(body), phaseIdle: int64(idle)}
 	var late []*trackedConn
 	for {
 		select {
@@ -271,7 +318,7 @@ func (l *trackingListener) watch(header, body, idle time.Duration, stop <-chan s
 			l.mu.Lock()
 			for c := range l.conns {
 				switch ph := c.phase.Load(); ph {
-				case phaseHeader, phaseBody, phaseIdle:
+				case phaseNew, phaseHeader, phaseBody, phaseIdle:
 					if now.UnixNano()-c.since.Load() > limits[ph] && c.phase.CompareAndSwap(ph, phaseCut) {
 						late = append(late, c)
 					}
@@ -296,6 +343,10 @@ type trackedConn struct {
 	linger atomic.Bool
 	phase  atomic.Int32
 	since  atomic.Int64 // when the phase began (the listener's clock)
+	// tail is the last bytes read while headers arrived (at most 3), to
+	// see the blank line that ends them across two reads.
+	tail    [3]byte
+	tailLen int
 }
 
 // enter starts a phase.
@@ -304,33 +355,77 @@ func (c *trackedConn) enter(ph int32) {
 	c.phase.Store(ph)
 }
 
-// Read notes the first bytes of a request that arrive after an idle time:
-// its headers are now due.
+// enterBody starts the body's phase, unless Read saw the headers end
+// already: the body's time runs from there. (fasthttp reads the first
+// byte of a body before the handler runs.)
+func (c *trackedConn) enterBody() {
+	if c.phase.Load() != phaseBody {
+		c.enter(phaseBody)
+	}
+}
+
+// Read follows a request's phases as its bytes arrive: the first bytes
+// after an idle time start its headers' time, and the blank line that ends
+// the headers starts its body's, so that a body has its whole timeout
+// from the end of the headers, whenever the handler starts reading it.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.phase.Load() == phaseIdle {
-		c.enter(phaseHeader)
+	if n == 0 {
+		return n, err
+	}
+	// (Compare-and-swap: a connection cut meanwhile stays cut.)
+	switch c.phase.Load() {
+	case phaseIdle:
+		c.tailLen = 0
+		c.since.Store(c.ln.clock.Load())
+		if !c.phase.CompareAndSwap(phaseIdle, phaseHeader) {
+			return n, err
+		}
+	case phaseNew:
+		// (The headers' time runs from the accept.)
+		if !c.phase.CompareAndSwap(phaseNew, phaseHeader) {
+			return n, err
+		}
+	case phaseHeader:
+	default:
+		return n, err
+	}
+	if c.headersEnd(p[:n]) {
+		c.since.Store(c.ln.clock.Load())
+		c.phase.CompareAndSwap(phaseHeader, phaseBody)
 	}
 	return n, err
+}
+
+var blankLine = []byte("\r\n\r\n")
+
+// headersEnd reports whether b, read after the bytes before it, holds the
+// blank line that ends a request's headers.
+func (c *trackedConn) headersEnd(b []byte) bool {
+	if c.tailLen > 0 {
+		var seam [6]byte
+		k := copy(seam[:], c.tail[:c.tailLen])
+		k += copy(seam[k:], b[:min(len(b), 3)])
+		if bytes.Contains(seam[:k], blankLine) {
+			return true
+		}
+	}
+	if bytes.Contains(b, blankLine) {
+		return true
+	}
+	// Keep the last 3 bytes of what was read so far.
+	if len(b) >= 3 {
+		c.tailLen = copy(c.tail[:], b[len(b)-3:])
+	} else {
+		all := append(c.tail[:c.tailLen:c.tailLen], b...)
+		c.tailLen = copy(c.tail[:], all[max(0, len(all)-3):])
+	}
+	return false
 }
 
 // lingerTime bounds how long Close waits for a sender that is still
 // sending a body nobody reads (net/http waits 500 ms likewise).
 const lingerTime = 500 * time.Millisecond
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	// A new connection owes its first request's headers from now on.
-	tc := &trackedConn{Conn: c, ln: l, remote: c.RemoteAddr().String()}
-	tc.since.Store(time.Now().UnixNano())
-	l.mu.Lock()
-	l.conns[tc] = struct{}{}
-	l.mu.Unlock()
-	return tc, nil
-}
 
 // Close closes the connection. After an answer sent before the body's end,
 // closing at once would reset the connection (the kernel answers unread

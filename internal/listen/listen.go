@@ -9,17 +9,22 @@ package listen
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -42,6 +47,8 @@ const (
 	// About the listener's own work, not the request.
 	CodeCaptureFailed event.Code = "capture_failed"
 	CodeForwardFailed event.Code = "forward_failed"
+	CodeForwardLoop              = capture.CodeForwardLoop
+	CodeMoreFindings  event.Code = "more_findings"
 )
 
 const (
@@ -90,7 +97,15 @@ type Options struct {
 	Paths map[event.Family]string
 	// Capture, when not nil, receives every request before it is answered.
 	Capture *capture.Writer
-	// Timeouts against slow clients (defaults 10 s, 30 s, 60 s).
+	// MaxConns bounds the connections served at once (default
+	// DefaultMaxConns(), from the limit of open files; -1: no bound). At
+	// the bound a new connection takes the place of the one idle the
+	// longest; when every one is busy it is answered 503 and closed.
+	MaxConns int
+	// Timeouts against slow clients (defaults 10 s, 30 s, 60 s): the
+	// headers have ReadHeaderTimeout from the request's first byte (or
+	// from the accept), the body ReadTimeout from the end of the headers,
+	// and a connection may wait IdleTimeout between requests.
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
@@ -147,6 +162,8 @@ type Server struct {
 	stopWatch           chan struct{}
 	watchOnce, stopOnce sync.Once
 
+	checks chan struct{} // a token per large body being checked
+
 	// cmu orders the capture: it numbers requests and forms the groups
 	// written together (commit.go).
 	cmu     sync.Mutex
@@ -195,7 +212,13 @@ func Listen(opts Options) (*Server, error) {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = defaultIdleTimeout
 	}
-	s := &Server{opts: opts, stats: newStats()}
+	switch {
+	case opts.MaxConns == 0:
+		opts.MaxConns = DefaultMaxConns()
+	case opts.MaxConns < 0:
+		opts.MaxConns = 0
+	}
+	s := &Server{opts: opts, stats: newStats(), checks: make(chan struct{}, checkSlots())}
 	if opts.ForwardTo != "" {
 		fwd, err := forwarder(opts)
 		if err != nil {
@@ -207,12 +230,38 @@ func Listen(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, &BindError{Addr: opts.Addr, Err: err}
 	}
-	s.ln = &trackingListener{Listener: ln, conns: map[*trackedConn]struct{}{}}
+	s.ln = &trackingListener{Listener: ln, conns: map[*trackedConn]struct{}{}, max: opts.MaxConns,
+		closed: make(chan struct{}), refusing: make(chan struct{}, maxRefusing)}
 	s.closing = make(chan struct{})
 	s.stopWatch = make(chan struct{})
 	s.ln.clock.Store(time.Now().UnixNano())
 	s.srv = s.newHTTPServer()
 	return s, nil
+}
+
+// JoinHostPort makes a listen address (Options.Addr) of a host, an IPv6
+// address with or without its brackets ([::1] or ::1), and a port.
+func JoinHostPort(host string, port int) string {
+	return net.JoinHostPort(unbracket(host), strconv.Itoa(port))
+}
+
+func unbracket(host string) string {
+	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+		return host[1 : len(host)-1]
+	}
+	return host
+}
+
+// IsLoopback reports whether a host to bind reaches this machine only:
+// localhost, 127.0.0.0/8 or ::1 (with or without brackets, and as
+// ::ffff:127.0.0.1).
+func IsLoopback(host string) bool {
+	host = unbracket(host)
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // Addr is the bound address.
@@ -236,7 +285,23 @@ func (s *Server) Serve() error {
 // be captured and answered, or for ctx to end: then it answers those held
 // by Delay, closes every connection and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// Idle connections are let go meanwhile (fasthttp waits for a silent
+	// new one as for a busy one).
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			s.ln.cutIdle()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	err := s.srv.ShutdownWithContext(ctx)
+	close(done)
 	s.ln.Close() // (already closed by fasthttp if Serve ran)
 	s.stopOnce.Do(func() { close(s.stopWatch) })
 	if err != nil {
@@ -249,8 +314,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Stats returns a copy of the counts so far.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stats.clone()
+	st := s.stats.clone()
+	s.mu.Unlock()
+	st.Shed, st.Refused = int(s.ln.shed.Load()), int(s.ln.refused.Load())
+	return st
 }
 
 // reply is what a request is answered.
@@ -283,11 +350,18 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		Time:   now,
 		Remote: in.remote,
 		Method: in.method,
-		Target: in.target,
-		Host:   in.host,
 	}
+	rec.SetTarget(in.target)
+	rec.SetHost(in.host)
 	rec.SetHeader(in.header)
+	if len(in.trailer) > 0 {
+		rec.SetTrailer(in.trailer)
+	}
 	req := &Request{Record: rec, Callback: in.method == http.MethodPost}
+	large := len(b.data) > largeBody
+	if large {
+		s.checks <- struct{}{}
+	}
 
 	rec.SetBody(b.data)
 	rec.Size = b.size
@@ -295,7 +369,12 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 
 	answer := capture.Answer{Status: s.opts.Status, Body: string(s.opts.Body)}
 	var fs event.Findings
+	loop := s.forward != nil && forwardedHere(in.header)
 	switch {
+	case loop:
+		answer = capture.Answer{Status: http.StatusLoopDetected, Body: "livecb listen: forwarding loop: this listener forwarded this request itself\n"}
+		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeForwardLoop,
+			Message: "the request carries this listener's own " + forwardedBy + " header: the forwarding URL leads back to this listener; answered 508 instead of forwarding it again"})
 	case in.method != http.MethodPost:
 		answer = capture.Answer{Status: http.StatusMethodNotAllowed, Body: "livecb listen: callbacks are POST requests\n"}
 		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeMethod,
@@ -322,7 +401,7 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	}
 
 	var fwdHeader http.Header
-	if req.Callback && !b.truncated && b.err == nil && s.forward != nil {
+	if req.Callback && !b.truncated && b.err == nil && s.forward != nil && !loop && len(in.header["Host"]) <= 1 {
 		answer, fwdHeader = s.forwardTo(in, b.data)
 		if answer.Forwarded.Error != "" {
 			fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeForwardFailed,
@@ -330,19 +409,15 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		}
 	}
 	rec.Answer = answer
-	rec.Findings = fs
+	rec.Findings = boundFindings(fs)
 	if s.opts.Redact {
 		redactRecord(rec, b.data)
 	}
 
+	var line *[]byte
 	if s.opts.Render != nil {
-		line := lineBufs.Get().(*[]byte)
+		line = lineBufs.Get().(*[]byte)
 		req.Line = s.opts.Render((*line)[:0], req)
-		defer func() {
-			*line = req.Line[:0]
-			req.Line = nil
-			lineBufs.Put(line)
-		}()
 	}
 	var enc capture.Encoded
 	if s.opts.Capture != nil {
@@ -353,13 +428,29 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 			req.CaptureErr = err
 		}
 		s.commit(req, enc)
-		*buf = enc[:0]
-		encodeBufs.Put(buf)
+		putBuf(&encodeBufs, buf, enc)
 	} else {
 		s.commit(req, nil)
 	}
+	if line != nil {
+		putBuf(&lineBufs, line, req.Line)
+		req.Line = nil
+	}
+	if large {
+		<-s.checks
+	}
 	if req.CaptureErr != nil {
 		fwdHeader = nil
+	}
+	// Made before the delay, so that the request (its decoded body) is
+	// not kept meanwhile.
+	out := reply{status: rec.Answer.Status, body: rec.Answer.Body, header: fwdHeader,
+		close: b.truncated || b.err != nil || len(in.header["Host"]) > 1}
+	if fwdHeader == nil && rec.Answer.Body != "" {
+		out.set("Content-Type", "text/plain; charset=utf-8")
+	}
+	if rec.Answer.Status == http.StatusMethodNotAllowed {
+		out.set("Allow", http.MethodPost)
 	}
 
 	if s.opts.Delay > 0 {
@@ -370,16 +461,29 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 			t.Stop()
 		}
 	}
-	out := reply{status: rec.Answer.Status, body: rec.Answer.Body, header: fwdHeader,
-		close: b.truncated || b.err != nil}
-	if fwdHeader == nil && rec.Answer.Body != "" {
-		out.set("Content-Type", "text/plain; charset=utf-8")
-	}
-	if rec.Answer.Status == http.StatusMethodNotAllowed {
-		out.set("Allow", http.MethodPost)
-	}
 	return out
 }
+
+// putBuf puts a buffer back into its pool, unless a large record grew it:
+// a pool would keep such a buffer for the next small one.
+func putBuf(pool *sync.Pool, buf *[]byte, used []byte) {
+	if cap(used) <= maxPooled {
+		*buf = used[:0]
+		pool.Put(buf)
+	}
+}
+
+// maxPooled is the largest buffer kept for reuse.
+const maxPooled = 64 << 10
+
+// largeBody is the size from which a body takes one of the check slots:
+// checking it costs many times its size (the decoded object, its
+// findings), and the CPU goes no faster for checking more at once, so at
+// most checkSlots are checked together; the others wait, holding only
+// their bytes. Callbacks are far smaller and never wait.
+const largeBody = 64 << 10
+
+func checkSlots() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // encodeBufs are the buffers records are encoded into; lineBufs those
 // Render writes into.
@@ -391,10 +495,14 @@ var (
 // redactRecord masks secrets in what is kept of a request (--redact).
 func redactRecord(rec *capture.Record, body []byte) {
 	rec.Header = redact.Header(rec.Header, redact.Stored)
-	// Exact bytes of non-UTF-8 header values are not kept either: they may
-	// be a secret's, and a redacted capture is not exact anyway.
+	// Exact bytes of non-UTF-8 header values (and of the target) are not
+	// kept either: they may be a secret's, and a redacted capture is not
+	// exact anyway.
 	rec.HeaderRaw = nil
-	rec.Target = redact.Target(rec.Target, redact.Stored)
+	if rec.Trailer != nil {
+		rec.Trailer, rec.TrailerRaw = redact.Header(rec.Trailer, redact.Stored), nil
+	}
+	rec.Target, rec.TargetRaw = redact.Target(rec.Target, redact.Stored), ""
 	if masked, changed := redact.Body(body, redact.Stored); changed {
 		rec.SetBody(masked)
 	}
@@ -408,6 +516,71 @@ func redactRecord(rec *capture.Record, body []byte) {
 		f.Error = redact.String(f.Error, redact.Stored)
 	}
 	rec.Redacted = true
+}
+
+// What a record holds besides the body is bounded, whatever the request:
+// at most maxFindings findings (then one that counts the rest), each
+// message at most maxMessage bytes, and a forwarded answer's first
+// maxAnswerExcerpt bytes.
+const (
+	maxFindings      = 128
+	maxMessage       = 1 << 10
+	maxAnswerExcerpt = 4 << 10
+)
+
+// boundFindings bounds findings as a record holds them.
+func boundFindings(fs event.Findings) event.Findings {
+	if len(fs) > maxFindings {
+		rest := fs[maxFindings-1:]
+		errs, warns := rest.Count()
+		sev := event.Warning
+		if errs > 0 {
+			sev = event.Error
+		}
+		fs = append(fs[:maxFindings-1:maxFindings-1], event.Finding{Severity: sev, Code: CodeMoreFindings,
+			Message: fmt.Sprintf("and %d more findings (%d errors, %d warnings), not kept", len(rest), errs, warns)})
+	}
+	for i := range fs {
+		fs[i].Message = clip(fs[i].Message, maxMessage)
+	}
+	return fs
+}
+
+// clip cuts s to at most max bytes, at a rune's start, marking the cut.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const mark = "..."
+	cut := max - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
+// forwardedBy is the header every forwarded request carries, with the
+// forwarding process's forwardID: a request that comes back with it went
+// round a loop.
+const forwardedBy = "Livecb-Forwarded-By"
+
+var forwardID = func() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}()
+
+// forwardedHere reports whether this process forwarded a request with
+// this header before.
+func forwardedHere(h http.Header) bool {
+	for _, v := range h[forwardedBy] {
+		for _, id := range strings.Split(v, ",") {
+			if strings.TrimSpace(id) == forwardID {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func orMore(size, max int64) string {
@@ -542,6 +715,7 @@ func (s *Server) forwardURL(in *incoming) string {
 func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Header) {
 	target := s.forwardURL(in)
 	h := stripHopByHop(in.header)
+	h.Add(forwardedBy, forwardID) // (added to any a listener before set)
 	ct := h.Get("Content-Type")
 	h.Del("Content-Type")
 	// Bounded by the policy's timeout: a sender that hangs up meanwhile
@@ -552,7 +726,7 @@ func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Head
 		fw.Error = string(res.Cause) + ": " + res.Err.Error()
 		return capture.Answer{Status: http.StatusBadGateway, Body: "livecb listen: forwarding failed: " + fw.Error + "\n", Forwarded: fw}, nil
 	}
-	return capture.Answer{Status: res.Status, Body: string(res.Excerpt), Forwarded: fw}, stripHopByHop(res.Header)
+	return capture.Answer{Status: res.Status, Body: clip(string(res.Excerpt), maxAnswerExcerpt), Forwarded: fw}, stripHopByHop(res.Header)
 }
 
 // Stats counts what arrived.
@@ -563,22 +737,49 @@ type Stats struct {
 	Warned    int // valid callbacks with warnings
 	Invalid   int // callbacks with errors
 	Other     int // requests that are not POSTs
-	Kinds     map[event.Kind]int
-	Unknown   int // callbacks of no known kind
+	// Kinds and Unknown count the callbacks that were saved (or with no
+	// capture log, answered as told), by kind: not those whose capture
+	// failed, which the sender will send again.
+	Kinds   map[event.Kind]int
+	Unknown int // callbacks of no known kind
+	// CaptureFailed counts the requests whose record could not be written
+	// to the capture log: each was answered 500 so that its sender retries.
+	// They are counted in Requests, Callbacks and Invalid too (a capture
+	// failure is an error of the request), not in Kinds or Unknown.
+	CaptureFailed int
+	// Shed counts the idle connections let go to make room for new ones
+	// (Options.MaxConns), Refused the connections turned away because every
+	// one of MaxConns was busy. Server.Stats fills them in; what OnRequest
+	// gets does not.
+	Shed, Refused int
+}
+
+// Saved is the number of callbacks kept: counted in Kinds or Unknown.
+func (st Stats) Saved() int {
+	n := st.Unknown
+	for _, c := range st.Kinds {
+		n += c
+	}
+	return n
 }
 
 func newStats() Stats { return Stats{Kinds: map[event.Kind]int{}} }
 
 func (st *Stats) add(r *Request) {
 	st.Requests++
+	if r.CaptureErr != nil {
+		st.CaptureFailed++
+	}
 	if !r.Callback {
 		st.Other++
 		return
 	}
 	st.Callbacks++
-	if r.Record.Kind != "" {
+	switch {
+	case r.CaptureErr != nil:
+	case r.Record.Kind != "":
 		st.Kinds[r.Record.Kind]++
-	} else {
+	default:
 		st.Unknown++
 	}
 	errs, warns := r.Record.Findings.Count()
@@ -630,23 +831,32 @@ func ParseExpectation(s string) (Expectation, error) {
 
 // Goal is what a CI run waits for and requires.
 type Goal struct {
-	// Count stops the listener after this many callbacks.
+	// Count stops the listener after this many callbacks were saved.
 	Count int
 	// Expect are counts of kinds that must arrive; without Count the
 	// listener stops once all hold.
 	Expect []Expectation
 	// FailOnInvalid fails the run when any callback has an error.
 	FailOnInvalid bool
+	// Timeout is how long the run may take (the caller enforces it); set,
+	// it makes the run a CI run as the fields above do.
+	Timeout time.Duration
 }
 
-// Active reports whether the goal asks for anything.
-func (g Goal) Active() bool { return g.Count > 0 || len(g.Expect) > 0 || g.FailOnInvalid }
+// Active reports whether the goal asks for anything: then the run fails
+// when a part of it does not hold, and when any request could not be
+// saved.
+func (g Goal) Active() bool {
+	return g.Count > 0 || len(g.Expect) > 0 || g.FailOnInvalid || g.Timeout > 0
+}
 
-// Reached reports whether the listener can stop: Count callbacks arrived,
-// or (without Count) every expectation holds.
+// Reached reports whether the listener can stop: Count callbacks were
+// saved, or (without Count) every expectation holds. A callback whose
+// capture failed does not count: it was answered 500, and its sender will
+// send it again.
 func (g Goal) Reached(st Stats) bool {
 	if g.Count > 0 {
-		return st.Callbacks >= g.Count
+		return st.Saved() >= g.Count
 	}
 	if len(g.Expect) == 0 {
 		return false
@@ -659,12 +869,12 @@ func (g Goal) Reached(st Stats) bool {
 	return true
 }
 
-// Failures says which parts of the goal do not hold, one sentence each; none
-// means success.
+// Failures says which parts of an active goal do not hold, one sentence
+// each; none means success.
 func (g Goal) Failures(st Stats) []string {
 	var out []string
-	if g.Count > 0 && st.Callbacks < g.Count {
-		out = append(out, fmt.Sprintf("expected %d callbacks, %d arrived", g.Count, st.Callbacks))
+	if g.Count > 0 && st.Saved() < g.Count {
+		out = append(out, fmt.Sprintf("expected %d callbacks, %d arrived", g.Count, st.Saved()))
 	}
 	for _, e := range g.Expect {
 		if got := st.Kinds[e.Kind]; got < e.N {
@@ -673,6 +883,9 @@ func (g Goal) Failures(st Stats) []string {
 	}
 	if g.FailOnInvalid && st.Invalid > 0 {
 		out = append(out, fmt.Sprintf("%d invalid callback(s) arrived (--fail-on-invalid)", st.Invalid))
+	}
+	if g.Active() && st.CaptureFailed > 0 {
+		out = append(out, fmt.Sprintf("%d request(s) could not be written to the capture log (answered 500, not counted)", st.CaptureFailed))
 	}
 	return out
 }

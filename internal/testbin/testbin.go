@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -50,4 +51,18 @@ func Main(m *testing.M) {
 		os.RemoveAll(filepath.Dir(path))
 	}
 	os.Exit(code)
+}
+
+// Env is the environment for a livecb process a test starts: the test's
+// own, without the LIVECB_* settings and colour variables of the shell that
+// runs the tests (LIVECB_OUTPUT=json go test ./... must pass), and without
+// colour.
+func Env(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LIVECB_") && !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "CLICOLOR") {
+			env = append(env, kv)
+		}
+	}
+	return append(append(env, "NO_COLOR=1"), extra...)
 }
