@@ -1,0 +1,124 @@
+package inspect
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/livecb/livecb/internal/capture"
+	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/listen"
+)
+
+// BenchmarkAdd is the inspector's cost on the listener's commit path, per
+// request: what listen --ui adds to each callback. Run with
+//
+//	go test ./internal/inspect -run '^$' -bench Add -benchmem
+func BenchmarkAdd(b *testing.B) {
+	raw := body(b, event.RecordDone)
+	ev, fs := event.Check(raw, event.Options{})
+	rec := &capture.Record{Format: capture.Format, Time: time.Now(), Remote: "127.0.0.1:50000", Method: "POST", Target: "/record",
+		Host: "127.0.0.1:8080", Kind: ev.Kind, Findings: fs, Answer: capture.Answer{Status: 200}}
+	rec.SetHeader(http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Go-http-client/1.1"}})
+	rec.SetBody(raw)
+	rec.Size = int64(len(raw))
+	req := &listen.Request{Record: rec, Event: ev, Callback: true}
+	in, err := NewLive(LiveOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		rec.Seq++
+		in.Add(req)
+	}
+}
+
+// BenchmarkListen is a real listener's throughput on loopback without and
+// with the inspector fed by its hook (and a page following the list):
+// listen --ui must keep at least 0.9 of listen's rate. Compare the req/s of
+// the two sub-benchmarks of one run (absolute rates drift on a shared
+// machine):
+//
+//	go test ./internal/inspect -run '^$' -bench Listen -benchtime 20000x -count 3
+func BenchmarkListen(b *testing.B) {
+	raw := body(b, event.RecordDone)
+	for _, ui := range []bool{false, true} {
+		b.Run(fmt.Sprintf("ui=%v", ui), func(b *testing.B) {
+			var in *Inspector
+			var hook func(*listen.Request)
+			if ui {
+				var err error
+				if in, err = NewLive(LiveOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				defer in.Close()
+				hook = in.Add
+			}
+			l := startListener(b, false, hook)
+			if ui {
+				srv, err := NewServer(in, ServerOptions{Addr: "127.0.0.1:0"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				go srv.Serve()
+				defer srv.Shutdown(context.Background())
+				// A page following the list, asking for the newest page at
+				// each notice, as the browser does.
+				res, err := http.Get(srv.URL() + "api/events")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer res.Body.Close()
+				go func() {
+					buf := make([]byte, 4096)
+					for {
+						if _, err := res.Body.Read(buf); err != nil {
+							return
+						}
+						if r, err := http.Get(srv.URL() + "api/requests?limit=100"); err == nil {
+							io.Copy(io.Discard, r.Body)
+							r.Body.Close()
+						}
+					}
+				}()
+			}
+			const workers = 32
+			tr := &http.Transport{MaxIdleConnsPerHost: workers, DialContext: (&net.Dialer{}).DialContext}
+			client := &http.Client{Transport: tr}
+			defer tr.CloseIdleConnections()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for next.Add(1) <= int64(b.N) {
+						res, err := client.Post(l.url+"/record", "application/json", bytes.NewReader(raw))
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+			if ui && in.Len() < int64(b.N) {
+				b.Errorf("the inspector saw %d of %d requests", in.Len(), b.N)
+			}
+		})
+	}
+}
