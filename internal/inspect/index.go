@@ -17,6 +17,7 @@ import (
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/term"
 )
 
 // Verdict is what the inspector says of a request at a glance.
@@ -473,29 +474,32 @@ func clamp16(n int) uint16 {
 
 // Row is one request as the list shows it.
 type Row struct {
-	ID       int64      `json:"id"`
-	Seq      uint64     `json:"seq"`
-	Time     *time.Time `json:"time,omitempty"`
-	Method   string     `json:"method"`
-	Path     string     `json:"path"`
-	Kind     string     `json:"kind"`
-	Stream   *StreamKey `json:"stream,omitempty"`
-	Verdict  string     `json:"verdict"`
-	Errors   int        `json:"errors"`
-	Warnings int        `json:"warnings"`
-	Codes    []string   `json:"codes,omitempty"`
-	Status   int        `json:"status"`
-	Forward  bool       `json:"forwarded,omitempty"`
-	Size     int64      `json:"size"`
-	File     string     `json:"file,omitempty"`
-	Line     int        `json:"line,omitempty"`
+	ID     int64      `json:"id"`
+	Seq    uint64     `json:"seq"`
+	Time   *time.Time `json:"time,omitempty"`
+	Method string     `json:"method"`
+	Path   string     `json:"path"`
+	Kind   string     `json:"kind"`
+	Stream *StreamKey `json:"stream,omitempty"` // exact: filters and links use it
+	// StreamText is the stream as shown: its invisible and control
+	// characters escaped, as every string of a Row but Stream.
+	StreamText string   `json:"streamText,omitempty"`
+	Verdict    string   `json:"verdict"`
+	Errors     int      `json:"errors"`
+	Warnings   int      `json:"warnings"`
+	Codes      []string `json:"codes,omitempty"`
+	Status     int      `json:"status"`
+	Forward    bool     `json:"forwarded,omitempty"`
+	Size       int64    `json:"size"`
+	File       string   `json:"file,omitempty"`
+	Line       int      `json:"line,omitempty"`
 	// Text is what the free-text filter searches, lower-cased: the
 	// values above, one per line (reports filter on it in the browser).
 	Text string `json:"text,omitempty"`
 }
 
 func (ix *Index) row(e *entry, files []string) Row {
-	r := Row{ID: e.id, Seq: e.seq, Method: ix.strs.str(e.method).s, Path: ix.strs.str(e.path).s,
+	r := Row{ID: e.id, Seq: e.seq, Method: term.Sanitize(ix.strs.str(e.method).s), Path: term.Sanitize(ix.strs.str(e.path).s),
 		Kind: kindNames[e.kind], Verdict: e.verdict.String(), Errors: int(e.errs), Warnings: int(e.warns),
 		Status: int(e.status), Forward: e.fwd, Size: e.size, Line: int(e.line)}
 	if e.time != 0 {
@@ -504,15 +508,15 @@ func (ix *Index) row(e *entry, files []string) Row {
 	}
 	if e.stream != 0 {
 		k := ix.strs.streamKey(e.stream)
-		r.Stream = &k
+		r.Stream, r.StreamText = &k, term.Sanitize(k.String())
 	}
 	for _, c := range e.codes {
 		if c != 0 {
-			r.Codes = append(r.Codes, ix.strs.str(c).s)
+			r.Codes = append(r.Codes, term.Sanitize(ix.strs.str(c).s))
 		}
 	}
 	if int(e.file) < len(files) && e.line > 0 {
-		r.File = files[e.file]
+		r.File = term.Sanitize(files[e.file])
 	}
 	return r
 }
@@ -668,7 +672,9 @@ func (ix *Index) Query(f Filter, before int64, limit int, files []string) Page {
 
 // StreamInfo is one stream and how many requests are about it.
 type StreamInfo struct {
-	Key      StreamKey      `json:"key"`
+	Key  StreamKey `json:"key"`  // exact
+	Text string    `json:"text"` // as shown
+
 	Requests int            `json:"requests"`
 	Kinds    map[string]int `json:"kinds"`
 	Invalid  int            `json:"invalid"`
@@ -688,7 +694,8 @@ func (ix *Index) Streams(limit int) []StreamInfo {
 		}
 		si := by[e.stream]
 		if si == nil {
-			si = &StreamInfo{Key: ix.strs.streamKey(e.stream), Kinds: map[string]int{}, lastID: e.id}
+			k := ix.strs.streamKey(e.stream)
+			si = &StreamInfo{Key: k, Text: term.Sanitize(k.String()), Kinds: map[string]int{}, lastID: e.id}
 			by[e.stream] = si
 			order = append(order, si)
 		}

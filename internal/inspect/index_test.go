@@ -251,3 +251,29 @@ func TestIndexHoldsNoBodies(t *testing.T) {
 	}
 	runtime.KeepAlive(in)
 }
+
+// What the list shows has its control and bidirectional characters
+// escaped; the exact value still filters and links.
+func TestRowsShowInvisibleCharactersEscaped(t *testing.T) {
+	name := "cam\x1b[31m\u202eevil"
+	path := captureOf(t, "/cb", body(t, event.Snapshot, "streamName", `"cam\u001b[31m\u202eevil"`))
+	in, err := Open([]string{path}, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	key := StreamKey{"push.example.com", "live", name}
+	p := in.ix.Query(Filter{Stream: &key}, -1, 10, in.files)
+	if len(p.Rows) != 1 {
+		t.Fatalf("the exact stream matched %d rows", len(p.Rows))
+	}
+	if r := p.Rows[0]; r.Stream.Name != name || r.StreamText != `push.example.com/live/cam\x1b[31m\u202eevil` {
+		t.Errorf("stream %q shown as %q", r.Stream.Name, r.StreamText)
+	}
+	if ss := in.ix.Streams(10); ss[0].Text != `push.example.com/live/cam\x1b[31m\u202eevil` {
+		t.Errorf("streams show %q", ss[0].Text)
+	}
+	if tl, _ := in.Timeline(key); tl.StreamText != `push.example.com/live/cam\x1b[31m\u202eevil` {
+		t.Errorf("timeline shows %q", tl.StreamText)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/term"
 )
 
 // A stream's life as its callbacks tell it: the publish span from
@@ -29,7 +30,8 @@ type TimelineItem struct {
 
 // Timeline is the analysed life of one stream.
 type Timeline struct {
-	Stream StreamKey `json:"stream"`
+	Stream     StreamKey `json:"stream"`     // exact
+	StreamText string    `json:"streamText"` // as shown
 	// From and To are the range of times drawn (ms since the epoch).
 	From      int64         `json:"from"`
 	To        int64         `json:"to"`
@@ -215,7 +217,7 @@ type analysed struct {
 
 // Analyze draws the life of stream from its requests (in any order).
 func Analyze(stream StreamKey, items []TimelineItem) Timeline {
-	tl := Timeline{Stream: stream, Publish: []PublishSpan{}, Snapshots: []Tick{}, Quality: []Span{},
+	tl := Timeline{Stream: stream, StreamText: term.Sanitize(stream.String()), Publish: []PublishSpan{}, Snapshots: []Tick{}, Quality: []Span{},
 		Records: []RecordSpan{}, Anomalies: []Anomaly{}, Requests: len(items)}
 	sorted := append([]TimelineItem(nil), items...)
 	sort.SliceStable(sorted, func(i, j int) bool {

@@ -64,8 +64,8 @@ func TestAnalyzeWholeStream(t *testing.T) {
 	)
 	got := Analyze(StreamKey{"push.example.com", "live", "cam1"}, in)
 	want := Timeline{
-		Stream: StreamKey{"push.example.com", "live", "cam1"},
-		From:   at(0), To: at(800),
+		Stream: StreamKey{"push.example.com", "live", "cam1"}, StreamText: "push.example.com/live/cam1",
+		From: at(0), To: at(800),
 		Publish:   []PublishSpan{{Start: at(0), End: at(600), StartID: 0, DoneID: 8}},
 		Snapshots: []Tick{{At: at(60), ID: 1, Copies: 2}, {At: at(120), ID: 2}, {At: at(180), ID: 5}, {At: at(240), ID: 6}, {At: at(420), ID: 7}},
 		Quality:   []Span{{Start: at(150), End: at(160), ID: 4, Label: "BlackScreen video"}},
@@ -95,7 +95,7 @@ func TestAnalyzeLifecycleAnomalies(t *testing.T) {
 			event.PublishDone, body(t, event.PublishDone),
 			event.RecordDone, body(t, event.RecordDone),
 		))
-		want := Timeline{Stream: key, From: at(0), To: at(600),
+		want := Timeline{Stream: key, StreamText: "push.example.com/live/cam1", From: at(0), To: at(600),
 			Publish:   []PublishSpan{{Start: at(600), End: at(600), StartID: -1, DoneID: 0}},
 			Snapshots: []Tick{}, Quality: []Span{},
 			Records: []RecordSpan{{Span: Span{Start: at(0), End: at(600), ID: 1, Label: "flv"}, Kind: "record_done"}},
@@ -112,7 +112,7 @@ func TestAnalyzeLifecycleAnomalies(t *testing.T) {
 			event.PublishDone, body(t, event.PublishDone, "eventTime", msOf(300)),
 			event.PublishStarted, body(t, event.PublishStarted, "eventTime", msOf(100)),
 		))
-		want := Timeline{Stream: key, From: at(0), To: at(300),
+		want := Timeline{Stream: key, StreamText: "push.example.com/live/cam1", From: at(0), To: at(300),
 			Publish: []PublishSpan{
 				{Start: at(0), End: at(100), StartID: 0, DoneID: -1},
 				{Start: at(100), End: at(300), StartID: 2, DoneID: 1},
@@ -130,7 +130,7 @@ func TestAnalyzeLifecycleAnomalies(t *testing.T) {
 			event.PublishStarted, body(t, event.PublishStarted),
 			event.PublishStarted, body(t, event.PublishStarted),
 		))
-		want := Timeline{Stream: key, From: at(0), To: at(0) + 1000,
+		want := Timeline{Stream: key, StreamText: "push.example.com/live/cam1", From: at(0), To: at(0) + 1000,
 			Publish:   []PublishSpan{{Start: at(0), End: at(0) + 1000, StartID: 0, DoneID: -1, Open: true}},
 			Snapshots: []Tick{}, Quality: []Span{}, Records: []RecordSpan{},
 			Anomalies: []Anomaly{{Code: AnomalyDuplicate, At: at(0), IDs: []int64{0, 1}, Nums: []uint64{1, 2},
@@ -149,7 +149,7 @@ func TestAnalyzeLifecycleAnomalies(t *testing.T) {
 			event.Snapshot, noTime,
 			event.TaskRecordDone, body(t, event.TaskRecordDone, "group", `[{"beginTime":"`+msOf(10)+`","endTime":"`+msOf(20)+`"},{"beginTime":"`+msOf(590)+`","endTime":"`+msOf(650)+`"}]`),
 		))
-		want := Timeline{Stream: key, From: at(0), To: at(650),
+		want := Timeline{Stream: key, StreamText: "push.example.com/live/cam1", From: at(0), To: at(650),
 			Publish:   []PublishSpan{{Start: at(0), End: at(600), StartID: 0, DoneID: 1}},
 			Snapshots: []Tick{{At: at(2), ID: 2}},
 			Quality:   []Span{},

@@ -306,7 +306,7 @@
       for (const s of streams) {
         const k = streamKey(s.key);
         if (k === current) continue;
-        select.appendChild(el('option', { value: k, text: k }));
+        select.appendChild(el('option', { value: k, text: s.text }));
       }
     } catch (e) { /* the list still works without them */ }
   }
@@ -356,7 +356,7 @@
       el('td', { class: 'time', title: where || null, text: clock(r.time) || where }),
       el('td', { class: 'req' }, el('span', { class: 'method', text: r.method || '—' }), ' ', el('span', { class: 'path', text: r.path })),
       el('td', { class: 'kind', text: r.kind || '—' }),
-      el('td', { class: 'stream', text: streamKey(r.stream) }),
+      el('td', { class: 'stream', text: r.streamText || '' }),
       el('td', { class: 'verdict' }, verdictBadge(r), r.codes ? el('span', { class: 'codes', text: r.codes.join(' ') }) : null),
       el('td', { class: 'answer', text: r.status ? '→ ' + r.status + (r.forwarded ? ' (forwarded)' : '') : '' }));
     tr.addEventListener('click', (ev) => { if (ev.target.tagName !== 'A') location.hash = go; });
@@ -390,7 +390,7 @@
     add('from', d.remote);
     add('host', d.host);
     add('kind', d.kind || 'none');
-    if (key) add('stream', link('#/t/' + encodeURIComponent(key), key, 'stream-link'));
+    if (key) add('stream', link('#/t/' + encodeURIComponent(key), d.streamText, 'stream-link'));
     for (const kf of d.keyFields || []) add(kf.name, kf.value);
     add('body', d.body.size + ' bytes' + (d.truncated ? ' (cut: larger than the listener keeps; ' + d.size + ' received)' : ''));
     if (d.file) add('in', d.file + ':' + d.line);
@@ -607,7 +607,7 @@
     for (const s of ss) {
       const k = streamKey(s.key);
       const kinds = Object.entries(s.kinds || {}).map(([n, c]) => n + ' ' + c).join(', ');
-      tb.appendChild(el('tr', null, el('td', null, link('#/t/' + encodeURIComponent(k), k, 'stream-link')),
+      tb.appendChild(el('tr', null, el('td', null, link('#/t/' + encodeURIComponent(k), s.text, 'stream-link')),
         el('td', { text: String(s.requests) }), el('td', { text: kinds }), el('td', { text: String(s.invalid) }), el('td', { text: clock(s.last) })));
     }
     if (!ss.length) tb.appendChild(el('tr', null, el('td', { colspan: 5, text: 'no callback about a stream yet' })));
@@ -621,7 +621,7 @@
     let tl;
     try { tl = await src.timeline(key); } catch (e) { clear(main).appendChild(problem(e)); return; }
     clear(main);
-    main.appendChild(el('h2', { class: 'timeline-title', text: key }));
+    main.appendChild(el('h2', { class: 'timeline-title', text: tl.streamText }));
     main.appendChild(el('p', { class: 'note' },
       tl.requests + ' requests, ' + dateTime(tl.from) + ' to ' + dateTime(tl.to) + ' (' + duration(tl.to - tl.from) + ')',
       tl.left ? '; the ' + tl.left + ' oldest not drawn' : '',
@@ -655,7 +655,7 @@
     const anom = lane('anomalies');
     const H = y + 4;
     const root = svg('svg', { id: 'timeline', class: 'timeline', viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
-    root.appendChild(svg('title', { text: 'timeline of ' + streamKey(tl.stream) }));
+    root.appendChild(svg('title', { text: 'timeline of ' + tl.streamText }));
     const open = (id) => () => { location.hash = '#/r/' + id; };
 
     // Axis: 6 ticks.
