@@ -16,7 +16,6 @@ import (
 
 	"github.com/livecb/livecb/internal/contract"
 	"github.com/livecb/livecb/internal/inspect"
-	"github.com/livecb/livecb/internal/term"
 )
 
 // InspectOptions are the flags of `livecb inspect`.
@@ -182,7 +181,7 @@ func testReport(results []contract.Result, target string, seed uint64, start tim
 }
 
 // writeTestReport writes --html.
-func writeTestReport(app *App, path string, rep inspect.TestReport) error {
+func writeTestReport(path string, rep inspect.TestReport) error {
 	var b bytes.Buffer
 	if err := inspect.WriteTestReport(&b, rep); err != nil {
 		return ioError(fmt.Errorf("--html: %w", err))
@@ -190,7 +189,6 @@ func writeTestReport(app *App, path string, rep inspect.TestReport) error {
 	if err := writeFileAtomic(path, b.Bytes()); err != nil {
 		return ioError(fmt.Errorf("--html: %w", err))
 	}
-	app.errorf("HTML report: %s\n", term.Sanitize(path))
 	return nil
 }
 
