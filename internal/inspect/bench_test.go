@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,5 +121,84 @@ func BenchmarkListen(b *testing.B) {
 				b.Errorf("the inspector saw %d of %d requests", in.Len(), b.N)
 			}
 		})
+	}
+}
+
+// liveOf is an inspector fed n requests about streams of the same few
+// names, as a long-running listener's.
+func liveOf(b *testing.B, n int) *Inspector {
+	in, err := NewLive(LiveOptions{MaxEntries: int64(n)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var reqs []*listen.Request
+	for i, k := range []event.Kind{event.PublishStarted, event.Snapshot, event.RecordDone, event.Quality} {
+		raw := body(b, k, "streamName", fmt.Sprintf(`"cam%d"`, i))
+		ev, fs := event.Check(raw, event.Options{})
+		rec := &capture.Record{Time: time.Now(), Method: "POST", Target: "/" + string(k), Kind: ev.Kind, Findings: fs, Answer: capture.Answer{Status: 200}}
+		rec.SetBody(raw)
+		reqs = append(reqs, &listen.Request{Record: rec, Event: ev, Callback: true})
+	}
+	for i := 0; i < n; i++ {
+		r := reqs[i%len(reqs)]
+		r.Record.Seq = uint64(i + 1)
+		in.Add(r)
+	}
+	return in
+}
+
+// BenchmarkQuery is a page of the list over 100,000 requests, filtered as a
+// page asks: what each notice of the live list costs the server.
+func BenchmarkQuery(b *testing.B) {
+	in := liveOf(b, 100_000)
+	defer in.Close()
+	cam2 := StreamKey{"push.example.com", "live", "cam2"}
+	for _, c := range []struct {
+		name string
+		f    Filter
+	}{
+		{"all", Filter{}},
+		{"kind", Filter{Kind: "snapshot"}},
+		{"stream", Filter{Stream: &cam2}},
+		{"text", Filter{Text: "quality"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if p := in.ix.Query(c.f, -1, 100, in.files); len(p.Rows) != 100 {
+					b.Fatalf("%d rows", len(p.Rows))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOpen indexes a capture log of 100,000 records.
+func BenchmarkOpen(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "cap.ndjson")
+	w, err := capture.Create(path, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := body(b, event.RecordDone)
+	for i := 0; i < 100_000; i++ {
+		rec := &capture.Record{Time: time.Now(), Method: "POST", Target: "/record", Kind: event.RecordDone,
+			Header: http.Header{"Content-Type": {"application/json"}}, Answer: capture.Answer{Status: 200}}
+		rec.SetBody(raw)
+		if err := w.Write(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		in, err := Open([]string{path}, OpenOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if in.Len() != 100_000 {
+			b.Fatal(in.Len())
+		}
+		in.Close()
 	}
 }

@@ -149,16 +149,7 @@ func (in *Inspector) detail(e *entry, opts detailOptions) (*Detail, error) {
 	}
 	d.Remote, d.Target, d.Host = term.Sanitize(rec.Remote), term.Sanitize(target), term.Sanitize(rec.Host)
 	d.Truncated, d.Redacted = rec.Truncated, rec.Redacted
-	names := make([]string, 0, len(header))
-	for k := range header {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range header[k] {
-			d.Headers = append(d.Headers, HeaderLine{Name: term.Sanitize(k), Value: term.Sanitize(v), Exact: utf8.ValidString(v)})
-		}
-	}
+	d.Headers = headerLines(header)
 	d.Body = bodyView(body)
 	var ev *event.Event
 	if d.Body.Pretty == nil {
@@ -172,11 +163,7 @@ func (in *Inspector) detail(e *entry, opts detailOptions) (*Detail, error) {
 			d.KeyFields = append(d.KeyFields, KeyField{Name: kf.Name, Value: term.Sanitize(kf.Value)})
 		}
 	}
-	d.Findings = placeFindings(fs, d.Body.Pretty, len(d.Body.Lines), listen.RequestFinding)
-	for i := range d.Findings {
-		d.Findings[i].Message = term.Sanitize(d.Findings[i].Message)
-		d.Findings[i].Path = term.Sanitize(d.Findings[i].Path)
-	}
+	d.Findings = shownMarks(placeFindings(fs, d.Body.Pretty, len(d.Body.Lines), listen.RequestFinding))
 	d.Answer = Answer{Status: ans.Status, Body: sanitizeLines(ans.Body)}
 	if f := ans.Forwarded; f != nil {
 		d.Answer.Forwarded, d.Answer.LatencyMS, d.Answer.Error = term.Sanitize(f.URL), f.LatencyMS, term.Sanitize(f.Error)
@@ -196,6 +183,35 @@ func (in *Inspector) detail(e *entry, opts detailOptions) (*Detail, error) {
 	d.Send = SendCommand(cmdURL, body, rec.Findings.HasErrors())
 	d.Fixture = fixtureName(rec)
 	return d, nil
+}
+
+// headerLines are a header's values as shown, names in order.
+func headerLines(h http.Header) []HeaderLine {
+	out := []HeaderLine{}
+	for _, k := range sortedKeys(h) {
+		for _, v := range h[k] {
+			out = append(out, HeaderLine{Name: term.Sanitize(k), Value: term.Sanitize(v), Exact: utf8.ValidString(v)})
+		}
+	}
+	return out
+}
+
+func sortedKeys(h http.Header) []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// shownMarks escapes what findings quote (a body's values) for display.
+func shownMarks(ms []Mark) []Mark {
+	for i := range ms {
+		ms[i].Message = term.Sanitize(ms[i].Message)
+		ms[i].Path = term.Sanitize(ms[i].Path)
+	}
+	return ms
 }
 
 // resendURL is where a resend of a request to target goes: the forward

@@ -11,6 +11,7 @@
 package inspect
 
 import (
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -326,13 +327,14 @@ type interner struct {
 type strTable struct {
 	strs    []interned  // by id
 	streams []StreamKey // by stream id
+	lowers  []string    // by stream id: the identity lower-cased, for the text filter
 }
 
 func newInterner() *interner {
 	in := &interner{ids: map[string]uint32{}, streams: map[StreamKey]uint32{}}
 	// 0: none; 1: overflow.
 	in.tab.Store(&strTable{strs: []interned{{}, {s: overflowText, lower: strings.ToLower(overflowText)}},
-		streams: []StreamKey{{}, {Name: overflowText}}})
+		streams: []StreamKey{{}, {Name: overflowText}}, lowers: []string{"", strings.ToLower(overflowText)}})
 	return in
 }
 
@@ -357,7 +359,7 @@ func (in *interner) id(s string) uint32 {
 	// Append to the published table: readers only index below their
 	// table's length, and append never moves what they read (a grown
 	// array is a copy; the old one stays valid for them).
-	nt := &strTable{strs: append(t.strs, interned{s: s, lower: strings.ToLower(s)}), streams: t.streams}
+	nt := &strTable{strs: append(t.strs, interned{s: s, lower: strings.ToLower(s)}), streams: t.streams, lowers: t.lowers}
 	in.tab.Store(nt)
 	return id
 }
@@ -380,7 +382,7 @@ func (in *interner) stream(k StreamKey) uint32 {
 	}
 	id := uint32(len(t.streams))
 	in.streams[k] = id
-	in.tab.Store(&strTable{strs: t.strs, streams: append(t.streams, k)})
+	in.tab.Store(&strTable{strs: t.strs, streams: append(t.streams, k), lowers: append(t.lowers, strings.ToLower(k.String()))})
 	return id
 }
 
@@ -390,6 +392,14 @@ func (in *interner) str(id uint32) interned {
 		return t.strs[id]
 	}
 	return interned{}
+}
+
+func (in *interner) streamLower(id uint32) string {
+	t := in.tab.Load()
+	if int(id) < len(t.lowers) {
+		return t.lowers[id]
+	}
+	return ""
 }
 
 func (in *interner) streamKey(id uint32) StreamKey {
@@ -577,55 +587,52 @@ func (m *matcher) match(e *entry) bool {
 }
 
 // textMatch is the free-text filter: one place says what it searches (the
-// report's rows carry the same values in Row.Text).
+// report's rows carry the same values in Row.Text), without allocating: a
+// page of the live list runs it over every held entry.
 func (m *matcher) textMatch(e *entry) bool {
-	for _, s := range m.ix.haystack(e) {
-		if strings.Contains(s, m.text) {
-			return true
-		}
-	}
-	return false
+	found := false
+	m.ix.eachText(e, func(s string) bool {
+		found = strings.Contains(s, m.text)
+		return !found
+	})
+	return found
 }
 
-// haystack is what the free-text filter searches in an entry, lower-cased.
-func (ix *Index) haystack(e *entry) []string {
-	out := make([]string, 0, 8+maxCodes)
-	out = append(out, ix.strs.str(e.method).lower, ix.strs.str(e.path).lower, kindNames[e.kind], e.verdict.String())
-	if e.status != 0 {
-		out = append(out, itoa(int(e.status)))
+// eachText calls fn with what the free-text filter searches in an entry,
+// lower-cased, one value at a time, until fn returns false.
+func (ix *Index) eachText(e *entry, fn func(string) bool) {
+	if !fn(ix.strs.str(e.method).lower) || !fn(ix.strs.str(e.path).lower) || !fn(kindNames[e.kind]) || !fn(e.verdict.String()) {
+		return
 	}
-	if e.stream != 0 {
-		k := ix.strs.streamKey(e.stream)
-		out = append(out, strings.ToLower(k.String()))
+	if e.status > 0 && int(e.status) < len(statusTexts) && !fn(statusTexts[e.status]) {
+		return
+	}
+	if e.stream != 0 && !fn(ix.strs.streamLower(e.stream)) {
+		return
 	}
 	for _, c := range e.codes {
-		if c != 0 {
-			out = append(out, ix.strs.str(c).lower)
+		if c != 0 && !fn(ix.strs.str(c).lower) {
+			return
 		}
 	}
-	return out
 }
 
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
+// statusTexts are the statuses as text, made once.
+var statusTexts = func() (t [1000]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
 	}
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return t
+}()
+
+// haystack is every value eachText gives, for a report's rows.
+func (ix *Index) haystack(e *entry) []string {
+	var out []string
+	ix.eachText(e, func(s string) bool {
+		out = append(out, strings.Clone(s))
+		return true
+	})
+	return out
 }
 
 // Page is one page of the list, newest first.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -149,7 +150,7 @@ func (in *Inspector) Export(w io.Writer, opts ExportOptions) error {
 		if b, err := jsonx.Marshal(d); err == nil {
 			budget -= len(b)
 		}
-		data.Details[itoa(int(e.id))] = d
+		data.Details[strconv.FormatInt(e.id, 10)] = d
 		return true
 	})
 	// each went newest first; the list is kept oldest first.

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -519,11 +518,7 @@ func checkBody(body []byte, strict bool) CheckResult {
 		res.Kind = string(ev.Kind)
 	}
 	res.Pretty, _ = prettyLines(body)
-	res.Findings = placeFindings(fs, res.Pretty, 0, func(event.Code) bool { return false })
-	for i := range res.Findings {
-		res.Findings[i].Message = term.Sanitize(res.Findings[i].Message)
-		res.Findings[i].Path = term.Sanitize(res.Findings[i].Path)
-	}
+	res.Findings = shownMarks(placeFindings(fs, res.Pretty, 0, func(event.Code) bool { return false }))
 	return res
 }
 
@@ -623,19 +618,6 @@ func (s *Server) resendOne(w http.ResponseWriter, r *http.Request) {
 	if res.Err != nil {
 		out.Error, out.Cause = term.Sanitize(res.Err.Error()), string(res.Cause)
 	}
-	for _, k := range sortedKeys(res.Header) {
-		for _, v := range res.Header[k] {
-			out.Headers = append(out.Headers, HeaderLine{Name: term.Sanitize(k), Value: term.Sanitize(v), Exact: true})
-		}
-	}
+	out.Headers = headerLines(res.Header)
 	writeJSON(w, http.StatusOK, out)
-}
-
-func sortedKeys(h http.Header) []string {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -28,12 +27,7 @@ func CurlCommand(url string, header http.Header, body []byte) string {
 	// --path-as-is keeps /../ in the target; -g keeps [] and {} literal.
 	b.WriteString("curl -sS -g --path-as-is ")
 	b.WriteString(shellQuote(url))
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range sortedKeys(h) {
 		for _, v := range h[k] {
 			b.WriteString(" \\\n  -H ")
 			b.WriteString(headerWord(k, v))
