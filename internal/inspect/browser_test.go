@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/livecb/livecb/internal/event"
@@ -116,10 +117,11 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 	}
 }
 
-// js evaluates an expression in the page and returns its value.
+// js evaluates an expression in the page and returns its value (a
+// promise's, once it settles).
 func js[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("%s: %v", expr, err)
 	}
@@ -200,6 +202,25 @@ func TestBrowserLive(t *testing.T) {
 	}
 	if msg := js[string](t, ctx, `document.querySelector('.code.pretty .mark .msg').textContent`); !strings.Contains(msg, "is a string") {
 		t.Errorf("mark message %q", msg)
+	}
+
+	// Copy as curl shows the command; save body downloads the exact bytes.
+	do(t, ctx, chromedp.Click(chromedp.ID("copy-curl")))
+	if cmd := js[string](t, ctx, `document.getElementById('cmd-text').value`); !strings.HasPrefix(cmd, "curl -sS -g --path-as-is '"+s.l.url+"/snapshot'") ||
+		!strings.Contains(cmd, "--data-binary '"+string(drift)+"'") {
+		t.Errorf("curl command shown:\n%s", cmd)
+	}
+	downloads := t.TempDir()
+	do(t, ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		yes := true
+		_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads, EventsEnabled: &yes})
+		return err
+	}), chromedp.Click(chromedp.ID("save-body")))
+	saved := filepath.Join(downloads, "snapshot-2.json")
+	waitFor(t, "the download", func() bool { b, err := os.ReadFile(saved); return err == nil && len(b) == len(drift) })
+	if got, _ := os.ReadFile(saved); string(got) != string(drift) {
+		t.Errorf("saved %q, want the body %q", got, drift)
 	}
 
 	// Resend with an edit, validated as typed.
