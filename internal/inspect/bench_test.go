@@ -45,82 +45,94 @@ func BenchmarkAdd(b *testing.B) {
 
 // BenchmarkListen is a real listener's throughput on loopback without and
 // with the inspector fed by its hook (and a page following the list):
-// listen --ui must keep at least 0.9 of listen's rate. Compare the req/s of
-// the two sub-benchmarks of one run (absolute rates drift on a shared
-// machine):
+// listen --ui must keep at least 0.9 of listen's rate. Both listeners run at
+// once and take turns, a round of requests each, so that the load of a
+// shared machine falls on both alike; the ratio of their rates is reported
+// (b.N is the number of rounds of 1,000 requests each):
 //
-//	go test ./internal/inspect -run '^$' -bench Listen -benchtime 20000x -count 3
+//	go test ./internal/inspect -run '^$' -bench Listen -benchtime 20x
 func BenchmarkListen(b *testing.B) {
 	raw := body(b, event.RecordDone)
-	for _, ui := range []bool{false, true} {
-		b.Run(fmt.Sprintf("ui=%v", ui), func(b *testing.B) {
-			var in *Inspector
-			var hook func(*listen.Request)
-			if ui {
-				var err error
-				if in, err = NewLive(LiveOptions{}); err != nil {
-					b.Fatal(err)
-				}
-				defer in.Close()
-				hook = in.Add
+	in, err := NewLive(LiveOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	bare := startListener(b, false, nil)
+	withUI := startListener(b, false, in.Add)
+	srv, err := NewServer(in, ServerOptions{Addr: "127.0.0.1:0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve()
+	defer srv.Shutdown(context.Background())
+	// A page following the list, asking for the newest page at each
+	// notice, as the browser does.
+	res, err := http.Get(srv.URL() + "api/events")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := res.Body.Read(buf); err != nil {
+				return
 			}
-			l := startListener(b, false, hook)
-			if ui {
-				srv, err := NewServer(in, ServerOptions{Addr: "127.0.0.1:0"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				go srv.Serve()
-				defer srv.Shutdown(context.Background())
-				// A page following the list, asking for the newest page at
-				// each notice, as the browser does.
-				res, err := http.Get(srv.URL() + "api/events")
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer res.Body.Close()
-				go func() {
-					buf := make([]byte, 4096)
-					for {
-						if _, err := res.Body.Read(buf); err != nil {
-							return
-						}
-						if r, err := http.Get(srv.URL() + "api/requests?limit=100"); err == nil {
-							io.Copy(io.Discard, r.Body)
-							r.Body.Close()
-						}
+			if r, err := http.Get(srv.URL() + "api/requests?limit=100"); err == nil {
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+			}
+		}
+	}()
+
+	const workers, round = 32, 1000
+	tr := &http.Transport{MaxIdleConnsPerHost: workers, DialContext: (&net.Dialer{}).DialContext}
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	// burst sends round requests to url and returns how long they took.
+	burst := func(url string) time.Duration {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= round {
+					res, err := client.Post(url+"/record", "application/json", bytes.NewReader(raw))
+					if err != nil {
+						b.Error(err)
+						return
 					}
-				}()
-			}
-			const workers = 32
-			tr := &http.Transport{MaxIdleConnsPerHost: workers, DialContext: (&net.Dialer{}).DialContext}
-			client := &http.Client{Transport: tr}
-			defer tr.CloseIdleConnections()
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for w := 0; w < workers; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for next.Add(1) <= int64(b.N) {
-						res, err := client.Post(l.url+"/record", "application/json", bytes.NewReader(raw))
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						io.Copy(io.Discard, res.Body)
-						res.Body.Close()
-					}
-				}()
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
-			if ui && in.Len() < int64(b.N) {
-				b.Errorf("the inspector saw %d of %d requests", in.Len(), b.N)
-			}
-		})
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	burst(bare.url) // warm both up
+	burst(withUI.url)
+	var tBare, tUI time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			tBare += burst(bare.url)
+			tUI += burst(withUI.url)
+		} else {
+			tUI += burst(withUI.url)
+			tBare += burst(bare.url)
+		}
+	}
+	b.StopTimer()
+	n := float64(b.N * round)
+	b.ReportMetric(n/tBare.Seconds(), "bare-req/s")
+	b.ReportMetric(n/tUI.Seconds(), "ui-req/s")
+	b.ReportMetric(tBare.Seconds()/tUI.Seconds(), "ratio")
+	if want := int64((b.N + 1) * round); in.Len() != want {
+		b.Errorf("the inspector saw %d of %d requests", in.Len(), want)
 	}
 }
 
