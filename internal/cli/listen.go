@@ -24,6 +24,7 @@ import (
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/inspect"
 	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/redact"
 	"github.com/livecb/livecb/internal/term"
@@ -59,6 +60,9 @@ type ListenOptions struct {
 
 	// Grace bounds the wait for requests in flight at shutdown.
 	Grace time.Duration
+
+	UI     bool
+	UIAddr string
 }
 
 func newListenCmd(app *App) *cobra.Command {
@@ -104,12 +108,19 @@ and exits 0. CI mode: --count N stops after N callbacks; --expect KIND[=N]
 (repeatable) requires at least N callbacks of KIND and, without --count, stops
 once all have arrived; --timeout D stops after D; --fail-on-invalid fails on
 any callback with an error. Exit status: 0 when every expectation holds, 1
-otherwise (the summary says which), 4 when the port cannot be bound.`,
+otherwise (the summary says which), 4 when the port cannot be bound.
+
+--ui serves the inspector beside the listener on --ui-addr (127.0.0.1:4040;
+port 0 picks one; printed on its own line, and the second line of
+--ready-file): every callback in your browser as it arrives, its findings
+marked in its body, each stream's timeline, resend with edits (see 'livecb
+inspect' and docs/inspector.md).`,
 		Example: `  livecb listen --port 8080
   livecb listen --port 8080 --save capture.ndjson -v
   livecb listen --forward-to http://localhost:3000/callbacks --save capture.ndjson
   livecb listen --status 500 --delay 3s          # see how the sender retries
-  livecb listen --port 0 --ready-file url.txt --count 6 --expect record_done --fail-on-invalid --timeout 60s`,
+  livecb listen --port 0 --ready-file url.txt --count 6 --expect record_done --fail-on-invalid --timeout 60s
+  livecb listen --port 8080 --save capture.ndjson --ui`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return listenRun(app, opts)
@@ -138,6 +149,8 @@ otherwise (the summary says which), 4 when the port cannot be bound.`,
 	f.StringArrayVar(&opts.Expect, "expect", nil, "KIND[=N]: at least N callbacks of KIND must arrive (default 1; repeatable; CI)")
 	f.BoolVar(&opts.FailOnInvalid, "fail-on-invalid", false, "fail if any callback has an error (CI)")
 	f.DurationVar(&opts.Grace, "grace", 10*time.Second, "at shutdown, how long requests in flight may take to finish")
+	f.BoolVar(&opts.UI, "ui", false, "serve the inspector beside the listener: every callback in your browser")
+	f.StringVar(&opts.UIAddr, "ui-addr", inspect.DefaultAddr, "address of the inspector's pages with --ui, host:port (port 0 picks a free one)")
 	cmd.RegisterFlagCompletionFunc("expect", completeKinds)
 	return cmd
 }
@@ -226,6 +239,16 @@ func listenRun(app *App, opts *ListenOptions) error {
 			return ioError(fmt.Errorf("--save: %w", err))
 		}
 	}
+	var ui *listenInspector
+	if opts.UI {
+		if ui, err = newListenInspector(opts.Save); err != nil {
+			if cw != nil {
+				cw.Close()
+			}
+			return err
+		}
+		defer ui.close(app)
+	}
 	if app.Getenv("GOGC") == "" {
 		// The listener keeps little alive (requests in flight and the
 		// counts) but allocates for every request: collecting once the
@@ -259,6 +282,9 @@ func listenRun(app *App, opts *ListenOptions) error {
 		}
 	}
 	cfg.engine.OnRequest = func(r *listen.Request, st *listen.Stats) {
+		if ui != nil {
+			ui.in.Add(r)
+		}
 		switch {
 		case app.JSON && shown(r):
 			pr.print(r)
@@ -291,9 +317,23 @@ func listenRun(app *App, opts *ListenOptions) error {
 	go func() { served <- srv.Serve() }()
 
 	url := srv.URL()
+	ready := url + "\n"
+	if ui != nil {
+		if err := ui.serve(app, opts.UIAddr, url, opts.ForwardTo, opts.Strict); err != nil {
+			srv.Shutdown(context.Background())
+			if cw != nil {
+				cw.Close()
+			}
+			return err
+		}
+		ready += ui.srv.URL() + "\n"
+	}
 	app.errorf("ready: listening on %s (POST callbacks to any path%s; Ctrl-C to stop)\n", url, savingNote(opts.Save))
+	if ui != nil {
+		app.errorf("inspector: %s\n", ui.srv.URL())
+	}
 	if opts.ReadyFile != "" {
-		if err := writeFileAtomic(opts.ReadyFile, []byte(url+"\n")); err != nil {
+		if err := writeFileAtomic(opts.ReadyFile, []byte(ready)); err != nil {
 			srv.Shutdown(context.Background())
 			if cw != nil {
 				cw.Close()

@@ -37,6 +37,7 @@ type TestOptions struct {
 	VerifyCmd      string
 	VerifyTimeout  time.Duration
 	JUnit          string
+	HTML           string
 	Seed           uint64
 	Domain         string
 	App            string
@@ -69,13 +70,16 @@ LIVECB_TASK_EXTERNAL_ID; a non-zero exit fails the case.
 
 Without --to, callbacks go to the family URLs of the config file's routes
 (cases of a family switched off there are skipped). --junit writes a JUnit
-XML report for CI; --output json prints one object per case.
+XML report for CI, --html a single-file HTML report (every case with its
+rule, requests, answers and reason, grouped by rule family; it opens from
+file:// with no network); --output json prints one object per case.
 
 Exit status: 0 when every selected case passes, 1 when one fails, 3 when
 the receiver cannot be reached at the start.`,
 		Example: `  livecb test --list
   livecb test --to http://127.0.0.1:8080/callback
   livecb test --to http://127.0.0.1:8080/callback --junit report.xml
+  livecb test --to http://127.0.0.1:8080/callback --html report.html
   livecb test --to http://127.0.0.1:8080/cb --run 'drift|duplicate' --skip quality
   livecb test --to http://127.0.0.1:8080/cb -H 'Authorization: Bearer s3cret' --negative
   livecb test --to http://127.0.0.1:8080/cb \
@@ -99,6 +103,7 @@ the receiver cannot be reached at the start.`,
 	f.StringVar(&opts.VerifyCmd, "verify-cmd", "", "shell command run after each case (sh -c); a non-zero exit fails the case")
 	f.DurationVar(&opts.VerifyTimeout, "verify-timeout", 30*time.Second, "time limit for each --verify-cmd")
 	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML report to this file")
+	f.StringVar(&opts.HTML, "html", "", "write a single-file HTML report to this file")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed for stream names and times, to reproduce a run (default: random)")
 	f.StringVar(&opts.Domain, "domain", "", "publish domain of the callbacks (default push.yourdomain.com)")
 	f.StringVar(&opts.App, "app", "", "app name of the callbacks (default live)")
@@ -245,6 +250,11 @@ func testRun(app *App, opts *TestOptions) error {
 			return ioError(fmt.Errorf("--junit: %w", err))
 		}
 	}
+	if opts.HTML != "" {
+		if err := writeTestReport(opts.HTML, testReport(results, where, seed, start, elapsed)); err != nil {
+			return err
+		}
+	}
 	summary := fmt.Sprintf("%s: %d passed, %d failed", plural(len(cases), "case"), passed, failed)
 	if skipped > 0 {
 		summary += fmt.Sprintf(", %d skipped", skipped)
@@ -262,6 +272,9 @@ func testRun(app *App, opts *TestOptions) error {
 	fmt.Fprintln(app.Err, summary)
 	if opts.JUnit != "" {
 		fmt.Fprintf(app.Err, "JUnit report: %s\n", opts.JUnit)
+	}
+	if opts.HTML != "" {
+		fmt.Fprintf(app.Err, "HTML report: %s\n", opts.HTML)
 	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted")}
