@@ -18,8 +18,9 @@ import (
 //	post [-status CODE] [-type CONTENT-TYPE] URLFILE FILE [PATH]
 //
 // waits (up to 20 s) for URLFILE, written by `livecb listen --ready-file`,
-// then POSTs FILE's bytes to that URL plus PATH and asserts the answer's
-// status (default 200). With !, the POST must fail or get another status.
+// then POSTs FILE's bytes to that URL (its first line: with --ui the second
+// is the inspector's) plus PATH and asserts the answer's status (default
+// 200). With !, the POST must fail or get another status.
 func listenCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"post": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -33,7 +34,7 @@ func listenCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 			var base string
 			for i := 0; i < 2000; i++ {
 				if b, err := os.ReadFile(urlFile); err == nil {
-					base = strings.TrimSpace(string(b))
+					base, _, _ = strings.Cut(strings.TrimSpace(string(b)), "\n")
 					break
 				}
 				time.Sleep(10 * time.Millisecond)

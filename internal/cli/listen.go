@@ -16,6 +16,7 @@ import (
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/inspect"
 	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/term"
 )
@@ -52,6 +53,9 @@ type ListenOptions struct {
 
 	// Grace bounds the wait for requests in flight at shutdown.
 	Grace time.Duration
+
+	UI     bool
+	UIAddr string
 }
 
 func newListenCmd(app *App) *cobra.Command {
@@ -106,7 +110,13 @@ and exits 0. CI mode: --count N stops after N callbacks; --expect KIND[=N]
 (repeatable) requires at least N callbacks of KIND and, without --count, stops
 once all have arrived; --timeout D stops after D; --fail-on-invalid fails on
 any callback with an error. In CI mode a request that could not be saved
-fails the run, and a callback answered 500 for it does not count. Exit status: 0 when every expectation holds, 1
+fails the run, and a callback answered 500 for it does not count.
+
+--ui serves the inspector beside the listener on --ui-addr (127.0.0.1:4040;
+port 0 picks one; printed on its own line, and the second line of
+--ready-file): every callback in your browser as it arrives, its findings
+marked in its body, each stream's timeline, resend with edits (see 'livecb
+inspect' and docs/inspector.md). Exit status: 0 when every expectation holds, 1
 otherwise (the summary says which), 4 when the port cannot be bound.`,
 		Example: `  livecb listen --port 8080
   livecb listen --port 8080 --save capture.ndjson -v
@@ -143,6 +153,8 @@ otherwise (the summary says which), 4 when the port cannot be bound.`,
 	f.StringArrayVar(&opts.Expect, "expect", nil, "`KIND[=N]`: at least N callbacks of KIND must arrive (N is 1 when not given; repeatable; CI)")
 	f.BoolVar(&opts.FailOnInvalid, "fail-on-invalid", false, "fail if any callback has an error (CI)")
 	f.DurationVar(&opts.Grace, "grace", 10*time.Second, "at shutdown, how long requests in flight may take to finish")
+	f.BoolVar(&opts.UI, "ui", false, "serve the inspector beside the listener: every callback in your browser")
+	f.StringVar(&opts.UIAddr, "ui-addr", inspect.DefaultAddr, "`ADDRESS` of the inspector's pages with --ui, host:port (port 0 picks a free one)")
 	return cmd
 }
 
@@ -253,6 +265,16 @@ func listenRun(app *App, opts *ListenOptions) error {
 			return ioError(fmt.Errorf("--save: %w", err))
 		}
 	}
+	var ui *listenInspector
+	if opts.UI {
+		if ui, err = newListenInspector(opts.Save); err != nil {
+			if cw != nil {
+				cw.Close()
+			}
+			return err
+		}
+		defer ui.close(app)
+	}
 	defer tuneGC(app)()
 	if app.env("GOMEMLIMIT") == "" {
 		// ...and up to a soft limit, so that a burst of large bodies
@@ -288,6 +310,9 @@ func listenRun(app *App, opts *ListenOptions) error {
 		}
 	}
 	cfg.engine.OnRequest = func(r *listen.Request, st *listen.Stats) {
+		if ui != nil {
+			ui.in.Add(r)
+		}
 		switch {
 		case structured && shown(r):
 			pr.print(r) //nolint:errcheck // a closed stdout must not stop the listener
@@ -324,9 +349,23 @@ func listenRun(app *App, opts *ListenOptions) error {
 	go func() { served <- srv.Serve() }()
 
 	url := srv.URL()
+	ready := url + "\n"
+	if ui != nil {
+		if err := ui.serve(app, opts.UIAddr, url, opts.ForwardTo, opts.Strict); err != nil {
+			srv.Shutdown(context.Background())
+			if cw != nil {
+				cw.Close()
+			}
+			return err
+		}
+		ready += ui.srv.URL() + "\n"
+	}
 	app.errorf("ready: listening on %s (POST callbacks to any path%s; Ctrl-C to stop)\n", url, savingNote(opts.Save))
+	if ui != nil {
+		app.errorf("inspector: %s\n", ui.srv.URL())
+	}
 	if opts.ReadyFile != "" {
-		if err := writeFileAtomic(opts.ReadyFile, []byte(url+"\n")); err != nil {
+		if err := writeFileAtomic(opts.ReadyFile, []byte(ready)); err != nil {
 			srv.Shutdown(context.Background())
 			if cw != nil {
 				cw.Close()

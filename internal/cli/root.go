@@ -160,7 +160,7 @@ against your receiver in CI.`,
 		&cobra.Group{ID: "callbacks", Title: "Work with callbacks:"},
 		&cobra.Group{ID: "spec", Title: "Know the spec:"},
 	)
-	for _, c := range []*cobra.Command{newSendCmd(app, nil), newListenCmd(app), newReplayCmd(app), newValidateCmd(app), newTestCmd(app), newDemoCmd(app)} {
+	for _, c := range []*cobra.Command{newSendCmd(app, nil), newListenCmd(app), newReplayCmd(app), newValidateCmd(app), newTestCmd(app), newInspectCmd(app), newDemoCmd(app)} {
 		c.GroupID = "callbacks"
 		root.AddCommand(c)
 	}

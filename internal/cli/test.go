@@ -32,6 +32,7 @@ type TestOptions struct {
 	VerifyCmd      string
 	VerifyTimeout  time.Duration
 	JUnit          string
+	HTML           string
 	Seed           uint64
 	Domain         string
 	App            string
@@ -64,13 +65,16 @@ LIVECB_TASK_EXTERNAL_ID; a non-zero exit fails the case.
 
 Without --to, callbacks go to the family URLs of the config file's routes
 (cases of a family switched off there are skipped). --junit writes a JUnit
-XML report for CI; --output json prints one object per case.
+XML report for CI, --html a single-file HTML report (every case with its
+rule, requests, answers and reason, grouped by rule family; it opens from
+file:// with no network); --output json prints one object per case.
 
 Exit status: 0 when every selected case passes, 1 when one fails, 3 when
 the receiver cannot be reached at the start.`,
 		Example: `  livecb test --list
   livecb test --to http://127.0.0.1:8080/callback
   livecb test --to http://127.0.0.1:8080/callback --junit report.xml
+  livecb test --to http://127.0.0.1:8080/callback --html report.html
   livecb test --to http://127.0.0.1:8080/cb --run 'drift|duplicate' --skip quality
   livecb test --to http://127.0.0.1:8080/cb -H 'Authorization: Bearer s3cret' --negative
   livecb test --to http://127.0.0.1:8080/cb \
@@ -92,6 +96,7 @@ the receiver cannot be reached at the start.`,
 	f.StringVar(&opts.VerifyCmd, "verify-cmd", "", "shell `COMMAND` run after each case (sh -c); a non-zero exit fails the case")
 	f.DurationVar(&opts.VerifyTimeout, "verify-timeout", 30*time.Second, "time limit for each --verify-cmd")
 	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML report to `FILE`")
+	f.StringVar(&opts.HTML, "html", "", "write a single-file HTML report to `FILE`")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed for stream names and times, to reproduce a run (default: random)")
 	f.StringVar(&opts.Domain, "domain", "", "publish `DOMAIN` of the callbacks (default push.yourdomain.com)")
 	f.StringVar(&opts.App, "app", "", "`APP` name of the callbacks (default live)")
@@ -181,10 +186,13 @@ func testRun(app *App, opts *TestOptions) error {
 		return usageErrorf("%v", err)
 	}
 
-	if opts.JUnit != "" {
-		// An unwritable report path is an error now, not after the last case.
-		if err := checkWritable(opts.JUnit); err != nil {
-			return ioError(fmt.Errorf("--junit: %w", err))
+	// An unwritable report path is an error now, not after the last case.
+	for flag, path := range map[string]string{"--junit": opts.JUnit, "--html": opts.HTML} {
+		if path == "" {
+			continue
+		}
+		if err := checkWritable(path); err != nil {
+			return ioError(fmt.Errorf("%s: %w", flag, err))
 		}
 	}
 	ctx, stop := interruptible(context.Background())
@@ -240,6 +248,11 @@ func testRun(app *App, opts *TestOptions) error {
 			return ioError(fmt.Errorf("--junit: %w", err))
 		}
 	}
+	if opts.HTML != "" {
+		if err := writeTestReport(opts.HTML, testReport(results, where, seed, start, elapsed)); err != nil {
+			return err
+		}
+	}
 	summary := fmt.Sprintf("%s: %d passed, %d failed", plural(len(cases), "case"), passed, failed)
 	if skipped > 0 {
 		summary += fmt.Sprintf(", %d skipped", skipped)
@@ -257,6 +270,9 @@ func testRun(app *App, opts *TestOptions) error {
 	fmt.Fprintln(app.Err, summary)
 	if opts.JUnit != "" {
 		fmt.Fprintf(app.Err, "JUnit report: %s\n", opts.JUnit)
+	}
+	if opts.HTML != "" {
+		fmt.Fprintf(app.Err, "HTML report: %s\n", opts.HTML)
 	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted: the cases not run are reported as not run")}
