@@ -155,7 +155,7 @@ func testReport(results []contract.Result, target string, seed uint64, start tim
 		if r.Case == nil {
 			continue // not run (interrupted)
 		}
-		c := inspect.TestCase{Name: r.Case.Name, Family: inspect.Family(r.Case.Name), Rule: r.Case.Rule, Negative: r.Case.Negative,
+		c := inspect.TestCase{Name: r.Case.Name, Family: string(r.Case.Family), Rule: r.Case.Rule, Negative: r.Case.Negative,
 			Outcome: string(r.Outcome), Reason: r.Reason, Duration: r.Duration}
 		for i, ex := range r.Exchanges {
 			answer := ex.Answer

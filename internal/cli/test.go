@@ -33,6 +33,7 @@ type TestOptions struct {
 	VerifyTimeout  time.Duration
 	JUnit          string
 	HTML           string
+	Burst          int
 	Seed           uint64
 	Domain         string
 	App            string
@@ -43,39 +44,69 @@ func newTestCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "test [--to URL]",
 		Short: "Run the contract-test suite against your callback receiver",
-		Long: `Run named contract cases against a running callback receiver: every kind
-with its realistic sample, the spec's type drift (numbers as strings, strings
-as numbers, decimal strings), unknown fields, bodies without "event"
-(snapshot, quality), the same callback twice, lifecycles in and out of
-order, unusual stream names, empty and absent pushParams, int64-sized values
-and a taskExternalId beyond 2^53. --negative adds malformed bodies, which
-should get a 4xx (never a 5xx, never a dropped connection).
+		Long: `Run named contract cases against a running callback receiver, in
+families, each case stating the rule it checks:
 
-Each case states the rule it checks and passes when every callback gets the
-expected status (200) within --timeout (2s, the vendor's timeout for its
-other callbacks). --list shows the cases; --run and --skip select them by
-regular expression on their names.
+  sample          every kind as the service sends it (snapshot and quality
+                  carry no "event")
+  drift           numeric fields in each JSON form the revisions send
+  enum            every documented value of every enumerated field (format,
+                  quality module and type, status, version), the older
+                  revision's status "fail" included
+  boundary        the documented edges in each form: zero-length
+                  recordings, int64 maxima, 1 and 10 spans, 10 s spans, 8 h
+  optional        optional fields absent
+  unknown-fields  fields the receiver does not know
+  push-params     empty and unusual pushParams
+  duplicate       the same callback twice
+  order           a stream's callbacks in order and out of it
+  reconnect       a stream published again, restarted without a done, and
+                  the recordings of both sessions
+  names           non-ASCII, long, unusual and all-digit stream names
+  big-numbers     int64 times and sizes, a taskExternalId beyond 2^53
+  burst           --burst callbacks at once, each about its own stream
+                  (run last, alone)
+  negative        (--negative) bodies the service never sends: want a 4xx
+
+Values and bounds come from the event model's kind table, so every case
+differs from a realistic sample in one respect, about a stream of its own
+(names unique across the run): a failure names the rule that was broken.
+A case passes when every callback gets the expected status (200) within
+--timeout (2s, the vendor's timeout for its other callbacks). --list shows
+the families and their cases; --run and --skip select cases by regular
+expression on their names, whose first segment is the family
+(--run '^enum/').
 
 --verify-cmd runs a shell command after each case to check what the
 receiver did (rows stored, ids intact, one row for a repeated callback).
-It gets LIVECB_CASE, LIVECB_KIND (of the last callback), LIVECB_KINDS,
-LIVECB_CALLBACKS, LIVECB_DOMAIN, LIVECB_APP, LIVECB_STREAM, LIVECB_BODY_FILE
-(the last body sent) and, when the case sent a task record,
-LIVECB_TASK_EXTERNAL_ID; a non-zero exit fails the case.
+It gets LIVECB_CASE, LIVECB_FAMILY, LIVECB_KIND (of the last callback),
+LIVECB_KINDS, LIVECB_CALLBACKS, LIVECB_DOMAIN, LIVECB_APP, LIVECB_STREAM,
+LIVECB_STREAMS (one per line, for cases about several streams),
+LIVECB_BODY_FILE (the last body sent), LIVECB_BODIES_DIR (1.json, 2.json,
+... in order) and, when its task records carry one id,
+LIVECB_TASK_EXTERNAL_ID (LIVECB_TASK_EXTERNAL_IDS lists them all); a
+non-zero exit fails the case. It runs in a process group of its own,
+killed whole after --verify-timeout, on an interrupt and when it ends.
 
 Without --to, callbacks go to the family URLs of the config file's routes
 (cases of a family switched off there are skipped). --junit writes a JUnit
-XML report for CI, --html a single-file HTML report (every case with its
-rule, requests, answers and reason, grouped by rule family; it opens from
-file:// with no network); --output json prints one object per case.
+XML report for CI (classname livecb.FAMILY, the counts per family as
+properties), --html a single-file HTML report (every case with its rule,
+requests, answers and reason, grouped by rule family; it opens from file://
+with no network); --output json prints one object per case and a last one
+with the summary by family.
+
+SIGINT or SIGTERM stops the run: the case in flight and the cases not run
+are reported as skipped ("interrupted", "not run: interrupted"), never as
+failures, the report is written, and the exit status is 130.
 
 Exit status: 0 when every selected case passes, 1 when one fails, 3 when
-the receiver cannot be reached at the start.`,
+the receiver cannot be reached at the start, 130 when interrupted.`,
 		Example: `  livecb test --list
   livecb test --to http://127.0.0.1:8080/callback
   livecb test --to http://127.0.0.1:8080/callback --junit report.xml
   livecb test --to http://127.0.0.1:8080/callback --html report.html
-  livecb test --to http://127.0.0.1:8080/cb --run 'drift|duplicate' --skip quality
+  livecb test --to http://127.0.0.1:8080/cb --run '^(enum|boundary)/' --skip quality
   livecb test --to http://127.0.0.1:8080/cb -H 'Authorization: Bearer s3cret' --negative
   livecb test --to http://127.0.0.1:8080/cb \
     --verify-cmd 'test -z "$LIVECB_TASK_EXTERNAL_ID" || grep -q "$LIVECB_TASK_EXTERNAL_ID" records.tsv'`,
@@ -97,6 +128,7 @@ the receiver cannot be reached at the start.`,
 	f.DurationVar(&opts.VerifyTimeout, "verify-timeout", 30*time.Second, "time limit for each --verify-cmd")
 	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML report to `FILE`")
 	f.StringVar(&opts.HTML, "html", "", "write a single-file HTML report to `FILE`")
+	f.IntVar(&opts.Burst, "burst", contract.DefaultBurst, "callbacks the burst cases send at once, `N` (0 leaves them out)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed for stream names and times, to reproduce a run (default: random)")
 	f.StringVar(&opts.Domain, "domain", "", "publish `DOMAIN` of the callbacks (default push.yourdomain.com)")
 	f.StringVar(&opts.App, "app", "", "`APP` name of the callbacks (default live)")
@@ -106,6 +138,7 @@ the receiver cannot be reached at the start.`,
 // testCaseJSON is one case in --output json (--list and results).
 type testCaseJSON struct {
 	Name     string           `json:"name"`
+	Family   contract.Family  `json:"family"`
 	Rule     string           `json:"rule"`
 	Negative bool             `json:"negative,omitempty"`
 	Kinds    []event.Kind     `json:"kinds"`
@@ -115,6 +148,30 @@ type testCaseJSON struct {
 	Stream   string           `json:"stream,omitempty"`
 	Requests []testExchange   `json:"requests,omitempty"`
 	Verify   *contract.Verify `json:"verify,omitempty"`
+}
+
+// testFamilyJSON is one family in --list --output json.
+type testFamilyJSON struct {
+	Family   contract.Family `json:"family"`
+	Title    string          `json:"title"`
+	Rules    string          `json:"rules"`
+	Negative bool            `json:"negative,omitempty"`
+	Cases    []testCaseJSON  `json:"cases"`
+}
+
+// testSummaryJSON is the last record of a run in --output json.
+type testSummaryJSON struct {
+	Summary struct {
+		Cases       int              `json:"cases"`
+		Passed      int              `json:"passed"`
+		Failed      int              `json:"failed"`
+		Skipped     int              `json:"skipped"`
+		NotRun      int              `json:"not_run"`
+		Interrupted bool             `json:"interrupted"`
+		Seed        uint64           `json:"seed"`
+		TimeMS      float64          `json:"time_ms"`
+		Families    []contract.Tally `json:"families"`
+	} `json:"summary"`
 }
 
 type testExchange struct {
@@ -141,7 +198,14 @@ func testRun(app *App, opts *TestOptions) error {
 	if seed == 0 {
 		seed = uint64(app.Now().UnixNano())
 	}
-	all, err := contract.Suite(contract.SuiteOptions{Now: app.Now(), Seed: seed, Domain: opts.Domain, App: opts.App})
+	if opts.Burst < 0 {
+		return usageErrorf("--burst %d: give the number of callbacks a burst sends at once (0 leaves the burst cases out)", opts.Burst)
+	}
+	burst := opts.Burst
+	if burst == 0 {
+		burst = -1 // none
+	}
+	all, err := contract.Suite(contract.SuiteOptions{Now: app.Now(), Seed: seed, Domain: opts.Domain, App: opts.App, Burst: burst})
 	if err != nil {
 		return err
 	}
@@ -213,7 +277,7 @@ func testRun(app *App, opts *TestOptions) error {
 	start := time.Now()
 	results := contract.Run(ctx, cases, contract.Options{
 		Target: target, Policy: dl, NegativeExpect: negExpect, Concurrency: opts.Concurrency,
-		VerifyCmd: opts.VerifyCmd, VerifyTimeout: opts.VerifyTimeout,
+		VerifyCmd: opts.VerifyCmd, VerifyTimeout: opts.VerifyTimeout, Environ: app.environ(),
 	}, func(r contract.Result) {
 		if app.Output.Structured() {
 			if err := app.Output.Write(testResultJSON(r)); err != nil && writeErr == nil {
@@ -228,22 +292,11 @@ func testRun(app *App, opts *TestOptions) error {
 		return ioError(writeErr)
 	}
 
-	var passed, failed, skipped, notRun int
-	for _, r := range results {
-		switch {
-		case r.Case == nil:
-			notRun++
-		case r.Outcome == contract.Pass:
-			passed++
-		case r.Outcome == contract.Fail:
-			failed++
-		default:
-			skipped++
-		}
-	}
+	sum := contract.Summarize(results)
 	if opts.JUnit != "" {
 		doc := contract.JUnit(results, start, elapsed, map[string]string{
-			"target": where, "seed": strconv.FormatUint(seed, 10), "timeout": dl.Timeout.String(), "expect-status": dl.Expect.String()})
+			"target": where, "seed": strconv.FormatUint(seed, 10), "timeout": dl.Timeout.String(), "expect-status": dl.Expect.String(),
+			"burst": strconv.Itoa(opts.Burst)})
 		if err := contract.WriteJUnitFile(opts.JUnit, doc); err != nil {
 			return ioError(fmt.Errorf("--junit: %w", err))
 		}
@@ -253,17 +306,30 @@ func testRun(app *App, opts *TestOptions) error {
 			return err
 		}
 	}
-	summary := fmt.Sprintf("%s: %d passed, %d failed", plural(len(cases), "case"), passed, failed)
-	if skipped > 0 {
-		summary += fmt.Sprintf(", %d skipped", skipped)
+	if app.Output.Structured() {
+		var rec testSummaryJSON
+		s := &rec.Summary
+		s.Cases, s.Passed, s.Failed, s.Skipped, s.NotRun = sum.All.Total(), sum.All.Passed, sum.All.Failed, sum.All.Skipped, sum.All.NotRun
+		s.Interrupted, s.Seed, s.TimeMS, s.Families = ctx.Err() != nil, seed, float64(elapsed.Microseconds())/1000, sum.Families
+		if err := app.Output.Write(rec); err != nil {
+			return ioError(err)
+		}
+	} else {
+		printFamilySummary(app.Out, app.Color, sum)
 	}
-	if notRun > 0 {
-		summary += fmt.Sprintf(", %d not run", notRun)
+	summary := fmt.Sprintf("%s: %d passed, %d failed", plural(len(cases), "case"), sum.All.Passed, sum.All.Failed)
+	if n := sum.All.Skipped - sum.All.NotRun; n > 0 {
+		summary += fmt.Sprintf(", %d skipped", n)
+	}
+	if sum.All.NotRun > 0 {
+		summary += fmt.Sprintf(", %d not run", sum.All.NotRun)
 	}
 	summary += fmt.Sprintf(" in %s", elapsed.Round(time.Millisecond))
 	switch {
-	case failed > 0:
+	case sum.All.Failed > 0:
 		summary = app.ErrColor.Bad("FAIL") + " " + summary
+	case ctx.Err() != nil:
+		summary = app.ErrColor.Warn("INTERRUPTED") + " " + summary
 	default:
 		summary = app.ErrColor.OK("PASS") + " " + summary
 	}
@@ -275,15 +341,35 @@ func testRun(app *App, opts *TestOptions) error {
 		fmt.Fprintf(app.Err, "HTML report: %s\n", opts.HTML)
 	}
 	if ctx.Err() != nil {
-		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted: the cases not run are reported as not run")}
+		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted: the case in flight and the cases not run are reported as skipped")}
 	}
-	if failed > 0 {
+	if sum.All.Failed > 0 {
 		if !app.Output.Structured() {
 			fmt.Fprintf(app.Err, "to rerun the failures, add: --seed %d --run '%s'\n", seed, failedPattern(results))
 		}
 		return checkFailed
 	}
 	return nil
+}
+
+// printFamilySummary prints the outcome by family of cases, as a table.
+func printFamilySummary(w io.Writer, p *term.Palette, sum contract.Summary) {
+	width := len("family")
+	for _, t := range sum.Families {
+		width = max(width, len(t.Family))
+	}
+	fmt.Fprintf(w, "\n%-*s  passed  failed  skipped\n", width, "family")
+	row := func(name string, t contract.Tally) {
+		failed := fmt.Sprintf("%6d", t.Failed)
+		if t.Failed > 0 {
+			failed = p.Bad(failed)
+		}
+		fmt.Fprintf(w, "%-*s  %6d  %s  %7d\n", width, name, t.Passed, failed, t.Skipped)
+	}
+	for _, t := range sum.Families {
+		row(string(t.Family), t)
+	}
+	row("all", sum.All)
 }
 
 func failedPattern(results []contract.Result) string {
@@ -296,10 +382,26 @@ func failedPattern(results []contract.Result) string {
 	return "^(" + strings.Join(names, "|") + ")$"
 }
 
+// testList describes the families of the selected cases and lists their
+// cases with their rules.
 func testList(app *App, cases []contract.Case) error {
+	byFamily := map[contract.Family][]contract.Case{}
+	for _, c := range cases {
+		byFamily[c.Family] = append(byFamily[c.Family], c)
+	}
+	var fams []contract.FamilyInfo
+	for _, fi := range contract.Families() {
+		if len(byFamily[fi.Family]) > 0 {
+			fams = append(fams, fi)
+		}
+	}
 	if app.Output.Structured() {
-		for _, c := range cases {
-			if err := app.Output.Write(testCaseJSON{Name: c.Name, Rule: c.Rule, Negative: c.Negative, Kinds: c.Kinds()}); err != nil {
+		for _, fi := range fams {
+			rec := testFamilyJSON{Family: fi.Family, Title: fi.Title, Rules: fi.Rules, Negative: fi.Negative, Cases: []testCaseJSON{}}
+			for _, c := range byFamily[fi.Family] {
+				rec.Cases = append(rec.Cases, testCaseJSON{Name: c.Name, Family: c.Family, Rule: c.Rule, Negative: c.Negative, Kinds: c.Kinds()})
+			}
+			if err := app.Output.Write(rec); err != nil {
 				return ioError(err)
 			}
 		}
@@ -309,14 +411,20 @@ func testList(app *App, cases []contract.Case) error {
 	for _, c := range cases {
 		width = max(width, len(c.Name))
 	}
-	for _, c := range cases {
-		rule := c.Rule
-		if c.Negative {
-			rule = "(--negative) " + rule
+	for i, fi := range fams {
+		if i > 0 {
+			fmt.Fprintln(app.Out)
 		}
-		fmt.Fprintf(app.Out, "%-*s  %s\n", width, c.Name, rule)
+		fmt.Fprintf(app.Out, "# %s (%s, %s): %s\n", fi.Family, fi.Title, plural(len(byFamily[fi.Family]), "case"), fi.Rules)
+		for _, c := range byFamily[fi.Family] {
+			rule := c.Rule
+			if c.Negative {
+				rule = "(--negative) " + rule
+			}
+			fmt.Fprintf(app.Out, "%-*s  %s\n", width, c.Name, rule)
+		}
 	}
-	fmt.Fprintf(app.Err, "%s\n", plural(len(cases), "case"))
+	fmt.Fprintf(app.Err, "%s in %s\n", plural(len(cases), "case"), familyCount(len(fams)))
 	return nil
 }
 
@@ -344,7 +452,7 @@ func printTestResult(w io.Writer, p *term.Palette, r contract.Result, width int)
 
 func testResultJSON(r contract.Result) testCaseJSON {
 	ms := float64(r.Duration.Microseconds()) / 1000
-	out := testCaseJSON{Name: r.Case.Name, Rule: r.Case.Rule, Negative: r.Case.Negative, Kinds: r.Case.Kinds(),
+	out := testCaseJSON{Name: r.Case.Name, Family: r.Case.Family, Rule: r.Case.Rule, Negative: r.Case.Negative, Kinds: r.Case.Kinds(),
 		Outcome: string(r.Outcome), TimeMS: &ms, Reason: r.Reason, Stream: r.Case.Stream.Name, Verify: r.Verify}
 	for _, ex := range r.Exchanges {
 		out.Requests = append(out.Requests, testExchange{Exchange: ex,
@@ -361,4 +469,11 @@ func caseTime(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
 	}
 	return d.Round(time.Millisecond).String()
+}
+
+func familyCount(n int) string {
+	if n == 1 {
+		return "1 family"
+	}
+	return fmt.Sprintf("%d families", n)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,9 +54,10 @@ func TestSuiteCasesAreValidCallbacks(t *testing.T) {
 		"sample/publish_started", "sample/publish_done", "sample/record_done", "sample/task_record_done", "sample/snapshot", "sample/quality",
 		"drift/record_done/numbers-as-strings", "drift/record_done/strings-as-numbers", "drift/record_done/decimal-strings",
 		"drift/task_record_done/strings-as-numbers", "drift/task_record_done/decimal-strings", "drift/publish_started/numbers-as-strings",
-		"unknown-fields/snapshot", "duplicate/record_done", "lifecycle/in-order", "lifecycle/done-before-started", "lifecycle/record-after-done",
-		"names/non-ascii", "names/long", "names/unusual", "push-params/empty", "optional-absent/publish_started",
-		"int64/record_done", "big-id/task_record_done",
+		"unknown-fields/snapshot", "duplicate/record_done", "order/in-order", "order/done-before-started", "order/record-after-done",
+		"names/non-ascii", "names/long", "names/unusual", "push-params/empty", "optional/publish_started/all-absent",
+		"big-numbers/int64/record_done", "big-numbers/big-id/task_record_done", "burst/mixed",
+		"reconnect/republish", "reconnect/restart-without-done", "reconnect/records-of-both-sessions",
 		"negative/malformed-json", "negative/empty-body", "negative/wrong-content-type",
 	} {
 		if !names[want] {
@@ -79,11 +81,11 @@ func TestDriftEditsOnlyTheDriftingValues(t *testing.T) {
 	if !regexp.MustCompile(`"fileSize":"\d+\.0".*"group":\[\{"beginTime":"\d{13}\.0","endTime":"\d{13}\.0"\}`).MatchString(body) {
 		t.Errorf("decimal-strings: %s", body)
 	}
-	body = string(byName["big-id/task_record_done"].Callbacks[0].Body)
+	body = string(byName["big-numbers/big-id/task_record_done"].Callbacks[0].Body)
 	if !strings.Contains(body, `"taskExternalId":"9007199254740993"`) {
 		t.Errorf("big-id: %s", body)
 	}
-	body = string(byName["int64/record_done"].Callbacks[0].Body)
+	body = string(byName["big-numbers/int64/record_done"].Callbacks[0].Body)
 	if !strings.Contains(body, `"fileSize":"9223372036854775807"`) || !regexp.MustCompile(`"beginTime":9\d{18},`).MatchString(body) {
 		t.Errorf("int64: %s", body)
 	}
@@ -91,7 +93,7 @@ func TestDriftEditsOnlyTheDriftingValues(t *testing.T) {
 	if len(c.Callbacks) != 2 || string(c.Callbacks[0].Body) != string(c.Callbacks[1].Body) {
 		t.Errorf("duplicate/snapshot does not send the same body twice")
 	}
-	if got := byName["optional-absent/publish_started"].Callbacks[0].Body; strings.Contains(string(got), "pushParams") {
+	if got := byName["optional/publish_started/all-absent"].Callbacks[0].Body; strings.Contains(string(got), "pushParams") || strings.Contains(string(got), "clientIp") {
 		t.Errorf("optional-absent still has pushParams: %s", got)
 	}
 }
@@ -139,10 +141,12 @@ func run(t *testing.T, url string, cases []Case, mod func(*Options)) []Result {
 
 func TestGoodReceiverPassesEveryCase(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "records.tsv")
-	t.Setenv("STORE", store)
 	url := startReceiver(t, "none", "-store", store)
 	cases := Select(suite(t), nil, nil, true)
-	results := run(t, url, cases, func(o *Options) { o.VerifyCmd = verifyStored; o.Concurrency = 2 })
+	// The verify command gets the environment it is given, with STORE.
+	results := run(t, url, cases, func(o *Options) {
+		o.VerifyCmd, o.Concurrency, o.Environ = verifyStored, 2, append(os.Environ(), "STORE="+store)
+	})
 	if len(results) != len(cases) {
 		t.Fatalf("%d results for %d cases", len(results), len(cases))
 	}
@@ -153,6 +157,9 @@ func TestGoodReceiverPassesEveryCase(t *testing.T) {
 		}
 		if r.Verify == nil {
 			t.Errorf("%s: --verify-cmd did not run", r.Case.Name)
+		}
+		if r.Duration <= 0 || r.Duration < r.Exchanges[len(r.Exchanges)-1].Latency {
+			t.Errorf("%s: took %s, its last request %s", r.Case.Name, r.Duration, r.Exchanges[len(r.Exchanges)-1].Latency)
 		}
 		if r.Case.TaskExternalID != "" {
 			verified++
@@ -283,24 +290,28 @@ func TestNegativeCasesAgainstACrashingReceiver(t *testing.T) {
 func TestVerifyCmdEnvironment(t *testing.T) {
 	url := startReceiver(t, "none")
 	out := filepath.Join(t.TempDir(), "env")
-	cases := Select(suite(t), regexp.MustCompile(`^(big-id/|lifecycle/done-before-started)`), nil, false)
+	cases := Select(suite(t), regexp.MustCompile(`^(big-numbers/big-id/|order/done-before-started)`), nil, false)
 	results := run(t, url, cases, func(o *Options) {
-		o.VerifyCmd = `env | grep '^LIVECB_' | grep -v BODY_FILE | sort >> ` + out + `; cat "$LIVECB_BODY_FILE" >> ` + out + `; echo >> ` + out + `; echo checked >&2; test "$LIVECB_KIND" != publish_started`
+		o.VerifyCmd = `env | grep '^LIVECB_' | grep -v 'BODY_FILE\|BODIES_DIR' | sort >> ` + out + `; cat "$LIVECB_BODY_FILE" >> ` + out + `; echo >> ` + out +
+			`; cat "$LIVECB_BODIES_DIR"/1.json >> ` + out + `; echo >> ` + out + `; echo checked >&2; test "$LIVECB_KIND" != publish_started`
 	})
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := string(b)
-	if len(cases) != 2 || cases[0].Name != "lifecycle/done-before-started" || cases[1].Name != "big-id/task_record_done" {
+	if len(cases) != 2 || cases[0].Name != "order/done-before-started" || cases[1].Name != "big-numbers/big-id/task_record_done" {
 		t.Fatalf("selected %d cases", len(cases))
 	}
 	s := cases[1].Stream
+	first := cases[0].Callbacks
 	for _, want := range []string{
-		"LIVECB_CASE=big-id/task_record_done\nLIVECB_DOMAIN=push.yourdomain.com\nLIVECB_KIND=task_record_done\nLIVECB_KINDS=task_record_done\n",
-		"LIVECB_STREAM=" + s.Name + "\nLIVECB_TASK_EXTERNAL_ID=9007199254740993\n" + string(cases[1].Callbacks[0].Body) + "\n",
-		"LIVECB_CALLBACKS=2\nLIVECB_CASE=lifecycle/done-before-started\n",
+		"LIVECB_CASE=big-numbers/big-id/task_record_done\nLIVECB_DOMAIN=push.yourdomain.com\nLIVECB_FAMILY=big-numbers\nLIVECB_KIND=task_record_done\nLIVECB_KINDS=task_record_done\n",
+		"LIVECB_STREAM=" + s.Name + "\nLIVECB_STREAMS=" + s.Name + "\nLIVECB_TASK_EXTERNAL_ID=9007199254740993\nLIVECB_TASK_EXTERNAL_IDS=9007199254740993\n" +
+			string(cases[1].Callbacks[0].Body) + "\n" + string(cases[1].Callbacks[0].Body) + "\n",
+		"LIVECB_CALLBACKS=2\nLIVECB_CASE=order/done-before-started\nLIVECB_DOMAIN=push.yourdomain.com\nLIVECB_FAMILY=order\n",
 		"LIVECB_KIND=publish_started\nLIVECB_KINDS=publish_done,publish_started\n",
+		string(first[1].Body) + "\n" + string(first[0].Body) + "\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("verify-cmd environment lacks %q:\n%s", want, got)
@@ -340,8 +351,13 @@ func TestJUnitReport(t *testing.T) {
 	if doc.Tests != 12 || doc.Failures != 6 || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 12 || doc.Suites[0].Failures != 6 {
 		t.Fatalf("counts: tests=%d failures=%d suites=%d\n%s", doc.Tests, doc.Failures, len(doc.Suites), b)
 	}
-	if p := doc.Suites[0].Properties; len(p) != 1 || p[0].Value != url {
-		t.Errorf("properties: %+v", p)
+	props := map[string]string{}
+	for _, p := range doc.Suites[0].Properties {
+		props[p.Name] = p.Value
+	}
+	if want := map[string]string{"target": url, "family.sample.passed": "6", "family.sample.failed": "0", "family.sample.skipped": "0",
+		"family.duplicate.passed": "0", "family.duplicate.failed": "6", "family.duplicate.skipped": "0"}; !maps.Equal(props, want) {
+		t.Errorf("properties: %v, want %v", props, want)
 	}
 	for _, c := range doc.Suites[0].Cases {
 		dup := strings.HasPrefix(c.Name, "duplicate/")

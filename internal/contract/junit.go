@@ -69,20 +69,31 @@ type JUnitMessage struct {
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // JUnit builds the report of a run that started at start. Every string in
-// it goes through reportText.
+// it goes through reportText. The suite's properties are the run's
+// settings (props) and, per family of cases, how many passed, failed and
+// were skipped ("family.burst.failed"). A case the run's interruption
+// skipped (not run, or cut short) is a skipped testcase whose message says
+// so; CI viewers count it as neither passed nor failed.
 func JUnit(results []Result, start time.Time, total time.Duration, props map[string]string) JUnitSuites {
 	suite := JUnitSuite{Name: "livecb contract suite", Time: seconds(total), Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
-	for _, k := range []string{"target", "seed", "timeout", "expect-status"} {
+	for _, k := range []string{"target", "seed", "timeout", "expect-status", "burst"} {
 		if v, ok := props[k]; ok {
 			suite.Properties = append(suite.Properties, JUnitProperty{Name: k, Value: reportText(v)})
 		}
 	}
+	for _, t := range Summarize(results).Families {
+		for _, p := range []struct {
+			what string
+			n    int
+		}{{"passed", t.Passed}, {"failed", t.Failed}, {"skipped", t.Skipped}} {
+			suite.Properties = append(suite.Properties, JUnitProperty{Name: reportText("family." + string(t.Family) + "." + p.what), Value: fmt.Sprint(p.n)})
+		}
+	}
 	for _, r := range results {
 		if r.Case == nil {
-			continue // not run (interrupted)
+			continue
 		}
-		group, _, _ := strings.Cut(r.Case.Name, "/")
-		jc := JUnitCase{Name: reportText(r.Case.Name), Classname: reportText("livecb." + group), Time: seconds(r.Duration),
+		jc := JUnitCase{Name: reportText(r.Case.Name), Classname: reportText("livecb." + string(r.Case.Family)), Time: seconds(r.Duration),
 			SystemOut: reportText("rule: " + r.Case.Rule)}
 		suite.Tests++
 		switch r.Outcome {
@@ -94,6 +105,8 @@ func JUnit(results []Result, start time.Time, total time.Duration, props map[str
 				typ = string(r.Exchanges[r.Failed].Cause)
 			case r.Verify != nil:
 				typ = "verify-cmd"
+			case r.Failed < 0:
+				typ = "verify"
 			}
 			jc.Failure = &JUnitMessage{Message: reportText(r.Reason), Type: reportText(typ), Text: reportText(Details(r))}
 		case Skip:
@@ -151,6 +164,18 @@ func Details(r Result) string {
 				fmt.Fprintf(&b, "         %s\n", strings.TrimSpace(excerpt(ex.Answer, 300)))
 			}
 		}
+	}
+	if r.Failures > 1 {
+		var others []string
+		for i := r.Failed + 1; i < len(r.Exchanges); i++ {
+			if r.Exchanges[i].Problem != "" {
+				others = append(others, fmt.Sprint(i+1))
+			}
+		}
+		if len(others) > 10 {
+			others = append(others[:10], "...")
+		}
+		fmt.Fprintf(&b, "others:  %d more of the %d requests failed (requests %s)\n", r.Failures-1, len(r.Exchanges), strings.Join(others, ", "))
 	}
 	if r.Verify != nil && (r.Verify.ExitCode != 0 || r.Verify.Err != "") {
 		fmt.Fprintf(&b, "verify:  exit %d\n", r.Verify.ExitCode)

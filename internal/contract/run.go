@@ -9,10 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,12 +45,22 @@ type Options struct {
 	// NegativeExpect is the status a negative case must get (default 4xx).
 	NegativeExpect deliver.Expect
 	// Concurrency is how many cases run at once (default 1). The callbacks
-	// of one case are always sent in order.
+	// of one case are sent in order, except a burst's, which are sent at
+	// once.
 	Concurrency int
 	// VerifyCmd, when set, runs through `sh -c` after each case that got
-	// the expected answers; its exit status decides the case.
+	// the expected answers; its exit status decides the case. It runs in a
+	// process group of its own, killed whole when VerifyTimeout passes or
+	// the run is interrupted, and when the command ends.
 	VerifyCmd     string
 	VerifyTimeout time.Duration
+	// Environ is the environment VerifyCmd starts from (KEY=value), the
+	// LIVECB_* variables of the case added: the caller's, never read from
+	// the process here.
+	Environ []string
+	// Verify, when set, is called after each case that got the expected
+	// answers (and passed VerifyCmd); an error fails the case.
+	Verify func(ctx context.Context, c *Case) error
 }
 
 // Exchange is one request of a case and its answer.
@@ -68,6 +74,8 @@ type Exchange struct {
 	Latency     time.Duration `json:"-"`
 	Err         string        `json:"error,omitempty"`
 	Cause       deliver.Cause `json:"cause,omitempty"`
+	// Problem says why the exchange failed the case ("" when it did not).
+	Problem string `json:"problem,omitempty"`
 }
 
 // Verify is how the --verify-cmd ended.
@@ -84,11 +92,25 @@ type Result struct {
 	// Reason says why the case failed or was skipped.
 	Reason    string
 	Exchanges []Exchange
-	// Failed is the index in Exchanges of the request that failed, or -1.
+	// Failed is the index in Exchanges of the (first) request that failed,
+	// or -1; Failures counts the requests that failed (a burst's may be
+	// several).
 	Failed   int
+	Failures int
 	Verify   *Verify
 	Duration time.Duration
+	// Interrupted is set on a case the run's end cut short (its context was
+	// cancelled: SIGINT, SIGTERM): it is skipped, not failed, since what it
+	// got says nothing about the receiver. NotRun cases were never started.
+	Interrupted bool
+	NotRun      bool
 }
+
+// Reasons of the cases an interruption skipped.
+const (
+	ReasonNotRun      = "not run: interrupted"
+	ReasonInterrupted = "interrupted while running: the run was stopped before the case ended (not a failure)"
+)
 
 // DefaultTimeout bounds each attempt unless the policy says otherwise:
 // about the service's own time limit.
@@ -180,10 +202,22 @@ func family(cb Callback) event.Family {
 	return event.Families[0]
 }
 
-// Run runs the cases and returns their results in the cases' order.
-// onResult, when not nil, is called as each case ends (from one goroutine
-// at a time).
-func Run(ctx context.Context, cases []Case, opts Options, onResult func(Result)) []Result {
+// newClient is the one place the suite's delivery client is made: every
+// request of a run goes through it. conns is how many requests may be in
+// flight at once.
+func newClient(opts Options, conns int) *deliver.Client {
+	return deliver.NewClient(opts.Policy)
+}
+
+// Runner runs cases with one set of options and one delivery client.
+type Runner struct {
+	opts   Options
+	client *deliver.Client
+}
+
+// NewRunner returns a Runner; conns is the most requests the run will have
+// in flight at once (Concurrency, or a burst's size if larger).
+func NewRunner(opts Options, conns int) *Runner {
 	if opts.Policy.Timeout == 0 {
 		opts.Policy.Timeout = DefaultTimeout
 	}
@@ -196,77 +230,168 @@ func Run(ctx context.Context, cases []Case, opts Options, onResult func(Result))
 	if opts.VerifyTimeout <= 0 {
 		opts.VerifyTimeout = 30 * time.Second
 	}
-	client := deliver.NewClient(opts.Policy)
+	return &Runner{opts: opts, client: newClient(opts, max(conns, opts.Concurrency))}
+}
 
+// InFlight is the most requests a run of cases has in flight at once:
+// concurrency cases, or the largest burst (which runs alone).
+func InFlight(cases []Case, concurrency int) int {
+	most := max(concurrency, 1)
+	for i := range cases {
+		if cases[i].Burst {
+			most = max(most, len(cases[i].Callbacks))
+		}
+	}
+	return most
+}
+
+// Run runs the cases and returns their results in the cases' order.
+// onResult, when not nil, is called as each case ends (from one goroutine
+// at a time). Burst cases run last, one at a time, with nothing else in
+// flight: a receiver slowed by a burst (still working off its backlog)
+// must not fail the cases of other families. When ctx is cancelled the
+// cases in flight end as interrupted, and the cases not started are
+// NotRun (onResult is not called for them); every result is returned
+// either way.
+func Run(ctx context.Context, cases []Case, opts Options, onResult func(Result)) []Result {
+	r := NewRunner(opts, InFlight(cases, opts.Concurrency))
 	results := make([]Result, len(cases))
+	started := make([]bool, len(cases))
 	var mu sync.Mutex
+	done := func(i int, res Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		results[i] = res
+		if onResult != nil {
+			onResult(res)
+		}
+	}
+	var bursts []int
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < opts.Concurrency; w++ {
+	for w := 0; w < r.opts.Concurrency; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r := runCase(ctx, client, &cases[i], opts)
-				mu.Lock()
-				results[i] = r
-				if onResult != nil {
-					onResult(r)
-				}
-				mu.Unlock()
+				done(i, r.Case(ctx, &cases[i]))
 			}
 		}()
 	}
+dispatch:
 	for i := range cases {
+		if cases[i].Burst {
+			bursts = append(bursts, i)
+			continue
+		}
 		if ctx.Err() != nil {
 			break
 		}
-		next <- i
+		select {
+		case next <- i:
+			started[i] = true
+		case <-ctx.Done():
+			break dispatch
+		}
 	}
 	close(next)
 	wg.Wait()
+	for _, i := range bursts {
+		if ctx.Err() != nil {
+			break
+		}
+		started[i] = true
+		done(i, r.Case(ctx, &cases[i]))
+	}
+	for i := range cases {
+		if !started[i] {
+			results[i] = Result{Case: &cases[i], Outcome: Skip, Reason: ReasonNotRun, Failed: -1, Interrupted: true, NotRun: true}
+		}
+	}
 	return results
 }
 
-func runCase(ctx context.Context, client *deliver.Client, c *Case, opts Options) Result {
+// Case runs one case.
+func (r *Runner) Case(ctx context.Context, c *Case) (res Result) {
+	opts := r.opts
 	start := time.Now()
-	res := Result{Case: c, Outcome: Pass, Failed: -1}
+	res = Result{Case: c, Outcome: Pass, Failed: -1}
 	defer func() { res.Duration = time.Since(start) }()
+	interrupted := func() Result {
+		res.Outcome, res.Reason, res.Interrupted, res.Failed, res.Failures = Skip, ReasonInterrupted, true, -1, 0
+		return res
+	}
+	if ctx.Err() != nil {
+		res.Outcome, res.Reason, res.Interrupted, res.NotRun = Skip, ReasonNotRun, true, true
+		return res
+	}
 
-	expect := client.Policy().Expect
+	expect := r.client.Policy().Expect
 	if c.Negative {
 		expect = opts.NegativeExpect
 	}
 	urls := make([]string, len(c.Callbacks))
 	for i, cb := range c.Callbacks {
-		u, err := opts.Target(c.Stream.Domain, family(cb))
+		u, err := opts.Target(cb.Stream.Domain, family(cb))
 		if err != nil {
 			res.Outcome, res.Reason = Skip, err.Error()
-			res.Duration = time.Since(start)
 			return res
 		}
 		urls[i] = u
 	}
-	for i, cb := range c.Callbacks {
-		ct := cb.ContentType
-		if ct == "" {
-			ct = "application/json"
+	if c.Burst {
+		res.Exchanges = make([]Exchange, len(c.Callbacks))
+		var wg sync.WaitGroup
+		for i := range c.Callbacks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res.Exchanges[i] = r.send(ctx, urls[i], c.Callbacks[i])
+			}()
 		}
-		r := client.Do(ctx, deliver.Request{URL: urls[i], Body: cb.Body, ContentType: ct}, nil)
-		ex := Exchange{Kind: cb.Kind, URL: urls[i], ContentType: ct, Body: cb.Body, Status: r.Status,
-			Answer: r.Excerpt, Latency: r.Latency, Cause: r.Cause}
-		if r.Err != nil {
-			ex.Err = r.Err.Error()
+		wg.Wait()
+		if ctx.Err() != nil {
+			return interrupted()
 		}
-		res.Exchanges = append(res.Exchanges, ex)
-		if reason := check(c, i, ex, expect, client.Policy().Timeout); reason != "" {
-			res.Outcome, res.Reason, res.Failed = Fail, reason, i
-			res.Duration = time.Since(start)
+		for i, ex := range res.Exchanges {
+			if reason := check(c, i, ex, expect, opts.Policy.Timeout); reason != "" {
+				res.Exchanges[i].Problem = reason
+				if res.Failures == 0 {
+					res.Failed, res.Reason = i, reason
+				}
+				res.Failures++
+			}
+		}
+		if res.Failures > 0 {
+			res.Outcome = Fail
+			res.Reason = fmt.Sprintf("%d of %d callbacks sent at once did not get %s in time; the first: %s", res.Failures, len(c.Callbacks), expect, res.Reason)
+			if res.Exchanges[res.Failed].Cause == deliver.CauseTimeout {
+				res.Reason += " (a receiver that handles one request at a time, behind one lock, makes the last of a burst wait for all the others)"
+			}
 			return res
+		}
+	} else {
+		for i, cb := range c.Callbacks {
+			if ctx.Err() != nil {
+				return interrupted()
+			}
+			ex := r.send(ctx, urls[i], cb)
+			res.Exchanges = append(res.Exchanges, ex)
+			if ex.Err != "" && ctx.Err() != nil {
+				return interrupted()
+			}
+			if reason := check(c, i, ex, expect, opts.Policy.Timeout); reason != "" {
+				res.Exchanges[i].Problem = reason
+				res.Outcome, res.Reason, res.Failed, res.Failures = Fail, reason, i, 1
+				return res
+			}
 		}
 	}
 	if opts.VerifyCmd != "" {
 		v := verify(ctx, c, opts)
+		if ctx.Err() != nil {
+			return interrupted()
+		}
 		res.Verify = &v
 		if v.ExitCode != 0 || v.Err != "" {
 			res.Outcome = Fail
@@ -277,10 +402,34 @@ func runCase(ctx context.Context, client *deliver.Client, c *Case, opts Options)
 			if s := strings.TrimSpace(v.Stderr); s != "" {
 				res.Reason += ": " + excerpt([]byte(s), 300)
 			}
+			return res
 		}
 	}
-	res.Duration = time.Since(start)
+	if opts.Verify != nil {
+		err := opts.Verify(ctx, c)
+		if ctx.Err() != nil {
+			return interrupted()
+		}
+		if err != nil {
+			res.Outcome, res.Reason = Fail, "verify failed: the receiver answered as expected but did not do what it should: "+err.Error()
+		}
+	}
 	return res
+}
+
+// send delivers one callback.
+func (r *Runner) send(ctx context.Context, url string, cb Callback) Exchange {
+	ct := cb.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	d := r.client.Do(ctx, deliver.Request{URL: url, Body: cb.Body, ContentType: ct}, nil)
+	ex := Exchange{Kind: cb.Kind, URL: url, ContentType: ct, Body: cb.Body, Status: d.Status,
+		Answer: d.Excerpt, Latency: d.Latency, Cause: d.Cause}
+	if d.Err != nil {
+		ex.Err = d.Err.Error()
+	}
+	return ex
 }
 
 // check returns why an exchange fails the case, or "".
@@ -322,54 +471,6 @@ func check(c *Case, i int, ex Exchange, expect deliver.Expect, timeout time.Dura
 		msg += ": the receiver rejected a body the service sends"
 	}
 	return msg
-}
-
-func verify(ctx context.Context, c *Case, opts Options) Verify {
-	dir, err := os.MkdirTemp("", "livecb-verify-")
-	if err != nil {
-		return Verify{ExitCode: -1, Err: err.Error()}
-	}
-	defer os.RemoveAll(dir)
-	last := c.Callbacks[len(c.Callbacks)-1]
-	bodyFile := filepath.Join(dir, "body.json")
-	if err := os.WriteFile(bodyFile, last.Body, 0o600); err != nil {
-		return Verify{ExitCode: -1, Err: err.Error()}
-	}
-	kinds := make([]string, len(c.Callbacks))
-	for i, k := range c.Kinds() {
-		kinds[i] = string(k)
-	}
-	vctx, cancel := context.WithTimeout(ctx, opts.VerifyTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(vctx, "sh", "-c", opts.VerifyCmd)
-	cmd.Env = append(os.Environ(),
-		"LIVECB_CASE="+c.Name,
-		"LIVECB_KIND="+string(last.Kind),
-		"LIVECB_KINDS="+strings.Join(kinds, ","),
-		"LIVECB_CALLBACKS="+strconv.Itoa(len(c.Callbacks)),
-		"LIVECB_DOMAIN="+c.Stream.Domain,
-		"LIVECB_APP="+c.Stream.App,
-		"LIVECB_STREAM="+c.Stream.Name,
-		"LIVECB_BODY_FILE="+bodyFile,
-	)
-	if c.TaskExternalID != "" {
-		cmd.Env = append(cmd.Env, "LIVECB_TASK_EXTERNAL_ID="+c.TaskExternalID)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err = cmd.Run()
-	v := Verify{Stderr: excerpt(stderr.Bytes(), 1000)}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && vctx.Err() == nil:
-		v.ExitCode = exit.ExitCode()
-	case vctx.Err() != nil:
-		v.ExitCode, v.Err = -1, fmt.Sprintf("did not finish within %s", opts.VerifyTimeout)
-	default:
-		v.ExitCode, v.Err = -1, err.Error()
-	}
-	return v
 }
 
 // excerpt returns at most n bytes of b as text, marked when cut.

@@ -14,6 +14,22 @@
 //	float-id         stores taskExternalId through a float64, changing ids beyond 2^53; its answers are all
 //	                 right, only a --verify-cmd that reads the -store file catches it
 //
+// and one mistake per family of the suite's generated cases (the suite's
+// tests check each is caught by that family's cases and no other's):
+//
+//	format-no-ts           enum: knows the record formats flv and mp4 only, and answers 400 to "ts"
+//	module-subset          enum: knows the first revision's quality modules (BlackScreen, FrozenFrame) only
+//	status-fail            enum: answers 400 to a status other than "success" (the older revision's "fail")
+//	group-max-5            boundary: stores a record task's spans in five columns, and answers 400 to more
+//	zero-duration          boundary: answers 400 to a recording whose duration is 0
+//	global-lock            burst: handles one request at a time, behind one lock held for -hold each
+//	refuse-restart         reconnect: answers 409 to a second publish_started of a live stream (an encoder
+//	                       that reconnected without a publish_done)
+//	refuse-republish       reconnect: answers 409 to a publish_started of a stream that has ended (the same
+//	                       name published again)
+//	one-record-per-stream  reconnect: keys automatic recordings by stream name, and answers 500 to a second
+//	                       session's recording
+//
 // It stores each task record's taskExternalId once, as a line
 // "DOMAIN<TAB>APP<TAB>STREAM<TAB>ID" in the -store file, so a --verify-cmd
 // can check what it kept.
@@ -43,20 +59,23 @@ import (
 )
 
 // bugs are the values of -bug.
-var bugs = []string{"none", "crash-no-event", "strict-filesize", "dup500", "slow", "float-id"}
+var bugs = []string{"none", "crash-no-event", "strict-filesize", "dup500", "slow", "float-id",
+	"format-no-ts", "module-subset", "status-fail", "group-max-5", "zero-duration", "global-lock",
+	"refuse-restart", "refuse-republish", "one-record-per-stream"}
 
 func main() {
 	addr := flag.String("addr", defaultAddr(), "address to listen on (127.0.0.1:0 picks a free port)")
 	store := flag.String("store", "", "file to append stored task records to")
 	bug := flag.String("bug", "none", "the mistake to make: "+strings.Join(bugs, ", "))
 	delay := flag.Duration("delay", 3*time.Second, "with -bug slow: how long processing a record takes")
+	hold := flag.Duration("hold", 100*time.Millisecond, "with -bug global-lock: how long each request holds the lock")
 	flag.Parse()
 	if !slices.Contains(bugs, *bug) {
 		fmt.Fprintf(os.Stderr, "unknown -bug %q: want one of %s\n", *bug, strings.Join(bugs, ", "))
 		os.Exit(2)
 	}
 
-	rc := &receiver{bug: *bug, delay: *delay, store: *store, seen: map[string]bool{}}
+	rc := &receiver{bug: *bug, delay: *delay, hold: *hold, store: *store, seen: map[string]bool{}, streams: map[string]*streamState{}}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
@@ -78,14 +97,33 @@ func defaultAddr() string {
 type receiver struct {
 	bug   string
 	delay time.Duration
+	hold  time.Duration
 	store string
 	mu    sync.Mutex
 	seen  map[string]bool // task records kept, by key
 	// bodies are the callbacks received so far (dup500).
 	bodies sync.Map
+	// streams are the streams seen so far (refuse-restart,
+	// refuse-republish, one-record-per-stream), under mu.
+	streams map[string]*streamState
+	// global is the lock of -bug global-lock.
+	global sync.Mutex
+}
+
+// streamState is what the receiver knows of a stream.
+type streamState struct {
+	live    bool
+	started string // eventTime of its last publish_started
+	ended   bool
+	doneAt  int64  // eventTime of its last publish_done
+	record  string // beginTime of its automatic recording
 }
 
 func (rc *receiver) callback(w http.ResponseWriter, r *http.Request) {
+	if rc.bug == "global-lock" {
+		rc.oneAtATime()
+		defer rc.global.Unlock()
+	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		http.Error(w, "want Content-Type: application/json", http.StatusUnsupportedMediaType)
 		return
@@ -132,6 +170,10 @@ func (rc *receiver) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if status, msg := rc.mistake(cb, event); status != 0 {
+		http.Error(w, msg, status)
+		return
+	}
 	if event != "record_done" {
 		io.WriteString(w, "ok\n")
 		return
@@ -154,6 +196,113 @@ func (rc *receiver) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	io.WriteString(w, "ok\n")
+}
+
+// mistake returns the answer of the receiver's -bug to a callback, when
+// its bug applies; status 0 when it does not.
+func (rc *receiver) mistake(cb map[string]any, event string) (int, string) {
+	switch rc.bug {
+	case "format-no-ts":
+		// BUG: a switch over the formats that forgot "ts".
+		if f, _ := cb["format"].(string); f != "flv" && f != "mp4" && f != "" {
+			return http.StatusBadRequest, "unsupported format " + f
+		}
+	case "module-subset":
+		// BUG: the modules of the revision the receiver was written for.
+		if m, ok := cb["module"].(string); ok && m != "BlackScreen" && m != "FrozenFrame" {
+			return http.StatusBadRequest, "unknown detection module " + m
+		}
+	case "status-fail":
+		// BUG: the older revision's "fail" is a callback too; rejecting it
+		// loses the news that something failed.
+		if st, ok := cb["status"].(string); ok && st != "success" {
+			return http.StatusBadRequest, "status " + st + " is not success"
+		}
+	case "group-max-5":
+		// BUG: spans stored in columns span1..span5; the API allows 10.
+		if g, ok := cb["group"].([]any); ok && len(g) > 5 {
+			return http.StatusBadRequest, fmt.Sprintf("too many spans: %d (at most 5)", len(g))
+		}
+	case "zero-duration":
+		// BUG: an empty recording is a recording too.
+		if d, ok := cb["duration"]; ok {
+			if r, ok := ratOf(d); ok && r.Sign() == 0 {
+				return http.StatusBadRequest, "duration must be positive"
+			}
+		}
+	case "refuse-restart", "refuse-republish", "one-record-per-stream":
+		return rc.session(cb, event)
+	}
+	return 0, ""
+}
+
+// session keeps the state of the stream cb is about and applies the
+// stream-state bugs.
+func (rc *receiver) session(cb map[string]any, event string) (int, string) {
+	domain, _ := cb["publishDomain"].(string)
+	app, _ := cb["appName"].(string)
+	name, _ := cb["streamName"].(string)
+	key := domain + "\t" + app + "\t" + name
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	st := rc.streams[key]
+	if st == nil {
+		st = &streamState{}
+		rc.streams[key] = st
+	}
+	at, _ := ratOf(cb["eventTime"])
+	switch event {
+	case "publish_started":
+		started := fmt.Sprint(cb["eventTime"])
+		// BUG (refuse-restart): a crashed encoder reconnects with a new
+		// publish_started and no publish_done before it.
+		if rc.bug == "refuse-restart" && st.live && st.started != started {
+			return http.StatusConflict, "stream " + name + " is already live (started at " + st.started + ")"
+		}
+		// BUG (refuse-republish): a stream name is used again after the
+		// stream ended (a later start than its end is a new session).
+		if rc.bug == "refuse-republish" && st.ended && at != nil && at.Cmp(big.NewRat(st.doneAt, 1)) > 0 {
+			return http.StatusConflict, fmt.Sprintf("stream %s ended at %d: a stream is published once", name, st.doneAt)
+		}
+		st.live, st.started = true, started
+	case "publish_done":
+		st.live, st.ended = false, true
+		if at != nil && at.IsInt() && at.Num().IsInt64() {
+			st.doneAt = at.Num().Int64()
+		}
+	case "record_done":
+		if _, task := cb["group"]; task || rc.bug != "one-record-per-stream" {
+			break
+		}
+		begin := fmt.Sprint(cb["beginTime"])
+		// BUG: recordings keyed by stream name; a second session's
+		// recording trips the key.
+		if st.record != "" && st.record != begin {
+			return http.StatusInternalServerError, `duplicate key value violates unique constraint "recordings_stream_name_key"`
+		}
+		st.record = begin
+	}
+	return 0, ""
+}
+
+// oneAtATime is -bug global-lock.
+func (rc *receiver) oneAtATime() {
+	// BUG: every request takes one lock and does its work (here: waits)
+	// holding it, so requests that arrive together are answered one after
+	// the other, the last after all the others' work.
+	rc.global.Lock()
+	time.Sleep(rc.hold)
+}
+
+// ratOf reads a JSON number or a string of digits.
+func ratOf(v any) (*big.Rat, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		return new(big.Rat).SetString(n.String())
+	case string:
+		return new(big.Rat).SetString(strings.TrimSpace(n))
+	}
+	return nil, false
 }
 
 // decodeFileSizeAsInt64 is -bug strict-filesize.
