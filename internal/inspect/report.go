@@ -209,12 +209,6 @@ type TestExchange struct {
 	Failed bool
 }
 
-// Family is a case's rule family: its name up to the first "/".
-func Family(caseName string) string {
-	f, _, _ := strings.Cut(caseName, "/")
-	return f
-}
-
 type testsData struct {
 	Info  Info      `json:"info"`
 	Tests testsView `json:"tests"`
@@ -288,7 +282,7 @@ func WriteTestReport(w io.Writer, r TestReport) error {
 	for _, c := range r.Cases {
 		fam := c.Family
 		if fam == "" {
-			fam = Family(c.Name)
+			fam = "other"
 		}
 		i, ok := byName[fam]
 		if !ok {
