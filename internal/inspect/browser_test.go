@@ -372,12 +372,12 @@ func TestBrowserTestReport(t *testing.T) {
 	ctx := tab(t)
 	rep := TestReport{Target: "http://127.0.0.1:3000/cb?token=s3cret", Seed: 7, Started: t0, Duration: 1500 * time.Millisecond,
 		Cases: []TestCase{
-			{Name: "sample/record_done", Rule: "a receiver accepts the spec's sample", Outcome: "pass", Duration: 3 * time.Millisecond,
+			{Name: "sample/record_done", Family: "sample", Rule: "a receiver accepts the spec's sample", Outcome: "pass", Duration: 3 * time.Millisecond,
 				Exchanges: []TestExchange{{Kind: "record_done", URL: "http://127.0.0.1:3000/cb?token=s3cret", Status: 200, Request: body(t, event.RecordDone), Answer: []byte("ok")}}},
-			{Name: "drift/snapshot/number-as-string", Rule: "numbers may come as strings", Outcome: "fail", Reason: "answered 500, want 200",
+			{Name: "drift/snapshot/number-as-string", Family: "drift", Rule: "numbers may come as strings", Outcome: "fail", Reason: "answered 500, want 200",
 				Exchanges: []TestExchange{{Kind: "snapshot", URL: "http://127.0.0.1:3000/cb", Status: 500, Request: []byte(`{"n":163594946396839936123}`), Answer: []byte(hostile), Failed: true}}},
-			{Name: "drift/quality/x", Rule: "r", Outcome: "pass"},
-			{Name: "names/" + hostile, Rule: hostile, Outcome: "skip", Reason: "family switched off"},
+			{Name: "drift/quality/x", Family: "drift", Rule: "r", Outcome: "pass"},
+			{Name: "names/" + hostile, Family: "names", Rule: hostile, Outcome: "skip", Reason: "family switched off"},
 		}}
 	report := filepath.Join(t.TempDir(), "test.html")
 	f, _ := os.Create(report)
