@@ -334,6 +334,9 @@ func listenRun(app *App, opts *ListenOptions) error {
 		}
 		var be *listen.BindError
 		if errors.As(err, &be) {
+			if be.InUse() {
+				return ioError(fmt.Errorf("%w: choose another with --port, or --port 0 for any free port", err))
+			}
 			return ioError(err)
 		}
 		return usageErrorf("%v", err)

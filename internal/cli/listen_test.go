@@ -213,7 +213,7 @@ func TestListenFailOnInvalid(t *testing.T) {
 		if !strings.Contains(out, "INVALID") || !strings.Contains(out, "missing_field") {
 			t.Errorf("the invalid callback's findings are not shown:\n%s", out)
 		}
-		if tc.flag && !strings.Contains(errOut, "1 invalid callback(s) arrived (--fail-on-invalid)") {
+		if tc.flag && !strings.Contains(errOut, "1 invalid callback(s) arrived, and invalid callbacks fail the run") {
 			t.Errorf("summary does not say why:\n%s", errOut)
 		}
 	}
@@ -228,7 +228,7 @@ func TestListenPortTakenExits4(t *testing.T) {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	var out, errOut bytes.Buffer
 	code := Main([]string{"listen", "--port", port, "--count", "1"}, Streams{Out: &out, Err: &errOut, Getenv: noEnv}, BuildInfo{})
-	if code != ExitIO || !strings.Contains(errOut.String(), "cannot listen on 127.0.0.1:"+port) || strings.Contains(errOut.String(), "ready:") {
+	if code != ExitIO || !strings.Contains(errOut.String(), "cannot listen on 127.0.0.1:"+port) || !strings.Contains(errOut.String(), "choose another with --port, or --port 0 for any free port") || strings.Contains(errOut.String(), "ready:") {
 		t.Errorf("exit %d\n%s", code, errOut.String())
 	}
 }

@@ -258,7 +258,7 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 		f := r.firstUnreachable
 		return unreachable(f.Source, f.URL, f.Cause, errors.New(f.Reason), opts.Delivery.Timeout, "--timeout")
 	case sum.StoppedOnError:
-		return &ExitError{Code: ExitCheckFailed, Err: errors.New(term.Sanitize("stopped: " + sum.Stopped))}
+		return &ExitError{Code: ExitCheckFailed, Err: errors.New(term.Sanitize("stopped: " + sum.Stopped + " (--stop-on-error)"))}
 	case sum.Failed() || sum.Broken > 0:
 		return checkFailed
 	}

@@ -247,7 +247,7 @@ func testRun(app *App, opts *TestOptions) error {
 	}
 	urls, err := contract.URLs(cases, target)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return routeError(err)
 	}
 
 	// An unwritable report path is an error now, not after the last case.

@@ -949,7 +949,7 @@ func (b *builder) negatives() {
 			func(g Callback) Callback { return Callback{Stream: g.Stream, Body: []byte{}} }},
 		{"not-an-object", "a JSON body that is not an object must be rejected with a 4xx, never a 5xx",
 			func(g Callback) Callback { return Callback{Stream: g.Stream, Body: []byte(`["publish_started"]`)} }},
-		{"wrong-content-type", "a body sent as text/plain must be rejected with a 4xx (or accepted: see --negative-expect), never a 5xx",
+		{"wrong-content-type", "a body sent as text/plain must be rejected with a 4xx (or accepted, if so asked), never a 5xx",
 			func(g Callback) Callback { g.ContentType = "text/plain; charset=utf-8"; return g }},
 	} {
 		b.add(FamilyNegative, n.name, n.rule, Case{}, n.cb(b.cb(k, b.stream(), nil)))

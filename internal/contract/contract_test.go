@@ -213,7 +213,7 @@ func TestBrokenReceiversFailTheirCases(t *testing.T) {
 		{bug: "slow", args: []string{"-delay", "3s"}, opts: func(o *Options) { o.Policy.Timeout = 400 * time.Millisecond; o.Concurrency = 4 },
 			fails: hasKind(event.RecordDone, event.TaskRecordDone), reason: "no answer within 400ms (timeout)", details: "answer:  none"},
 		{bug: "float-id", args: []string{"-store", "STORE"}, opts: func(o *Options) { o.VerifyCmd = verifyStored },
-			fails: func(c Case) bool { return c.TaskExternalID != "" }, reason: "--verify-cmd failed (exit 1)", details: "want 1 row with taskExternalId"},
+			fails: func(c Case) bool { return c.TaskExternalID != "" }, reason: "the verify command failed (exit 1)", details: "want 1 row with taskExternalId"},
 	}
 	cases := suite(t)
 	for _, tt := range tests {
@@ -320,7 +320,7 @@ func TestVerifyCmdEnvironment(t *testing.T) {
 	if results[1].Outcome != Pass {
 		t.Errorf("big-id: %s %s", results[1].Outcome, results[1].Reason)
 	}
-	if results[0].Outcome != Fail || results[0].Reason != "--verify-cmd failed (exit 1): the receiver answered as expected but did not do what it should: checked" {
+	if results[0].Outcome != Fail || results[0].Reason != "the verify command failed (exit 1): the receiver answered as expected but did not do what it should: checked" {
 		t.Errorf("lifecycle/done-before-started: %s %q", results[0].Outcome, results[0].Reason)
 	}
 }

@@ -68,9 +68,9 @@ var families = []FamilyInfo{
 	{FamilyNames, "stream names",
 		"stream names with non-ASCII characters, 200 characters, URL punctuation and leading zeros: each callback must get 200", false},
 	{FamilyBigNumbers, "big numbers",
-		"times and sizes beyond 2^31 and 2^53, and a taskExternalId beyond 2^53: each must get 200, and a --verify-cmd can check the digits were kept", false},
+		"times and sizes beyond 2^31 and 2^53, and a taskExternalId beyond 2^53: each must get 200, and a verify command can check the digits were kept", false},
 	{FamilyNegative, "bodies the service never sends",
-		"malformed JSON, an empty body, a body that is not an object, the wrong content type: each must be rejected with a 4xx (--negative-expect), never a 5xx or a dropped connection (opt-in: --negative)", true},
+		"malformed JSON, an empty body, a body that is not an object, the wrong content type: each must be rejected with a 4xx (or the status asked for), never a 5xx or a dropped connection (opt-in)", true},
 	{FamilyBurst, "bursts",
 		"many callbacks at once, of mixed kinds, each about its own stream: each must get its answer within the per-attempt timeout, so a receiver must not serialise requests (bursts run last, alone, so that a slow receiver's backlog fails no other family)", false},
 }

@@ -395,9 +395,9 @@ func (r *Runner) Case(ctx context.Context, c *Case) (res Result) {
 		res.Verify = &v
 		if v.ExitCode != 0 || v.Err != "" {
 			res.Outcome = Fail
-			res.Reason = fmt.Sprintf("--verify-cmd failed (exit %d): the receiver answered as expected but did not do what it should", v.ExitCode)
+			res.Reason = fmt.Sprintf("the verify command failed (exit %d): the receiver answered as expected but did not do what it should", v.ExitCode)
 			if v.Err != "" {
-				res.Reason = "--verify-cmd could not run: " + v.Err
+				res.Reason = "the verify command could not run: " + v.Err
 			}
 			if s := strings.TrimSpace(v.Stderr); s != "" {
 				res.Reason += ": " + excerpt([]byte(s), 300)

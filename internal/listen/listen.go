@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -184,10 +185,15 @@ type BindError struct {
 
 func (e *BindError) Error() string {
 	msg := fmt.Sprintf("cannot listen on %s: %v", e.Addr, e.Err)
-	if errors.Is(e.Err, errAddrInUse) || strings.Contains(e.Err.Error(), "address already in use") {
-		msg += " (another program uses this port: choose another with --port, or --port 0 for any free port)"
+	if e.InUse() {
+		msg += " (another program uses this port)"
 	}
 	return msg
+}
+
+// InUse reports whether another program has the port.
+func (e *BindError) InUse() bool {
+	return errors.Is(e.Err, errAddrInUse) || errors.Is(e.Err, syscall.EADDRINUSE) || strings.Contains(e.Err.Error(), "address already in use")
 }
 
 func (e *BindError) Unwrap() error { return e.Err }
@@ -383,7 +389,7 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		answer = capture.Answer{Status: http.StatusRequestEntityTooLarge,
 			Body: fmt.Sprintf("livecb listen: body larger than %d bytes\n", s.opts.MaxBody)}
 		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeBodyTooLarge,
-			Message: fmt.Sprintf("the body (%d bytes%s) is larger than --max-body (%d bytes): answered 413, captured its first %d bytes",
+			Message: fmt.Sprintf("the body (%d bytes%s) is larger than the listener's limit (%d bytes): answered 413, captured its first %d bytes",
 				b.size, orMore(b.size, s.opts.MaxBody), s.opts.MaxBody, len(b.data))})
 	case b.err != nil:
 		// The client went away or was too slow: capture what arrived.
@@ -822,7 +828,7 @@ func ParseExpectation(s string) (Expectation, error) {
 	if hasN {
 		n, err := strconv.Atoi(strings.TrimSpace(num))
 		if err != nil || n < 0 {
-			return Expectation{}, fmt.Errorf("--expect %q: write KIND or KIND=N with N a count (record_done=2)", s)
+			return Expectation{}, fmt.Errorf("%q: write KIND or KIND=N with N a count (record_done=2)", s)
 		}
 		e.N = n
 	}
@@ -882,7 +888,7 @@ func (g Goal) Failures(st Stats) []string {
 		}
 	}
 	if g.FailOnInvalid && st.Invalid > 0 {
-		out = append(out, fmt.Sprintf("%d invalid callback(s) arrived (--fail-on-invalid)", st.Invalid))
+		out = append(out, fmt.Sprintf("%d invalid callback(s) arrived, and invalid callbacks fail the run", st.Invalid))
 	}
 	if g.Active() && st.CaptureFailed > 0 {
 		out = append(out, fmt.Sprintf("%d request(s) could not be written to the capture log (answered 500, not counted)", st.CaptureFailed))

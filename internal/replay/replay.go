@@ -280,7 +280,7 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		r.emit(o)
 		if r.opts.StopOnError {
 			r.sum.StoppedOnError = true
-			r.halt("broken record at " + it.Where() + " (--stop-on-error)")
+			r.halt("broken record at " + it.Where())
 			return false
 		}
 		return true
@@ -309,7 +309,7 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 
 	body := it.Body
 	if it.Capture != nil && it.Capture.Redacted {
-		o.Warnings = append(o.Warnings, "captured with listen --redact: secrets in this body and its target were masked, so it is not what the sender sent")
+		o.Warnings = append(o.Warnings, "the capture was redacted: secrets in this body and its target were masked, so it is not what the sender sent")
 	}
 	// --refresh-times: the first callback's times become now.
 	if r.opts.RefreshTimes {
@@ -325,7 +325,7 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		if r.shiftSet {
 			nb, paths, err := event.ShiftTimes(kind, body, r.shift)
 			if err != nil {
-				o.State, o.Reason = Skipped, "--refresh-times: "+err.Error()
+				o.State, o.Reason = Skipped, "shifting its times: "+err.Error()
 				r.emit(o)
 				return true
 			}
@@ -502,7 +502,7 @@ func (r *runner) target(it source.Item, ev *event.Event) (string, error) {
 	base := r.opts.To
 	if base == "" {
 		if ev == nil || ev.Kind == "" {
-			return "", errors.New("cannot route a body of unknown kind by family: pass --to URL")
+			return "", errors.New("cannot route a body of unknown kind by family: give the receiver's URL")
 		}
 		u, err := r.opts.Routes.Resolve(ev.String("publishDomain"), ev.Kind.Family())
 		if err != nil {

@@ -556,7 +556,7 @@ func TestReplayWarnsAboutRedactedRecords(t *testing.T) {
 	if len(rv.requests()) != 2 || len(outs) != 2 {
 		t.Fatalf("sent %d, outcomes %+v", len(rv.requests()), outs)
 	}
-	if len(outs[0].Warnings) != 1 || !strings.Contains(outs[0].Warnings[0], "listen --redact") || len(outs[1].Warnings) != 0 {
+	if len(outs[0].Warnings) != 1 || !strings.Contains(outs[0].Warnings[0], "the capture was redacted") || len(outs[1].Warnings) != 0 {
 		t.Errorf("warnings %q and %q", outs[0].Warnings, outs[1].Warnings)
 	}
 }

@@ -275,11 +275,11 @@ func (t Table) Resolve(domain string, f event.Family) (string, error) {
 		}
 	}
 	if match == nil {
-		return "", fmt.Errorf("%w for domain %q: pass --to URL, or add it under routes: in the config file (see `livecb config init`)", ErrNoRoute, domain)
+		return "", fmt.Errorf("%w for domain %q", ErrNoRoute, domain)
 	}
 	ep := match.Endpoint(f)
 	if ep.URL == "" {
-		return "", fmt.Errorf("%w for %s callbacks of domain %q: set routes[domain=%s].%s.url in the config file, or pass --to URL", ErrNoRoute, f, domain, match.Domain, f)
+		return "", fmt.Errorf("%w for %s callbacks of domain %q (routes[domain=%s].%s.url)", ErrNoRoute, f, domain, match.Domain, f)
 	}
 	if !ep.On() {
 		return "", &SkippedError{Domain: domain, Family: f}
