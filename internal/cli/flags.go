@@ -13,6 +13,7 @@ import (
 
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/route"
 	"github.com/livecb/livecb/internal/source"
 )
 
@@ -266,4 +267,44 @@ func (v *sizeValue) Set(s string) error {
 func maxRecordVar(f *pflag.FlagSet, n *int64) {
 	sizeVar(f, n, "max-record", strings.ReplaceAll(humanize.IBytes(source.DefaultMaxRecord), " ", ""),
 		"largest record read, a `SIZE`: a line, a JSON file, a HAR entry; larger ones are errors, skipped")
+}
+
+// destFlags say where callbacks go: --to one URL for all, --to-base a base
+// URL under which each family has its path (the paths listen --family-paths
+// checks), else the config file's routes (send, replay, test).
+type destFlags struct {
+	To     string
+	ToBase string
+}
+
+func (d *destFlags) register(f *pflag.FlagSet, toHelp string) {
+	f.StringVar(&d.To, "to", "", toHelp)
+	f.StringVar(&d.ToBase, "to-base", "", "base `URL`: each family to its own path under it (/stream, /record, /snapshot, /quality), as listen --family-paths expects")
+}
+
+// check returns the URL every callback goes to ("" to route by family) and
+// the routes that route them.
+func (d *destFlags) check(app *App) (string, route.Table, error) {
+	switch {
+	case d.To != "" && d.ToBase != "":
+		return "", nil, usageErrorf("--to and --to-base both say where callbacks go: give one")
+	case d.To != "":
+		return d.To, app.Routes, checkURL("--to", d.To)
+	case d.ToBase != "":
+		if err := checkURL("--to-base", d.ToBase); err != nil {
+			return "", nil, err
+		}
+		return "", familyRoutes(d.ToBase), nil
+	}
+	return "", app.Routes, nil
+}
+
+// familyRoutes sends each family to its own path under base.
+func familyRoutes(base string) route.Table {
+	base = strings.TrimSuffix(base, "/")
+	d := route.Domain{Domain: "*", Endpoints: map[event.Family]route.Endpoint{}}
+	for f, p := range event.FamilyPaths() {
+		d.Endpoints[f] = route.Endpoint{URL: base + p}
+	}
+	return route.Table{d}
 }

@@ -20,7 +20,7 @@ func TestSendFlagsMapToOptions(t *testing.T) {
 		check func(*SendOptions) string
 	}{
 		{[]string{"record_done", "--to", "http://h/cb"}, func(o *SendOptions) string {
-			return want(o.Args, []string{"record_done"}, "args") + want(o.To, "http://h/cb", "to") +
+			return want(o.Args, []string{"record_done"}, "args") + want(o.Dest.To, "http://h/cb", "to") +
 				want(o.Delivery.Timeout, 3*time.Second, "timeout") + want(o.Delivery.ExpectStatus, "200", "expect-status") +
 				want(o.Delivery.MaxResponse, int64(1<<20), "max-response")
 		}},
@@ -40,7 +40,7 @@ func TestSendFlagsMapToOptions(t *testing.T) {
 				want(o.Length, 2*time.Minute, "length") + want(o.SnapshotInterval, 5*time.Second, "interval") + want(o.Seed, uint64(7), "seed")
 		}},
 		{[]string{"--data", "-", "--dry-run", "--as", "curl", "--to-base", "http://h"}, func(o *SendOptions) string {
-			return want(o.Data, "-", "data") + want(o.DryRun, true, "dry-run") + want(o.As, "curl", "as") + want(o.ToBase, "http://h", "to-base")
+			return want(o.Data, "-", "data") + want(o.DryRun, true, "dry-run") + want(o.As, "curl", "as") + want(o.Dest.ToBase, "http://h", "to-base")
 		}},
 	}
 	for _, c := range cases {

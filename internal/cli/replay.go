@@ -22,8 +22,7 @@ import (
 // ReplayOptions are the flags of `livecb replay`.
 type ReplayOptions struct {
 	Files        []string
-	To           string
-	ToBase       string
+	Dest         destFlags
 	PreservePath bool
 	Delivery     deliveryFlags
 	Speed        float64
@@ -97,8 +96,7 @@ there), 4 when a file cannot be read.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.To, "to", "", "receiver `URL` (default: the config file's routes)")
-	f.StringVar(&opts.ToBase, "to-base", "", "base `URL`: each family to its own path under it (/stream, /record, /snapshot, /quality)")
+	opts.Dest.register(f, "receiver `URL` (default: the config file's routes)")
 	f.BoolVar(&opts.PreservePath, "preserve-path", false, "append each record's original path and query to the target URL")
 	opts.Delivery.register(f, "", deliverySet{timeout: 3 * time.Second, retries: true, expect: "200"})
 	f.Float64Var(&opts.Speed, "speed", 0, "keep the captured gaps: 1 real time, 10 ten times faster, 0 no waiting")
@@ -126,18 +124,11 @@ there), 4 when a file cannot be read.`,
 
 func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	var ro replay.Options
-	switch {
-	case o.To != "" && o.ToBase != "":
-		return ro, usageErrorf("--to and --to-base both say where callbacks go: give one")
-	case o.To != "":
-		if err := checkURL("--to", o.To); err != nil {
-			return ro, err
-		}
-	case o.ToBase != "":
-		if err := checkURL("--to-base", o.ToBase); err != nil {
-			return ro, err
-		}
-	case len(app.Routes) == 0 && !o.DryRun:
+	to, routes, err := o.Dest.check(app)
+	if err != nil {
+		return ro, err
+	}
+	if to == "" && len(routes) == 0 && !o.DryRun {
 		return ro, usageErrorf("no receiver: pass --to URL (or --to-base URL), or configure routes in the config file (see 'livecb config init')")
 	}
 	if o.Speed < 0 {
@@ -202,12 +193,9 @@ func (o *ReplayOptions) engineOptions(app *App) (replay.Options, error) {
 	ro.Now = app.Now
 	ro.DryRun = o.DryRun
 	ro.StopOnError = o.StopOnError
-	ro.To = o.To
+	ro.To = to
 	ro.PreservePath = o.PreservePath
-	ro.Routes = app.Routes
-	if o.ToBase != "" {
-		ro.Routes = familyRoutes(o.ToBase)
-	}
+	ro.Routes = routes
 	ro.MaxInFlight = o.Concurrency
 	ro.Client = deliver.NewClient(dl)
 	return ro, nil
@@ -371,7 +359,7 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 		kind = "-"
 	}
 	line := fmt.Sprintf("%s  %-16s  ", src, kind)
-	showURL := r.opts.To == "" || r.opts.PreservePath || o.State == replay.DryRun
+	showURL := r.opts.Dest.To == "" || r.opts.PreservePath || o.State == replay.DryRun
 	if o.State == replay.DryRun && r.opts.As == "curl" {
 		url := o.URL
 		if url == "" {

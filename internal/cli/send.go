@@ -22,7 +22,6 @@ import (
 
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
-	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/route"
 	"github.com/livecb/livecb/internal/send"
 )
@@ -33,9 +32,7 @@ const lifecycleArg = "lifecycle"
 // SendOptions are the flags of `livecb send`.
 type SendOptions struct {
 	Args []string // kinds, or "lifecycle"
-	To   string
-	// ToBase sends each family to its own path under one base URL.
-	ToBase string
+	Dest destFlags
 
 	Verbatim                     bool
 	Domain, App, Stream, PushURL string
@@ -131,8 +128,7 @@ many machines.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.To, "to", "", "receiver `URL` (default: the config file's routes)")
-	f.StringVar(&opts.ToBase, "to-base", "", "base `URL`: each family to its own path under it (/stream, /record, /snapshot, /quality), as listen --family-paths expects")
+	opts.Dest.register(f, "receiver `URL` (default: the config file's routes)")
 	f.BoolVar(&opts.Verbatim, "verbatim", false, "send the spec's sample body unchanged")
 	f.StringVar(&opts.Domain, "domain", "", "publishDomain of the stream, a `DOMAIN`")
 	f.StringVar(&opts.App, "app", "", "appName of the stream, an `APP`")
@@ -212,20 +208,9 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	if opts.Speed < 0 {
 		return usageErrorf("--speed %v: give 0 (no waiting), 1 (real time) or more", opts.Speed)
 	}
-	if opts.To != "" && opts.ToBase != "" {
-		return usageErrorf("--to and --to-base both say where callbacks go: give one")
-	}
-	if opts.To != "" {
-		if err := checkURL("--to", opts.To); err != nil {
-			return err
-		}
-	}
-	routes := app.Routes
-	if opts.ToBase != "" {
-		if err := checkURL("--to-base", opts.ToBase); err != nil {
-			return err
-		}
-		routes = familyRoutes(opts.ToBase)
+	to, routes, err := opts.Dest.check(app)
+	if err != nil {
+		return err
 	}
 	if opts.As != "body" && opts.As != "curl" {
 		return usageErrorf("--as %q: give body or curl", opts.As)
@@ -253,7 +238,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 		return usageErrorf("--rate and --same-body shape load mode: add --count N or --duration D")
 	}
 	if opts.Load.active() {
-		return sendLoadRun(ctx, app, opts, kinds, lifecycle, bo, dl, routes)
+		return sendLoadRun(ctx, app, opts, kinds, lifecycle, bo, dl, to, routes)
 	}
 	var items []send.Item
 	if lifecycle {
@@ -291,7 +276,7 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	}
 
 	items = send.Arrange(items, opts.Duplicate, opts.Shuffle, rnd)
-	if err := send.Route(items, opts.To, routes); err != nil {
+	if err := send.Route(items, to, routes); err != nil {
 		if opts.DryRun && errors.Is(err, route.ErrNoRoute) {
 			err = nil // the bodies are what a dry run is for
 		} else {
@@ -366,17 +351,6 @@ func routeError(err error) error {
 		return usageErrorf("%v: pass --to URL (or --to-base URL), or add a route to the config file (see 'livecb config init')", err)
 	}
 	return usageErrorf("%v", err)
-}
-
-// familyRoutes sends each family to its own path under base, the paths
-// listen --family-paths expects.
-func familyRoutes(base string) route.Table {
-	d := route.Domain{Domain: "*", Endpoints: map[event.Family]route.Endpoint{}}
-	base = strings.TrimSuffix(base, "/")
-	for f, path := range listen.DefaultPaths {
-		d.Endpoints[f] = route.Endpoint{URL: base + path}
-	}
-	return route.Table{d}
 }
 
 // setStringHints suggests --set-string where a --set value was taken as

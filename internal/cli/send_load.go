@@ -80,7 +80,7 @@ func loadConflicts(opts *SendOptions, lifecycle bool) error {
 // sendLoadRun is load mode: many callbacks, prepared ahead, sent
 // --concurrency at a time (or at --rate), reported as counts and latency
 // percentiles; or written to a file with --emit.
-func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event.Kind, lifecycle bool, bo send.BodyOptions, dl deliver.Policy, routes route.Table) error {
+func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event.Kind, lifecycle bool, bo send.BodyOptions, dl deliver.Policy, to string, routes route.Table) error {
 	expect := dl.Expect
 	if err := loadConflicts(opts, lifecycle); err != nil {
 		return err
@@ -115,7 +115,7 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 			return checkFailed
 		}
 	}
-	if err := bodies.Route(opts.To, routes); err != nil {
+	if err := bodies.Route(to, routes); err != nil {
 		return routeError(err)
 	}
 	poster, err := deliver.NewPoster(dl, lo.Concurrency)

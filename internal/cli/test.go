@@ -21,7 +21,7 @@ import (
 
 // TestOptions are the flags of `livecb test`.
 type TestOptions struct {
-	To             string
+	Dest           destFlags
 	List           bool
 	Run            string
 	Skip           string
@@ -116,7 +116,7 @@ the receiver cannot be reached at the start, 130 when interrupted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.To, "to", "", "receiver `URL` for every case (default: the family URLs of the config file's routes)")
+	opts.Dest.register(f, "receiver `URL` for every case (default: the family URLs of the config file's routes)")
 	f.BoolVar(&opts.List, "list", false, "list the cases and their rules, run nothing")
 	f.StringVar(&opts.Run, "run", "", "run only cases whose names match this `REGEXP`")
 	f.StringVar(&opts.Skip, "skip", "", "skip cases whose names match this `REGEXP`")
@@ -224,10 +224,9 @@ func testRun(app *App, opts *TestOptions) error {
 	if opts.Concurrency < 1 {
 		return usageErrorf("--concurrency %d: run at least 1 case at a time", opts.Concurrency)
 	}
-	if opts.To != "" {
-		if err := checkURL("--to", opts.To); err != nil {
-			return err
-		}
+	to, routes, err := opts.Dest.check(app)
+	if err != nil {
+		return err
 	}
 	cases := contract.Select(all, run, skip, opts.Negative)
 	if len(cases) == 0 {
@@ -235,10 +234,10 @@ func testRun(app *App, opts *TestOptions) error {
 	}
 
 	target := func(domain string, f event.Family) (string, error) {
-		if opts.To != "" {
-			return opts.To, nil
+		if to != "" {
+			return to, nil
 		}
-		u, err := app.Routes.Resolve(domain, f)
+		u, err := routes.Resolve(domain, f)
 		var off *route.SkippedError
 		if errors.As(err, &off) {
 			return "", &contract.SkipError{Reason: off.Error()}
