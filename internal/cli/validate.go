@@ -110,7 +110,7 @@ func validateRun(app *App, opts *ValidateOptions) error {
 		if res.Skipped {
 			v = app.Color.Warn("SKIPPED")
 		}
-		fmt.Fprintf(out, "%s  %s  %s\n", term.Sanitize(res.Source), kind, v)
+		fmt.Fprintf(out, "%s  %-*s  %s\n", term.Sanitize(res.Source), kindWidth, kind, v)
 		printFindings(out, app.Color, res.Findings, "    ")
 		return nil
 	}

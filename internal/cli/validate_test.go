@@ -75,7 +75,7 @@ func TestValidateKeepsRequestFindingsOfCaptures(t *testing.T) {
 	w.Close()
 	var out, errOut bytes.Buffer
 	code := Main([]string{"validate", path}, Streams{Out: &out, Err: &errOut, Getenv: func(string) string { return "" }}, BuildInfo{Version: "test"})
-	if code != ExitCheckFailed || !strings.Contains(out.String(), "snapshot  INVALID, 1 error") ||
+	if code != ExitCheckFailed || !strings.Contains(out.String(), "snapshot          INVALID, 1 error") ||
 		!strings.Contains(out.String(), "[content_encoding]") || strings.Contains(out.String(), "stale body finding") {
 		t.Fatalf("exit %d:\n%s", code, out.String())
 	}
@@ -100,7 +100,7 @@ func TestValidateNoFileOnTerminal(t *testing.T) {
 	}
 	// An explicit - still reads the terminal.
 	code, out, _ = runValidate(t, Streams{In: strings.NewReader(string(event.Fixture(event.Snapshot))), InTTY: true}, "-")
-	if code != ExitOK || out != "stdin:1  snapshot  OK\n" {
+	if code != ExitOK || out != "stdin:1  snapshot          OK\n" {
 		t.Errorf("validate - on a terminal: exit %d, %q", code, out)
 	}
 	code, _, errOut = runValidate(t, Streams{In: strings.NewReader("")})
@@ -117,10 +117,10 @@ func TestValidateMaxRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := runValidate(t, Streams{}, "--max-record", "1KiB", path)
-	want := fmt.Sprintf("%[1]s:1  publish_done  OK\n"+
-		"%[1]s:2  -  INVALID, 1 error\n"+
+	want := fmt.Sprintf("%[1]s:1  publish_done      OK\n"+
+		"%[1]s:2  -                 INVALID, 1 error\n"+
 		"    error   (body)  record at byte %[2]d is over the 1.0 KiB limit (2,017 bytes read); not checked: raise --max-record to read it [record_too_large]\n"+
-		"%[1]s:3  publish_done  OK\n", path, len(good)+1)
+		"%[1]s:3  publish_done      OK\n", path, len(good)+1)
 	if code != ExitCheckFailed || out != want || errOut != "3 callbacks: 2 valid (0 with warnings), 1 invalid\n" {
 		t.Errorf("exit %d\nstdout %s\nwant   %s\nstderr %s", code, out, want, errOut)
 	}
