@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -108,5 +109,42 @@ func TestConfigurationKeysCurrent(t *testing.T) {
 	}
 	if !strings.Contains(want, "| `send.timeout` | `3s` |") {
 		t.Error("the table lacks send.timeout")
+	}
+}
+
+// TestREADMEFrontDoor keeps the README a front door: the two set-up
+// commands on its first screen, short, every link into the repository
+// alive, and the exit-code table the one the commands use.
+func TestREADMEFrontDoor(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	lines := strings.Split(readme, "\n")
+	if len(lines) > 450 {
+		t.Errorf("README.md has %d lines; the front door holds at most 450 (move the rest to docs/)", len(lines))
+	}
+	first := strings.Join(lines[:min(80, len(lines))], "\n")
+	for _, cmd := range []string{"go run ./cmd/livecb demo", "go test ./..."} {
+		if !strings.Contains(first, cmd) {
+			t.Errorf("the first 80 lines of README.md lack the set-up command %q", cmd)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\]\(((?:docs/|bench/|CONTRIBUTING|LICENSE)[^)#]*)`).FindAllStringSubmatch(readme, -1) {
+		if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
+			t.Errorf("README.md links %s, which does not exist", m[1])
+		}
+	}
+	codes := map[string]int{"0": cli.ExitOK, "1": cli.ExitCheckFailed, "2": cli.ExitUsage, "3": cli.ExitNetwork,
+		"4": cli.ExitIO, "5": cli.ExitInternal, "130": cli.ExitInterrupted}
+	rows := regexp.MustCompile(`(?m)^\| (\d+) \| `).FindAllStringSubmatch(readme, -1)
+	if len(rows) != len(codes) {
+		t.Errorf("README.md's exit-code table has %d rows; the commands use %d codes", len(rows), len(codes))
+	}
+	for _, r := range rows {
+		if _, ok := codes[r[1]]; !ok {
+			t.Errorf("README.md documents exit code %s, which no command uses", r[1])
+		}
 	}
 }

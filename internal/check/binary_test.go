@@ -106,10 +106,10 @@ func TestBinaryLongLine(t *testing.T) {
 		return err
 	}
 	r := runLivecb(t, feed, "validate", "-")
-	want := fmt.Sprintf("stdin:1  publish_done  OK\n"+
-		"stdin:2  -  INVALID, 1 error\n"+
+	want := fmt.Sprintf("stdin:1  publish_done      OK\n"+
+		"stdin:2  -                 INVALID, 1 error\n"+
 		"    error   (body)  record at byte %d is over the 16 MiB limit (16,842,752 bytes read); not checked: raise --max-record to read it [record_too_large]\n"+
-		"stdin:3  publish_done  OK\n", len(good)+1)
+		"stdin:3  publish_done      OK\n", len(good)+1)
 	if r.code != 1 || r.stdout != want || r.stderr != "3 callbacks: 2 valid (0 with warnings), 1 invalid\n" {
 		t.Errorf("validate: exit %d\nstdout %s\nwant   %s\nstderr %s", r.code, r.stdout, want, r.stderr)
 	}
@@ -143,9 +143,9 @@ func TestBinaryHARHugeBody(t *testing.T) {
 		return err
 	}
 	r := runLivecb(t, feed, "validate", "-")
-	wantStart := fmt.Sprintf("stdin:4  -  INVALID, 1 error\n"+
+	wantStart := fmt.Sprintf("stdin:4  -                 INVALID, 1 error\n"+
 		"    error   (body)  HAR entry /log/entries/0 at byte %d is over the 16 MiB limit (", len(head))
-	if r.code != 1 || !strings.HasPrefix(r.stdout, wantStart) || !strings.HasSuffix(r.stdout, "raise --max-record to read it [record_too_large]\nstdin:5  publish_done  OK\n") ||
+	if r.code != 1 || !strings.HasPrefix(r.stdout, wantStart) || !strings.HasSuffix(r.stdout, "raise --max-record to read it [record_too_large]\nstdin:5  publish_done      OK\n") ||
 		r.stderr != "2 callbacks: 1 valid (0 with warnings), 1 invalid\n" {
 		t.Errorf("validate: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}

@@ -507,9 +507,9 @@ func flagValue(f *pflag.Flag) string {
 	return f.Value.String()
 }
 
-// ConfigReference is the README's table of every config key with its
-// default and meaning, generated from the command tree (go generate
-// ./completions writes it into README.md).
+// ConfigReference is the table of every config key with its default and
+// meaning, generated from the command tree (go generate ./docs writes it
+// into docs/configuration.md).
 func ConfigReference() string {
 	app := &App{}
 	root := newRootCmd(app)

@@ -261,7 +261,7 @@ func testRun(app *App, opts *TestOptions) error {
 	ctx, stop := interruptible(context.Background())
 	defer stop()
 	if err := contract.Probe(ctx, urls, dl); err != nil {
-		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("%s: is the receiver running, and on this port? Start it first, and wait until it listens (see the README's CI section)", display(err.Error()))}
+		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("%s: is the receiver running, and on this port? Start it first, and wait until it listens (see docs/ci.md)", display(err.Error()))}
 	}
 	where := strings.Join(urls, ", ")
 	if !app.Output.Structured() {

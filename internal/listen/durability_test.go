@@ -35,7 +35,7 @@ type process struct {
 	cmd    *exec.Cmd
 	url    string
 	save   string
-	stderr bytes.Buffer
+	stderr syncBuffer
 }
 
 func startProcess(t *testing.T, args ...string) *process {
@@ -299,4 +299,22 @@ func run(t *testing.T, bin string, args ...string) (string, int) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
