@@ -64,7 +64,7 @@ type SendOptions struct {
 func newSendCmd(app *App, runF func(context.Context, *SendOptions) error) *cobra.Command {
 	opts := &SendOptions{}
 	cmd := &cobra.Command{
-		Use:   "send {KIND [KIND...] | lifecycle}",
+		Use:   "send {KIND [KIND...] | lifecycle | --data FILE}",
 		Short: "POST spec-conformant callbacks to a receiver",
 		Long: `Send callbacks to a receiver the way the live-video service does: one HTTP
 POST per KIND, in the order given, all about the same stream, with
