@@ -65,6 +65,10 @@ type Request struct {
 	Body        []byte
 	ContentType string      // default application/json
 	Header      http.Header // this request's, over the policy's
+	// Keep is how much of the answer's body Result.Excerpt keeps: 0 is
+	// ExcerptSize; a forwarder that passes the answer on keeps all of it
+	// (at most the policy's MaxResponse, beyond which the answer fails).
+	Keep int
 }
 
 // Attempt is one try of a request.
@@ -82,7 +86,7 @@ type Result struct {
 	// too large, a redirect refused): for display only when Err is set.
 	Status  int
 	Header  http.Header
-	Excerpt []byte // the first ExcerptSize bytes of the answer's body
+	Excerpt []byte // the first Request.Keep (default ExcerptSize) bytes of the answer's body
 	Latency time.Duration
 	// Err is nil when a complete HTTP answer arrived, whatever its status.
 	Err   error
@@ -196,7 +200,11 @@ func (c *Client) once(ctx context.Context, r Request) Result {
 		res.Err, res.Cause, res.connected = err, classify(err, st), a.connected
 		return res
 	}
-	res.Excerpt, err = readBody(resp.Body, resp.ContentLength, c.policy.MaxResponse, ExcerptSize)
+	keep := ExcerptSize
+	if r.Keep > 0 {
+		keep = int(min(int64(r.Keep), c.policy.MaxResponse))
+	}
+	res.Excerpt, err = readBody(resp.Body, resp.ContentLength, c.policy.MaxResponse, keep)
 	resp.Body.Close()
 	res.Latency = time.Since(start)
 	res.Status, res.Header, res.connected = resp.StatusCode, resp.Header, true

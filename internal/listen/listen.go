@@ -407,8 +407,9 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	}
 
 	var fwdHeader http.Header
-	if req.Callback && !b.truncated && b.err == nil && s.forward != nil && !loop && len(in.header["Host"]) <= 1 {
-		answer, fwdHeader = s.forwardTo(in, b.data)
+	var fwdBody string // the receiver's whole answer, passed on as it came
+	if req.Callback && !b.truncated && b.err == nil && s.forward != nil && !loop {
+		answer, fwdHeader, fwdBody = s.forwardTo(in, b.data)
 		if answer.Forwarded.Error != "" {
 			fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeForwardFailed,
 				Message: "forwarding to " + answer.Forwarded.URL + " failed: " + answer.Forwarded.Error + "; answered 502"})
@@ -451,7 +452,10 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	// Made before the delay, so that the request (its decoded body) is
 	// not kept meanwhile.
 	out := reply{status: rec.Answer.Status, body: rec.Answer.Body, header: fwdHeader,
-		close: b.truncated || b.err != nil || len(in.header["Host"]) > 1}
+		close: b.truncated || b.err != nil}
+	if fwdHeader != nil {
+		out.body = fwdBody // (the record keeps its first maxAnswerExcerpt bytes)
+	}
 	if fwdHeader == nil && rec.Answer.Body != "" {
 		out.set("Content-Type", "text/plain; charset=utf-8")
 	}
@@ -718,7 +722,7 @@ func (s *Server) forwardURL(in *incoming) string {
 	return s.opts.ForwardTo
 }
 
-func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Header) {
+func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Header, string) {
 	target := s.forwardURL(in)
 	h := stripHopByHop(in.header)
 	h.Add(forwardedBy, forwardID) // (added to any a listener before set)
@@ -726,13 +730,15 @@ func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Head
 	h.Del("Content-Type")
 	// Bounded by the policy's timeout: a sender that hangs up meanwhile
 	// does not cut it short (fasthttp has no per-request context).
-	res := s.forward.Do(context.Background(), deliver.Request{URL: target, Body: body, ContentType: ct, Header: h}, nil)
+	res := s.forward.Do(context.Background(), deliver.Request{URL: target, Body: body, ContentType: ct, Header: h,
+		Keep: int(s.forward.Policy().MaxResponse)}, nil)
 	fw := &capture.Forward{URL: target, Status: res.Status, LatencyMS: float64(res.Latency.Microseconds()) / 1000}
 	if res.Err != nil {
 		fw.Error = string(res.Cause) + ": " + res.Err.Error()
-		return capture.Answer{Status: http.StatusBadGateway, Body: "livecb listen: forwarding failed: " + fw.Error + "\n", Forwarded: fw}, nil
+		return capture.Answer{Status: http.StatusBadGateway, Body: "livecb listen: forwarding failed: " + fw.Error + "\n", Forwarded: fw}, nil, ""
 	}
-	return capture.Answer{Status: res.Status, Body: clip(string(res.Excerpt), maxAnswerExcerpt), Forwarded: fw}, stripHopByHop(res.Header)
+	whole := string(res.Excerpt)
+	return capture.Answer{Status: res.Status, Body: clip(whole, maxAnswerExcerpt), Forwarded: fw}, stripHopByHop(res.Header), whole
 }
 
 // Stats counts what arrived.

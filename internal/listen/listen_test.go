@@ -337,6 +337,31 @@ func TestForwardPassesBytesAndHeaders(t *testing.T) {
 	}
 }
 
+// The receiver's answer reaches the sender whole, however long (within the
+// policy's limit): a forwarder that cut it would alter what the sender
+// sees. The record keeps its first maxAnswerExcerpt bytes.
+func TestForwardPassesTheWholeAnswer(t *testing.T) {
+	long := strings.Repeat("0123456789abcdef", 1024) // 16 KiB
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, long)
+	}))
+	defer receiver.Close()
+	s, path := start(t, Options{ForwardTo: receiver.URL})
+	resp, err := http.Post(s.URL()+"/cb", "application/json", strings.NewReader(`{"event":"publish_done"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(answer) != long {
+		t.Errorf("caller got %d and %d bytes, want the receiver's %d", resp.StatusCode, len(answer), len(long))
+	}
+	if rec := records(t, path)[0]; rec.Answer.Body != long[:maxAnswerExcerpt-3]+"..." {
+		t.Errorf("the record keeps %d bytes of the answer, want its first %d", len(rec.Answer.Body), maxAnswerExcerpt)
+	}
+}
+
 func TestForwardToURLWithPathKeepsIt(t *testing.T) {
 	uris := make(chan string, 1)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
