@@ -133,10 +133,11 @@ type Summary struct {
 }
 
 // Failed reports whether any callback missed its expectation, went
-// unanswered or could not be sent, or --stop-on-error stopped the replay.
-// Truncated and broken records skipped with a warning do not fail it.
+// unanswered or could not be sent, a broken record was skipped, or
+// StopOnError stopped the replay. A truncated last line (a file cut by a
+// crash) is skipped with a warning and does not fail it.
 func (s Summary) Failed() bool {
-	return s.Missed > 0 || s.Unreachable > 0 || s.Failures > 0 || s.Skipped > 0 || s.StoppedOnError
+	return s.Missed > 0 || s.Unreachable > 0 || s.Failures > 0 || s.Skipped > 0 || s.Broken > 0 || s.StoppedOnError
 }
 
 // Run replays. report is called once per record, in replay order, from a

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math"
@@ -370,12 +371,13 @@ func TestReplayTruncatedAndBroken(t *testing.T) {
 		t.Errorf("last outcome %+v", last)
 	}
 
-	// A broken record in the middle is skipped and reported, or stops the
+	// A broken record in the middle is skipped and reported (the replay
+	// goes on, and fails: not every record was replayed), or stops the
 	// replay with --stop-on-error.
 	nd := writeFile(t, "bodies.ndjson", started+"\n{\"a\": 1,}\n"+done+"\n")
 	rv = newReceiver(t)
 	sum, outs = run(t, Options{Inputs: inputs(nd), To: rv.URL})
-	if len(rv.requests()) != 2 || sum.Broken != 1 || outs[1].State != Broken || outs[1].Source != "bodies.ndjson:2" || sum.Failed() {
+	if len(rv.requests()) != 2 || sum.Broken != 1 || outs[1].State != Broken || outs[1].Source != "bodies.ndjson:2" || !sum.Failed() {
 		t.Errorf("broken record: %d sent, %+v, %+v", len(rv.requests()), sum, outs[1])
 	}
 	rv = newReceiver(t)
@@ -584,5 +586,18 @@ func TestParseRanges(t *testing.T) {
 		if _, err := ParseRanges(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+}
+
+// --preserve-path sends a captured target's exact bytes, not the U+FFFD
+// the record shows where they are not UTF-8.
+func TestPreservePathKeepsTheExactTarget(t *testing.T) {
+	line := `{"format":"livecb.capture.v1","seq":1,"time":"2024-05-14T08:21:03.5Z","remote":"x","method":"POST","target":"/cb/\ufffd?a=\ufffd",` +
+		`"target_raw":"` + base64.StdEncoding.EncodeToString([]byte("/cb/\xff?a=\xfe")) + `","header":{},"body":"{}","size":2,"answer":{"status":200}}` + "\n"
+	rv := newReceiver(t)
+	sum, _ := run(t, Options{Inputs: inputs(writeFile(t, "cap.ndjson", line)), To: rv.URL, PreservePath: true})
+	got := rv.requests()
+	if sum.Answered != 1 || len(got) != 1 || got[0].Path != "/cb/\xff" || got[0].Query != "a=\xfe" {
+		t.Fatalf("%+v: %+v", sum, got)
 	}
 }

@@ -239,7 +239,13 @@ func lineMode(name string, lr *lineReader, buffered []*line, fn func(Item) error
 			}
 			body, _ := rec.Bytes()
 			it.Body, it.Capture, it.Time = body, rec, rec.Time
-			it.ContentType, it.Target = rec.Header.Get("Content-Type"), rec.Target
+			// The exact target (bytes that are not UTF-8 kept), for
+			// replay's --preserve-path.
+			target, err := rec.ExactTarget()
+			if err != nil {
+				target = rec.Target
+			}
+			it.ContentType, it.Target = rec.Header.Get("Content-Type"), target
 		}
 		return fn(it)
 	}
