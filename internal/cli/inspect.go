@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/livecb/livecb/internal/contract"
+	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/inspect"
 	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/source"
@@ -128,6 +129,7 @@ func startInspector(app *App, in *inspect.Inspector, addr string, opts inspect.S
 			app.ErrColor.Warn("Warning:"), shown)
 	}
 	opts.Addr = addr
+	opts.Proxy = deliver.EnvProxy(app.env)
 	srv, err := inspect.NewServer(in, opts)
 	var be *inspect.BindError
 	if errors.As(err, &be) {

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/livecb/livecb/internal/deliver"
@@ -15,8 +16,8 @@ import (
 // bound, redirects to other hosts refused.
 type resender func(ctx context.Context, url string, header http.Header, body []byte) deliver.Result
 
-func newResender(timeout time.Duration) resender {
-	c := deliver.NewClient(deliver.Policy{Timeout: timeout})
+func newResender(timeout time.Duration, proxy func(*http.Request) (*url.URL, error)) resender {
+	c := deliver.NewClient(deliver.Policy{Timeout: timeout, Proxy: proxy})
 	return func(ctx context.Context, url string, header http.Header, body []byte) deliver.Result {
 		h := header.Clone()
 		ct := h.Get("Content-Type")

@@ -74,6 +74,9 @@ type ServerOptions struct {
 	MaxSSE        int
 	// Token is the per-run token (default: 128 random bits).
 	Token string
+	// Proxy is the proxy of a resend (nil: direct), from the caller's
+	// environment as every sender's is.
+	Proxy func(*http.Request) (*url.URL, error)
 }
 
 // BindError is returned by NewServer when the address cannot be bound.
@@ -131,7 +134,7 @@ func NewServer(in *Inspector, opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, &BindError{Addr: opts.Addr, Err: err}
 	}
-	s := &Server{in: in, opts: opts, ln: ln, resend: newResender(opts.ResendTimeout),
+	s := &Server{in: in, opts: opts, ln: ln, resend: newResender(opts.ResendTimeout, opts.Proxy),
 		slots: make(chan struct{}, maxResends), clients: map[chan struct{}]struct{}{}, stop: make(chan struct{})}
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
