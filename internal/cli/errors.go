@@ -97,8 +97,8 @@ func unreachable(what, url string, cause deliver.Cause, err error, timeout time.
 	msg := fmt.Sprintf("could not deliver %s to %s: %s", what, redact.String(url, redact.Display), cause)
 	code := ExitNetwork
 	switch cause {
-	case deliver.CauseTooLarge, deliver.CauseMalformed:
-		code = ExitCheckFailed
+	case deliver.CauseTooLarge, deliver.CauseMalformed, deliver.CauseRedirect:
+		code = ExitCheckFailed // the receiver answered, with what no sender takes
 	}
 	switch cause {
 	case deliver.CauseRefused:

@@ -106,7 +106,7 @@ func (d *deliveryFlags) settingError(err error) error {
 	}
 	switch se.Setting {
 	case deliver.SettingProxy:
-		return usageErrorf("%v: the proxy comes from HTTP_PROXY, HTTPS_PROXY and NO_PROXY (add the receiver's host to NO_PROXY to connect directly)", err)
+		return usageErrorf("the proxy %s (from HTTP_PROXY or HTTPS_PROXY): %s, e.g. with NO_PROXY=<host>", se.Value, se.Reason)
 	case deliver.SettingUserAgent:
 		return usageErrorf("%v", err)
 	}

@@ -108,7 +108,8 @@ that comes back to this listener through --forward-to is answered 508.
 Without CI flags listen runs until SIGINT or SIGTERM, then prints a summary
 and exits 0. CI mode: --count N stops after N callbacks; --expect KIND[=N]
 (repeatable) requires at least N callbacks of KIND and, without --count, stops
-once all have arrived; --timeout D stops after D; --fail-on-invalid fails on
+once all have arrived; --duration D stops after D (--timeout, its old name,
+still works); --fail-on-invalid fails on
 any callback with an error. In CI mode a request that could not be saved
 fails the run, and a callback answered 500 for it does not count.
 
@@ -122,7 +123,7 @@ otherwise (the summary says which), 4 when the port cannot be bound.`,
   livecb listen --port 8080 --save capture.ndjson -v
   livecb listen --forward-to http://localhost:3000/callbacks --save capture.ndjson
   livecb listen --status 500 --delay 3s          # see how the sender retries
-  livecb listen --port 0 --ready-file url.txt --count 6 --expect record_done --fail-on-invalid --timeout 60s`,
+  livecb listen --port 0 --ready-file url.txt --count 6 --expect record_done --fail-on-invalid --duration 60s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return listenRun(app, opts)
@@ -474,5 +475,7 @@ func printListenSummary(app *App, st listen.Stats, why string) {
 	if st.Unknown > 0 {
 		parts = append(parts, fmt.Sprintf("unknown %d", st.Unknown))
 	}
-	app.errorf("  %s\n", strings.Join(parts, ", "))
+	if len(parts) > 0 { // (none when no callback could be saved)
+		app.errorf("  %s\n", strings.Join(parts, ", "))
+	}
 }

@@ -247,7 +247,7 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 		return unreachable(f.Source, f.URL, f.Cause, errors.New(f.Reason), opts.Delivery.Timeout, "--timeout")
 	case sum.StoppedOnError:
 		return &ExitError{Code: ExitCheckFailed, Err: errors.New(term.Sanitize("stopped: " + sum.Stopped + " (--stop-on-error)"))}
-	case sum.Failed() || sum.Broken > 0:
+	case sum.Failed():
 		return checkFailed
 	}
 	return nil
@@ -439,8 +439,13 @@ func (r *replayRenderer) summary(s replay.Summary) {
 	add(s.Skipped, "%d not sent")
 	add(s.SwitchedOff, "%d switched off")
 	add(s.Filtered, "%d filtered out")
-	add(s.Truncated, "%d truncated line skipped")
-	add(s.Broken, "%d broken record skipped")
+	addN := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, plural(n, what)+" skipped")
+		}
+	}
+	addN(s.Truncated, "truncated line")
+	addN(s.Broken, "broken record")
 	add(s.Changed, "%d changed")
 	add(s.ChangedInvalid, "%d invalid after changes")
 	if len(parts) > 0 {

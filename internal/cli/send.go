@@ -661,7 +661,7 @@ func (r *sendRenderer) outcome(o send.Outcome) {
 	p := r.app.Color
 	name := fmt.Sprintf("%-*s", r.width, itemName(o.Item))
 	if o.Skipped != "" {
-		fmt.Fprintf(r.app.Err, "%s %s  %s\n", r.app.ErrColor.Warn("skipped"), name, o.Skipped)
+		fmt.Fprintf(r.app.Err, "%s %s: %s\n", r.app.ErrColor.Warn("skipped"), itemName(o.Item), o.Skipped)
 		return
 	}
 	url := display(o.URL)

@@ -160,7 +160,7 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 	}
 	rep, err := l.Run(ctx)
 	if err != nil {
-		return loadError(err)
+		return loadError(opts, err)
 	}
 	if bar != nil {
 		close(barDone)
@@ -366,11 +366,16 @@ func emitLoad(app *App, lo LoadOptions, b *send.LoadBodies, header http.Header, 
 	return nil
 }
 
-// loadError names the flag of a schedule the load engine refused.
-func loadError(err error) error {
+// loadError names the flag of what the load engine refused: its schedule
+// (--rate, --count, --duration), or a setting of the delivery policy.
+func loadError(opts *SendOptions, err error) error {
 	var se *deliver.SettingError
-	if errors.As(err, &se) {
+	if !errors.As(err, &se) {
+		return usageErrorf("%v", err)
+	}
+	switch se.Setting {
+	case send.SettingRate, "count", "duration":
 		return usageErrorf("--%s %s: %s", se.Setting, se.Value, se.Reason)
 	}
-	return usageErrorf("%v", err)
+	return opts.Delivery.settingError(err)
 }

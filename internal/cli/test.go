@@ -100,8 +100,9 @@ SIGINT or SIGTERM stops the run: the case in flight and the cases not run
 are reported as skipped ("interrupted", "not run: interrupted"), never as
 failures, the report is written, and the exit status is 130.
 
-Exit status: 0 when every selected case passes, 1 when one fails, 3 when
-the receiver cannot be reached at the start, 130 when interrupted.`,
+Exit status: 0 when every selected case passes, 1 when one fails, 2 for a
+usage error, 3 when the receiver cannot be reached at the start, 4 when a
+report cannot be written, 130 when interrupted.`,
 		Example: `  livecb test --list
   livecb test --to http://127.0.0.1:8080/callback
   livecb test --to http://127.0.0.1:8080/callback --junit report.xml
@@ -265,7 +266,7 @@ func testRun(app *App, opts *TestOptions) error {
 	}
 	where := strings.Join(urls, ", ")
 	if !app.Output.Structured() {
-		fmt.Fprintf(app.Err, "livecb test: %s against %s (seed %d)\n", plural(len(cases), "case"), term.Sanitize(where), seed)
+		fmt.Fprintf(app.Err, "livecb test: %s against %s (seed %d)\n", plural(len(cases), "case"), display(where), seed)
 	}
 
 	width := 0

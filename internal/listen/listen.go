@@ -886,7 +886,11 @@ func (g Goal) Reached(st Stats) bool {
 func (g Goal) Failures(st Stats) []string {
 	var out []string
 	if g.Count > 0 && st.Saved() < g.Count {
-		out = append(out, fmt.Sprintf("expected %d callbacks, %d arrived", g.Count, st.Saved()))
+		what := "callbacks"
+		if g.Count == 1 {
+			what = "callback"
+		}
+		out = append(out, fmt.Sprintf("expected %d %s, %d arrived", g.Count, what, st.Saved()))
 	}
 	for _, e := range g.Expect {
 		if got := st.Kinds[e.Kind]; got < e.N {
