@@ -29,8 +29,9 @@ func newDemoCmd(app *App) *cobra.Command {
 		Long: `A tour in one command, on this machine only. demo starts a listener on a
 free port of 127.0.0.1 inside this process, sends it the callbacks of one
 whole stream, every kind in the order the service sends them
-(` + demoOrder() + `), each to its family's path, plus one deliberately broken
-record_done, and prints what the listener saw with its verdicts, as
+(` + demoOrder() + `),
+each to its family's path, plus one deliberately broken record_done, and
+prints what the listener saw with its verdicts, as
 'livecb listen' does. The capture log is saved to a temporary file (or
 --save FILE) for 'livecb validate' and 'livecb replay'.
 
