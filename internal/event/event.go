@@ -22,6 +22,11 @@ type Event struct {
 	Raw    []byte
 	Kind   Kind
 	Fields map[string]any
+	// Duplicates are the JSON Pointers of the keys an object of Raw holds
+	// more than once (Fields has the last value, as encoding/json keeps),
+	// each once, at most maxDuplicates; MoreDuplicates counts the rest.
+	Duplicates     []string
+	MoreDuplicates int
 }
 
 // String returns the string value of a top-level field, or "".
@@ -78,9 +83,13 @@ func Decode(raw []byte) (*Event, error) {
 	if f, bad := checkBytes(raw); bad {
 		return nil, &DecodeError{f}
 	}
-	if v, ok := fastDecode(raw); ok {
+	if v, dups, more, ok := fastDecode(raw); ok {
 		if obj, ok := v.(map[string]any); ok {
-			return &Event{Raw: raw, Fields: obj}, nil
+			ev := &Event{Raw: raw, Fields: obj, MoreDuplicates: more}
+			if len(dups) > 0 {
+				ev.Duplicates = duplicatePointers(dups)
+			}
+			return ev, nil
 		}
 	}
 	// Not one JSON object: encoding/json says exactly what is wrong.
@@ -298,4 +307,19 @@ func joinWords(words []string, last string) string {
 		return words[0]
 	}
 	return strings.Join(words[:len(words)-1], ", ") + last + words[len(words)-1]
+}
+
+// duplicatePointers turns the parser's duplicated keys into JSON Pointers,
+// each once however often its key repeats.
+func duplicatePointers(dups [][]string) []string {
+	out := make([]string, 0, len(dups))
+	seen := make(map[string]bool, len(dups))
+	for _, tokens := range dups {
+		ptr := pointer(tokens...)
+		if !seen[ptr] {
+			seen[ptr] = true
+			out = append(out, ptr)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/json"
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -21,19 +22,27 @@ import (
 // Strings and numbers are substrings of one copy of b, made once: a body's
 // dozen fields then cost one allocation instead of one each (the listener
 // checks every request it receives). An escaped string is built apart.
-func fastDecode(b []byte) (v any, ok bool) {
+//
+// dups are the keys an object holds more than once, as reference tokens
+// from the root (at most maxDuplicates of them; more counts the rest). The
+// tree keeps a duplicated key's last value, as encoding/json does.
+func fastDecode(b []byte) (v any, dups [][]string, more int, ok bool) {
 	p := parser{b: b, s: string(b)}
 	p.ws()
 	v, ok = p.value(0)
 	if !ok {
-		return nil, false
+		return nil, nil, 0, false
 	}
 	p.ws()
 	if p.i != len(p.b) {
-		return nil, false
+		return nil, nil, 0, false
 	}
-	return v, true
+	return v, p.dups, p.moreDups, true
 }
+
+// maxDuplicates bounds the duplicated keys one body records: a hostile body
+// can repeat a key as often as its size allows.
+const maxDuplicates = 100
 
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
@@ -42,6 +51,19 @@ type parser struct {
 	b []byte
 	s string // b as a string, for substrings
 	i int
+	// dups collects duplicated keys. A duplicate is found inside its
+	// object, which knows only its own key; each enclosing object or array
+	// prepends its token as the value returns (nothing is tracked for the
+	// bodies that have none).
+	dups     [][]string
+	moreDups int
+}
+
+// within prepends token to the duplicates found since mark.
+func (p *parser) within(mark int, token string) {
+	for i := mark; i < len(p.dups); i++ {
+		p.dups[i] = append([]string{token}, p.dups[i]...)
+	}
 }
 
 func (p *parser) ws() {
@@ -118,11 +140,23 @@ func (p *parser) object(depth int) (any, bool) {
 		}
 		p.i++
 		p.ws()
+		mark := len(p.dups)
 		v, ok := p.value(depth)
 		if !ok {
 			return nil, false
 		}
+		if len(p.dups) > mark {
+			p.within(mark, key)
+		}
+		n := len(m)
 		m[key] = v
+		if len(m) == n {
+			if len(p.dups) < maxDuplicates {
+				p.dups = append(p.dups, []string{key})
+			} else {
+				p.moreDups++
+			}
+		}
 		p.ws()
 		if p.i >= len(p.b) {
 			return nil, false
@@ -152,9 +186,13 @@ func (p *parser) array(depth int) (any, bool) {
 		return a, true
 	}
 	for {
+		mark := len(p.dups)
 		v, ok := p.value(depth)
 		if !ok {
 			return nil, false
+		}
+		if len(p.dups) > mark {
+			p.within(mark, strconv.Itoa(len(a)))
 		}
 		a = append(a, v)
 		p.ws()

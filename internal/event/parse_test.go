@@ -37,7 +37,7 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 		`{"a":` + strings.Repeat(`{"a":`, 9998) + `1` + strings.Repeat("}", 9999),
 	}
 	for _, c := range cases {
-		got, gotOK := fastDecode([]byte(c))
+		got, _, _, gotOK := fastDecode([]byte(c))
 		want, wantOK := decodeStd([]byte(c))
 		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
 			name := c
@@ -60,7 +60,7 @@ func FuzzDecode(f *testing.F) {
 		if !utf8.Valid(b) {
 			return // Decode rejects it before parsing
 		}
-		got, gotOK := fastDecode(b)
+		got, _, _, gotOK := fastDecode(b)
 		want, wantOK := decodeStd(b)
 		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: fast %v %#v, encoding/json %v %#v", b, gotOK, got, wantOK, want)

@@ -79,6 +79,7 @@ func Validate(ev *Event, opts Options) Findings {
 	}
 	v.object(ev.Fields, info.Fields, info.Legacy, nil)
 	v.intervals(ev.Fields)
+	v.duplicates(ev)
 	fs := v.result()
 	if opts.Strict {
 		for i := range fs {
@@ -697,4 +698,16 @@ func intOf(val any) (int64, bool) {
 // child returns loc extended by name, never sharing loc's backing array.
 func child(loc []string, name string) []string {
 	return append(append(make([]string, 0, len(loc)+1), loc...), name)
+}
+
+// duplicates reports the keys the body holds more than once. RFC 8259 says
+// only that names "SHOULD be unique": encoding/json, JavaScript and most
+// parsers keep the last value, some keep the first, strict ones refuse the
+// body, so a receiver and whatever sits in front of it can read two
+// different callbacks from the same bytes.
+func (v *validator) duplicates(ev *Event) {
+	for _, ptr := range ev.Duplicates {
+		v.add(ptr, Warning, CodeDuplicateField, "appears more than once in its object: livecb reads the last value (as encoding/json and JavaScript do), other parsers keep the first or refuse the body; send each key once")
+	}
+	v.drop(CodeDuplicateField, Warning, ev.MoreDuplicates)
 }
