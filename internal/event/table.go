@@ -32,6 +32,9 @@ type registry struct {
 	families []FamilyInfo
 	order    []Kind // StreamOrder
 	fixtures map[Kind][]byte
+	// pointers are the JSON Pointers of the kinds' top-level field and
+	// legacy names ("/duration"), made once: findings name them.
+	pointers map[string]string
 
 	// The compiled schemas, built on first validation that needs them.
 	compileOnce sync.Once
@@ -120,7 +123,7 @@ func rebuild() error {
 // build checks the entries and indexes them. Every check is one a new
 // entry could get wrong; the message names the entry and the fix.
 func build(kinds []KindInfo, fams []FamilyInfo) (*registry, error) {
-	r := &registry{index: map[Kind]*KindInfo{}, aliases: map[string]Kind{}, families: fams, fixtures: map[Kind][]byte{}}
+	r := &registry{index: map[Kind]*KindInfo{}, aliases: map[string]Kind{}, families: fams, fixtures: map[Kind][]byte{}, pointers: map[string]string{}}
 	famRank := map[Family]int{}
 	paths := map[string]Family{}
 	for i, f := range fams {
@@ -160,6 +163,12 @@ func build(kinds []KindInfo, fams []FamilyInfo) (*registry, error) {
 			return nil, fmt.Errorf("event: the fixture of kind %q is not valid JSON", info.Kind)
 		}
 		r.fixtures[info.Kind] = fx
+		for _, f := range info.Fields {
+			r.pointers[f.Name] = pointer(f.Name)
+		}
+		for old := range info.Legacy {
+			r.pointers[old] = pointer(old)
+		}
 		p := &info
 		r.kinds = append(r.kinds, p)
 		r.index[info.Kind] = p
