@@ -155,3 +155,51 @@ func TestWriteLinesAppendsGroupsInOneCall(t *testing.T) {
 		t.Error("WriteLines after Close succeeded")
 	}
 }
+
+// FuzzEncodeFindings: the hand-written encoder of findings writes
+// jsonx.Marshal's bytes, whatever the strings and numbers, and a record
+// holding them parses back to the same findings.
+func FuzzEncodeFindings(f *testing.F) {
+	f.Add("/duration", "warning", "type_drift", `is a JSON number; the spec's sample has a string ("18439.0"); receivers must accept both`, 0, 0, "", "error", "not_json", "x", 1, 7)
+	f.Add("/a~1b/0", "error", "\u202e", "\x00\xff<>&\"\\\u2028\u009b\U0001F600", -3, 1<<40, "\t", "", "", "", 0, -1)
+	f.Fuzz(func(t *testing.T, path, sev, code, msg string, line, col int, path2, sev2, code2, msg2 string, line2, col2 int) {
+		for _, fs := range []event.Findings{
+			{{Path: path, Severity: event.Severity(sev), Code: event.Code(code), Message: msg, Line: line, Column: col}},
+			{{Path: path, Severity: event.Severity(sev), Code: event.Code(code), Message: msg, Line: line, Column: col},
+				{Path: path2, Severity: event.Severity(sev2), Code: event.Code(code2), Message: msg2, Line: line2, Column: col2}},
+			{}, nil,
+		} {
+			want, err := jsonx.Marshal(fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendFindings(nil, fs); !bytes.Equal(got, want) {
+				t.Fatalf("\n got %s\nwant %s", got, want)
+			}
+			if len(fs) == 0 {
+				continue
+			}
+			r := Record{Time: time.Unix(1700000000, 5), Method: "POST", Findings: fs, Answer: Answer{Status: 200}}
+			enc, err := Encode(&r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := AppendLine(nil, 1, enc)
+			if want := marshalLine(t, r, 1); !bytes.Equal(line, want) {
+				t.Fatalf("\n got %s\nwant %s", line, want)
+			}
+			back, err := Parse(bytes.TrimSuffix(line, []byte("\n")))
+			if err != nil {
+				t.Fatalf("does not parse back: %v\n%s", err, line)
+			}
+			for i, bf := range back.Findings {
+				if !utf8.ValidString(fs[i].Path + string(fs[i].Severity) + string(fs[i].Code) + fs[i].Message) {
+					continue // (U+FFFD, as jsonx writes it)
+				}
+				if bf != fs[i] {
+					t.Errorf("finding %d came back as %+v, want %+v", i, bf, fs[i])
+				}
+			}
+		}
+	})
+}
