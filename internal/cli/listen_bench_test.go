@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -23,7 +24,35 @@ func BenchmarkRender(b *testing.B) {
 		Answer: capture.Answer{Status: 200}}
 	rec.SetBody(body)
 	r := &listen.Request{Record: rec, Event: ev, Callback: true}
-	pr := &requestPrinter{p: term.NewPalette(false)}
+	pr := makeRequestPrinter(nil, term.NewPalette(false), false)
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = pr.render(buf[:0], r)
+	}
+	b.Log(string(buf))
+}
+
+// BenchmarkRenderDrift is BenchmarkRender for a record_done from another
+// revision of the service: its line and two type_drift warnings.
+func BenchmarkRenderDrift(b *testing.B) {
+	body, err := event.Sample(event.RecordDone, event.NewStream(time.Now(), nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _, err = event.Apply(event.RecordDone, body, []event.Override{{Path: "duration", Value: json.RawMessage(`598000.0`)}, {Path: "fileSize", Value: json.RawMessage(`186875000`)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev, fs := event.Check(body, event.Options{})
+	if len(fs) != 2 {
+		b.Fatal(fs)
+	}
+	rec := &capture.Record{Time: time.Now(), Method: "POST", Target: "/cb", Header: http.Header{}, Kind: ev.Kind, Findings: fs,
+		Answer: capture.Answer{Status: 200}}
+	rec.SetBody(body)
+	r := &listen.Request{Record: rec, Event: ev, Callback: true}
+	pr := makeRequestPrinter(nil, term.NewPalette(false), false)
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
