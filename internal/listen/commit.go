@@ -143,4 +143,5 @@ func failCapture(req *Request) {
 		Body: "livecb listen: could not save the callback: " + req.CaptureErr.Error() + "\n"}
 	rec.Findings = append(rec.Findings, event.Finding{Severity: event.Error, Code: CodeCaptureFailed,
 		Message: "could not write the capture log: " + req.CaptureErr.Error() + "; answered 500 so that the sender retries"})
+	req.errs++
 }
