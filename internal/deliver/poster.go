@@ -35,13 +35,36 @@ import (
 // lets through (Content-Length given twice with different values, a
 // chunked body cut short). Two settings it cannot honour are refused:
 // retries (a load run measures each answer as it came) and proxies.
+//
+// Post sends a body to a Target checked once (load mode: one URL, one
+// header for every request); Do sends a Request with its own URL, content
+// type and header (replay: each record's).
 type Poster struct {
 	policy   Policy
 	maxConns int
 
 	mu      sync.Mutex
 	clients map[string]*fasthttp.HostClient // by scheme://host:port
+
+	tmu     sync.Mutex
+	targets map[targetKey]cachedTarget // Do's, at most maxTargets
+
+	// ctxs holds the context of each request Do has under way, by its
+	// fasthttp request, for the round trip to end it when the context
+	// ends.
+	ctxs sync.Map
 }
+
+type targetKey struct{ url, ct string }
+
+type cachedTarget struct {
+	t   Target
+	err error
+}
+
+// maxTargets bounds the targets Do keeps checked: a replay with
+// --preserve-path may send every record to a URL of its own.
+const maxTargets = 1024
 
 // NewPoster returns a Poster for p that opens at most maxConns connections
 // per host (a sender waits for a free one, within the timeout, instead of
@@ -53,7 +76,8 @@ func NewPoster(p Policy, maxConns int) (*Poster, error) {
 	if p.Retries > 0 {
 		return nil, &SettingError{SettingRetries, strconv.Itoa(p.Retries), "load mode measures each answer as it came: it does not retry"}
 	}
-	return &Poster{policy: p.withDefaults(), maxConns: max(maxConns, 1), clients: map[string]*fasthttp.HostClient{}}, nil
+	return &Poster{policy: p.withDefaults(), maxConns: max(maxConns, 1), clients: map[string]*fasthttp.HostClient{},
+		targets: map[targetKey]cachedTarget{}}, nil
 }
 
 // Policy returns the poster's policy, defaults filled in.
@@ -66,18 +90,23 @@ func (p *Poster) Header() http.Header {
 	return p.policy.header(h, "application/json", nil)
 }
 
-// Target is a URL to post to, checked once.
+// Target is a URL to post to, checked once, with the content type and
+// header of its requests.
 type Target struct {
 	raw   string
 	uri   string // scheme://host and the request target as net/http writes it
 	first hop
+	ct    string      // Content-Type
+	extra http.Header // the requests' own header, over the policy's
 	wire  wire
 	hc    *fasthttp.HostClient
 }
 
-// Target checks a receiver URL once, for many posts: CheckURL's rule, and
-// no proxy for it (a *SettingError).
-func (p *Poster) Target(raw string) (Target, error) {
+// Target checks a receiver URL once, for many posts of JSON bodies:
+// CheckURL's rule, and no proxy for it (a *SettingError).
+func (p *Poster) Target(raw string) (Target, error) { return p.target(raw, "application/json", nil) }
+
+func (p *Poster) target(raw, ct string, extra http.Header) (Target, error) {
 	u, err := parseURL(raw)
 	if err != nil {
 		return Target{}, err
@@ -86,8 +115,28 @@ func (p *Poster) Target(raw string) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	h := p.policy.firstHop(u, nil)
-	return Target{raw: raw, uri: wireURI(u), first: h, wire: wireOf(p.policy.header(h, "application/json", nil), u), hc: hc}, nil
+	h := p.policy.firstHop(u, extra)
+	return Target{raw: raw, uri: wireURI(u), first: h, ct: ct, extra: extra, wire: wireOf(p.policy.header(h, ct, extra), u), hc: hc}, nil
+}
+
+// cachedTarget is target for a request without a header of its own,
+// checked once per URL and content type.
+func (p *Poster) cachedTarget(raw, ct string) (Target, error) {
+	key := targetKey{raw, ct}
+	p.tmu.Lock()
+	c, ok := p.targets[key]
+	p.tmu.Unlock()
+	if ok {
+		return c.t, c.err
+	}
+	t, err := p.target(raw, ct, nil)
+	p.tmu.Lock()
+	if len(p.targets) >= maxTargets {
+		clear(p.targets)
+	}
+	p.targets[key] = cachedTarget{t, err}
+	p.tmu.Unlock()
+	return t, err
 }
 
 func wireURI(u *url.URL) string { return u.Scheme + "://" + u.Host + u.RequestURI() }
@@ -132,7 +181,7 @@ func (p *Poster) hostClient(u *url.URL) (*fasthttp.HostClient, error) {
 		DisablePathNormalizing:        true, // the target goes as net/http writes it
 		MaxIdemponentCallAttempts:     1,    // no retries
 		RetryIfErr:                    func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-		Transport:                     transport{limit: p.policy.MaxResponse},
+		Transport:                     transport{limit: p.policy.MaxResponse, ctxs: &p.ctxs},
 	}
 	p.clients[key] = hc
 	return hc, nil
@@ -167,15 +216,59 @@ func (p *Poster) dial(isTLS bool, serverName string) fasthttp.DialFuncWithTimeou
 // body, which are read and dropped). ctx is only checked before sending:
 // a request under way ends with its answer or the timeout.
 func (p *Poster) Post(ctx context.Context, t Target, body []byte) Result {
+	return p.post(ctx, t, body, false)
+}
+
+// Do delivers r as Client.Do does under a policy without retries (which
+// NewPoster refuses): the same request on the wire, with r's own URL,
+// content type and header, and the same Result but for the answer's header
+// and excerpt, which are read and dropped. Unlike Post, it ends a request
+// under way when ctx ends, as the Client does. A URL the Poster cannot
+// reach directly (a proxy is configured for it) fails with a
+// *SettingError before anything is sent.
+func (p *Poster) Do(ctx context.Context, r Request) Result {
+	ct := r.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	var t Target
+	var err error
+	if r.Header == nil {
+		t, err = p.cachedTarget(r.URL, ct)
+	} else {
+		t, err = p.target(r.URL, ct, r.Header)
+	}
+	if err != nil {
+		cause := CauseURL
+		if _, ok := err.(*SettingError); ok {
+			cause = CauseSetting
+		}
+		return Result{URL: r.URL, Err: err, Cause: cause}
+	}
+	res := p.post(ctx, t, r.Body, true)
+	a := Attempt{Status: res.Status, Latency: res.Latency}
+	if res.Err != nil {
+		a.Err, a.Cause = res.Err.Error(), res.Cause
+	}
+	res.Attempts = []Attempt{a}
+	return res
+}
+
+// post is Post; cancel makes ctx end a request under way.
+func (p *Poster) post(ctx context.Context, t Target, body []byte, cancel bool) Result {
 	res := Result{URL: t.raw}
 	if err := ctx.Err(); err != nil {
-		res.Err, res.Cause = err, CauseOther
+		res.Err, res.Cause = err, classify(err, stageConnect)
 		return res
 	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
+	if cancel && ctx.Done() != nil {
+		p.ctxs.Store(req, ctx)
+		defer p.ctxs.Delete(req)
+	}
 	start := time.Now()
 	deadline := start.Add(p.policy.Timeout)
 	cur, uri, w, hc := t.first, t.uri, t.wire, t.hc
@@ -194,6 +287,9 @@ func (p *Poster) Post(ctx context.Context, t Target, body []byte) Result {
 			if st == stageBody {
 				res.Status = resp.StatusCode()
 			}
+			if cerr := ctx.Err(); cancel && cerr != nil {
+				err = cerr // (what cut it short, as the Client reports it)
+			}
 			res.Err, res.Cause = err, classify(err, st)
 			break
 		}
@@ -211,7 +307,7 @@ func (p *Poster) Post(ctx context.Context, t Target, body []byte) Result {
 			res.Matched = p.policy.Expect.Match(res.Status)
 			break
 		}
-		cur, uri, w = next, wireURI(next.url), wireOf(p.policy.header(next, "application/json", nil), next.url)
+		cur, uri, w = next, wireURI(next.url), wireOf(p.policy.header(next, t.ct, t.extra), next.url)
 		req.Reset()
 	}
 	res.Latency = time.Since(start)
@@ -258,7 +354,14 @@ func (p *Poster) CloseIdle() {
 
 // transport is the Poster's round trip: fasthttp's connection pool and
 // request writer, and an answer reader bounded in size and time.
-type transport struct{ limit int64 }
+type transport struct {
+	limit int64
+	ctxs  *sync.Map // the Poster's: a request's context, when it has one
+}
+
+// longAgo is a deadline that has passed: set on a connection, it ends the
+// read or write under way.
+var longAgo = time.Unix(1, 0)
 
 func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) (bool, error) {
 	timeout := req.GetTimeOut()
@@ -273,6 +376,14 @@ func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, res
 		hc.CloseConn(cc)
 		return false, &stageError{stageHead, err}
 	}
+	var stop func() bool
+	if v, ok := t.ctxs.Load(req); ok {
+		// The context's end cuts the exchange short.
+		stop = context.AfterFunc(v.(context.Context), func() { conn.SetDeadline(longAgo) }) //nolint:errcheck // ends what is under way
+	}
+	// cut reports whether the context's end may have cut the connection:
+	// then it is not reused.
+	cut := func() bool { return stop != nil && !stop() }
 	bw := hc.AcquireWriter(conn)
 	err = req.Write(bw)
 	if err == nil {
@@ -280,6 +391,7 @@ func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, res
 	}
 	hc.ReleaseWriter(bw)
 	if err != nil {
+		cut()
 		hc.CloseConn(cc)
 		return false, &stageError{stageHead, err}
 	}
@@ -287,6 +399,9 @@ func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, res
 	st, err := readAnswer(r, resp, t.limit)
 	// Bytes beyond the answer would be read as the next one's: not reused.
 	reuse := err == nil && !resp.ConnectionClose() && r.br.Buffered() == 0
+	if cut() {
+		reuse = false
+	}
 	releaseReader(r)
 	if reuse {
 		hc.ReleaseConn(cc)
