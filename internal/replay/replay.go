@@ -49,7 +49,10 @@ type Options struct {
 	PreservePath bool
 	Routes       route.Table
 	// Client delivers, under its policy (which also says which answers
-	// are expected).
+	// are expected). A replay without pacing and without retries sends
+	// under the same policy through a deliver.Poster, load mode's client
+	// (see fastPath); a host the Poster cannot reach directly (behind a
+	// proxy) still goes through Client.
 	Client *deliver.Client
 	// MaxInFlight is how many deliveries may be under way at once (default
 	// 1: the next callback leaves once the previous one is answered, so the
@@ -57,6 +60,8 @@ type Options struct {
 	MaxInFlight int
 	// Read bounds the records read from the inputs (source.Options).
 	Read source.Options
+	// clientOnly keeps every delivery on Client (tests compare the paths).
+	clientOnly bool
 }
 
 // State says what became of a record.
@@ -154,7 +159,10 @@ func Run(ctx context.Context, opts Options, report func(Outcome)) (Summary, erro
 	if opts.MaxInFlight < 1 {
 		opts.MaxInFlight = 1
 	}
-	r := &runner{opts: opts, report: report, lat: newHist(), late: newHist()}
+	r := &runner{opts: opts, report: report, lat: newHist(), late: newHist(), poster: fastPath(opts)}
+	if r.poster != nil {
+		defer r.poster.CloseIdle()
+	}
 	return r.run(ctx)
 }
 
@@ -187,6 +195,31 @@ type runner struct {
 	// a fresh stack through net/http each time: 7% of an unpaced replay).
 	jobs    chan job
 	workers sync.WaitGroup
+	// poster, when set, delivers instead of the Client (fastPath).
+	poster *deliver.Poster
+}
+
+// fastPath is the Poster an unpaced replay delivers through, or nil. It is
+// the client of load mode (fasthttp: no reader and writer goroutines per
+// connection, no context and timer per request, buffers reused), under the
+// Client's policy, writing the same request for each record, within the
+// same bounds, with the same results (internal/deliver's tests compare
+// them). Two cases keep the Client:
+//   - retries: the Poster makes one attempt, and the Client's retry loop
+//     (its backoff, its attempts) stays the one place that retries;
+//   - pacing: between paced callbacks a connection may sit idle long
+//     enough for the receiver to close it, which net/http's client
+//     notices while it waits (its background read) and fasthttp's does
+//     not; paced replays spend their time waiting anyway.
+func fastPath(opts Options) *deliver.Poster {
+	if opts.clientOnly || opts.DryRun || opts.Speed > 0 || opts.Client == nil || opts.Client.Policy().Retries > 0 {
+		return nil
+	}
+	p, err := deliver.NewPoster(opts.Client.Policy(), opts.MaxInFlight)
+	if err != nil {
+		return nil // the Client refuses the same policy on every delivery
+	}
+	return p
 }
 
 // job is one delivery: the outcome so far, and the slot its final outcome
@@ -456,7 +489,7 @@ func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
 
 // send delivers one callback and completes its outcome.
 func (r *runner) send(ctx context.Context, o Outcome) Outcome {
-	res := r.opts.Client.Do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}, nil)
+	res := r.do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType})
 	o.Status, o.Latency, o.Attempts = res.Status, res.Latency, len(res.Attempts)
 	switch {
 	case res.Unreachable():
@@ -474,6 +507,20 @@ func (r *runner) send(ctx context.Context, o Outcome) Outcome {
 		}
 	}
 	return o
+}
+
+// do delivers one request: through the Poster when the replay has one,
+// else (or for a host behind a proxy, which the Poster refuses before
+// sending anything) through the Client.
+func (r *runner) do(ctx context.Context, req deliver.Request) deliver.Result {
+	if r.poster != nil {
+		res := r.poster.Do(ctx, req)
+		var se *deliver.SettingError
+		if res.Cause != deliver.CauseSetting || !errors.As(res.Err, &se) || se.Setting != deliver.SettingProxy {
+			return res
+		}
+	}
+	return r.opts.Client.Do(ctx, req, nil)
 }
 
 // waitUntil sleeps until t, spinning for the last millisecond so callbacks
