@@ -1,0 +1,137 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/livecb/livecb/internal/event"
+)
+
+// encodedRecords are lines the encoder writes: every field, hostile
+// strings, non-UTF-8 bytes kept raw.
+func encodedRecords(t testing.TB) [][]byte {
+	t.Helper()
+	at := time.Date(2026, 3, 28, 10, 58, 55, 123456789, time.FixedZone("CST", 8*3600))
+	hostile := "a\"b\\c\x00\x01\x1f\b\f\n\r\t<script>&amp;\u2028\u2029\xff\xc3 直播 é \U0001F600 \x7f\u0085\u009b[2J\u202e\u2066\u061c"
+	recs := []Record{
+		{},
+		{Time: at, Remote: "127.0.0.1:5000", Method: "POST", Target: "/cb?a=1&b=<2>", Host: "localhost:8080",
+			Header: http.Header{"Content-Type": {"application/json"}, "X-Empty": {}, "X-Many": {"1", "2", hostile}},
+			Body:   `{"event":"publish_done","streamName":"直播"}`, Size: 40, Kind: event.Snapshot, Answer: Answer{Status: 200}},
+		{Time: at.UTC(), Method: hostile, Target: hostile, Host: hostile, Header: http.Header{hostile: {hostile}},
+			Body: "/w==", Encoding: "base64", Size: 1 << 40, Truncated: true, Redacted: true,
+			Findings: event.Findings{{Path: "/a/0", Severity: event.Error, Code: "body_too_large", Message: hostile, Line: 3, Column: 7},
+				{Severity: event.Warning, Code: "x", Message: "m"}},
+			Answer: Answer{Status: 502, Body: hostile, Forwarded: &Forward{URL: "http://127.0.0.1:1/?t=<x>", Status: 0, LatencyMS: 1.5e-7, Error: hostile}}},
+		{Time: time.Unix(0, 0), Header: http.Header{}, Answer: Answer{Status: 413, Forwarded: &Forward{URL: "u", Status: 200, LatencyMS: 12.25}}},
+		{Time: at, Method: "POST", Header: http.Header{"Trailer": {"X-Sum"}}, Answer: Answer{Status: 200}},
+	}
+	recs[4].SetTarget("/\xff\xfe?a=\x80")
+	recs[4].SetHost("h\xe9.example")
+	recs[4].SetHeader(http.Header{"X-Latin1": {"caf\xe9"}})
+	recs[4].SetTrailer(http.Header{"X-Sum": {"abc"}, "X-Latin1": {"caf\xe9", "ok"}, hostile: {hostile}})
+	var lines [][]byte
+	for i := range recs {
+		enc, err := Encode(&recs[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, bytes.TrimSuffix(AppendLine(nil, uint64(i+1), enc), []byte("\n")))
+	}
+	return lines
+}
+
+// TestDecodeReadsWhatTheEncoderWrites: every line the encoder writes takes
+// the fast path and decodes to what encoding/json makes of it.
+func TestDecodeReadsWhatTheEncoderWrites(t *testing.T) {
+	for i, line := range encodedRecords(t) {
+		got, ok := decodeRecord(line)
+		if !ok {
+			t.Errorf("record %d declined:\n%s", i, line)
+			continue
+		}
+		var want Record
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("record %d:\n got %+v\nwant %+v", i, *got, want)
+		}
+	}
+}
+
+// TestDecodeDeclinesWhatItIsNotSureOf: what encoding/json reads otherwise
+// (a name in another case, a name twice, a null, a number it refuses for
+// the field) is left to it.
+func TestDecodeDeclinesWhatItIsNotSureOf(t *testing.T) {
+	for _, line := range []string{
+		`{"FORMAT":"livecb.capture.v1","seq":1}`,
+		`{"format":"a","format":"b"}`,
+		`{"header":{"X":null}}`,
+		`{"seq":-0}`,
+		`{"seq":1.0}`,
+		`{"seq":01}`,
+		`{"size":1e3}`,
+		`{"answer":{"forwarded":null}}`,
+		`{"findings":[{"line":1,"line":2}]}`,
+		`{"other":1}`,
+		"{\"body\":\"\xff\"}",
+		`{"time":"\u0032026-03-28T10:58:55Z"}`,
+		`{"seq":1} x`,
+	} {
+		if r, ok := decodeRecord([]byte(line)); ok {
+			t.Errorf("%s: decoded as %+v, want it declined", line, r)
+		}
+	}
+}
+
+// FuzzDecode: whatever the fast decoder accepts, encoding/json accepts and
+// decodes to the same Record.
+func FuzzDecode(f *testing.F) {
+	for _, line := range encodedRecords(f) {
+		f.Add(line)
+	}
+	f.Add([]byte(`{"format":"livecb.capture.v1","seq":18446744073709551615,"findings":[],"header":{},"answer":{"forwarded":{"latency_ms":-0.5e-3}}}`))
+	f.Add([]byte(`{"body":"\ud83d\ude00\ud800x\u00e9\/\b"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		got, ok := decodeRecord(line)
+		if !ok {
+			return
+		}
+		var want Record
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatalf("decoded what encoding/json refuses (%v):\n%q", err, line)
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", line, *got, want)
+		}
+	})
+}
+
+// BenchmarkParseJSON is encoding/json's decoding of the line
+// BenchmarkParse decodes: what Parse did before decode.go.
+func BenchmarkParseJSON(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(typicalRecord)))
+	for b.Loop() {
+		var r Record
+		if err := json.Unmarshal(typicalRecord, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeRecord is the fast decoder alone, on BenchmarkParse's line.
+func BenchmarkDecodeRecord(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(typicalRecord)))
+	for b.Loop() {
+		if _, ok := decodeRecord(typicalRecord); !ok {
+			b.Fatal("declined")
+		}
+	}
+}
