@@ -216,7 +216,37 @@ func (p *Poster) dial(isTLS bool, serverName string) fasthttp.DialFuncWithTimeou
 // body, which are read and dropped). ctx is only checked before sending:
 // a request under way ends with its answer or the timeout.
 func (p *Poster) Post(ctx context.Context, t Target, body []byte) Result {
-	return p.post(ctx, t, body, false)
+	return p.post(ctx, &t, body, false, nil)
+}
+
+// A Sender posts as Post does, for one goroutine at a time, keeping its
+// request between posts: built once for a target, it then changes only
+// its body and Content-Length (load mode's senders each hold one; building
+// the request and parsing its URI was 6% of a sender's CPU).
+type Sender struct {
+	p      *Poster
+	req    *fasthttp.Request
+	resp   *fasthttp.Response
+	built  *Target // the target whose first request req holds, or nil
+	digits [20]byte
+}
+
+// NewSender returns a Sender for p; Close releases it.
+func (p *Poster) NewSender() *Sender {
+	return &Sender{p: p, req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
+}
+
+// Post is Poster.Post of body to *t, which must not change while the
+// Sender is used with it.
+func (s *Sender) Post(ctx context.Context, t *Target, body []byte) Result {
+	return s.p.post(ctx, t, body, false, s)
+}
+
+// Close releases the Sender's request; it must not be used after.
+func (s *Sender) Close() {
+	fasthttp.ReleaseRequest(s.req)
+	fasthttp.ReleaseResponse(s.resp)
+	s.req, s.resp, s.built = nil, nil, nil
 }
 
 // Do delivers r as Client.Do does under a policy without retries (which
@@ -245,7 +275,7 @@ func (p *Poster) Do(ctx context.Context, r Request) Result {
 		}
 		return Result{URL: r.URL, Err: err, Cause: cause}
 	}
-	res := p.post(ctx, t, r.Body, true)
+	res := p.post(ctx, &t, r.Body, true, nil)
 	a := Attempt{Status: res.Status, Latency: res.Latency}
 	if res.Err != nil {
 		a.Err, a.Cause = res.Err.Error(), res.Cause
@@ -254,17 +284,23 @@ func (p *Poster) Do(ctx context.Context, r Request) Result {
 	return res
 }
 
-// post is Post; cancel makes ctx end a request under way.
-func (p *Poster) post(ctx context.Context, t Target, body []byte, cancel bool) Result {
+// post is Post; cancel makes ctx end a request under way; s, when set,
+// lends its request.
+func (p *Poster) post(ctx context.Context, t *Target, body []byte, cancel bool, s *Sender) Result {
 	res := Result{URL: t.raw}
 	if err := ctx.Err(); err != nil {
 		res.Err, res.Cause = err, classify(err, stageConnect)
 		return res
 	}
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
+	var req *fasthttp.Request
+	var resp *fasthttp.Response
+	if s != nil {
+		req, resp = s.req, s.resp
+	} else {
+		req, resp = fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+	}
 	if cancel && ctx.Done() != nil {
 		p.ctxs.Store(req, ctx)
 		defer p.ctxs.Delete(req)
@@ -273,7 +309,21 @@ func (p *Poster) post(ctx context.Context, t Target, body []byte, cancel bool) R
 	deadline := start.Add(p.policy.Timeout)
 	cur, uri, w, hc := t.first, t.uri, t.wire, t.hc
 	for n := 1; ; n++ {
-		build(req, uri, w, cur.body, body)
+		switch {
+		case s == nil:
+			build(req, uri, w, cur.body, body, nil)
+		case n == 1 && s.built == t:
+			// The same request but for the body and its length.
+			req.Header.SetBytesV("Content-Length", strconv.AppendInt(s.digits[:0], int64(len(body)), 10))
+			req.SetBodyRaw(body)
+		default:
+			req.Reset()
+			build(req, uri, w, cur.body, body, &s.digits)
+			s.built = nil
+			if n == 1 {
+				s.built = t
+			}
+		}
 		err := hc.DoDeadline(req, resp, deadline)
 		if err != nil {
 			st := stageConnect
@@ -309,6 +359,9 @@ func (p *Poster) post(ctx context.Context, t Target, body []byte, cancel bool) R
 		}
 		cur, uri, w = next, wireURI(next.url), wireOf(p.policy.header(next, t.ct, t.extra), next.url)
 		req.Reset()
+		if s != nil {
+			s.built = nil
+		}
 	}
 	res.Latency = time.Since(start)
 	return res
@@ -320,8 +373,9 @@ var digitPool = sync.Pool{New: func() any { return new([20]byte) }}
 
 // build writes the request exactly as the Client's is written: fasthttp's
 // own headers are off, so that what leaves is the wire header and
-// Content-Length, in net/http's order, and nothing else.
-func build(req *fasthttp.Request, uri string, w wire, withBody bool, body []byte) {
+// Content-Length, in net/http's order, and nothing else. digits, when
+// set, is the scratch space of the Content-Length (else one is borrowed).
+func build(req *fasthttp.Request, uri string, w wire, withBody bool, body []byte, digits *[20]byte) {
 	req.Header.DisableSpecialHeader()
 	req.UseHostHeader = true
 	req.SetRequestURI(uri)
@@ -331,9 +385,14 @@ func build(req *fasthttp.Request, uri string, w wire, withBody bool, body []byte
 	}
 	if withBody {
 		req.Header.SetMethod(http.MethodPost)
-		d := digitPool.Get().(*[20]byte)
+		d := digits
+		if d == nil {
+			d = digitPool.Get().(*[20]byte)
+		}
 		req.Header.AddBytesV("Content-Length", strconv.AppendInt(d[:0], int64(len(body)), 10))
-		digitPool.Put(d)
+		if digits == nil {
+			digitPool.Put(d)
+		}
 		req.SetBodyRaw(body)
 	} else {
 		req.Header.SetMethod(http.MethodGet)

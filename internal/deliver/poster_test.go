@@ -238,3 +238,50 @@ func TestPosterDoRefusesBeforeSending(t *testing.T) {
 		t.Errorf("%d targets kept (at most %d), %d requests", len(p.targets), maxTargets, n.Load())
 	}
 }
+
+// TestSenderWritesWhatTheClientWrites: a Sender keeps its request between
+// posts and changes only the body and its length; what it writes is what
+// the Client writes for each post, across bodies of other lengths, another
+// target, a redirect (which rebuilds the request) and back.
+func TestSenderWritesWhatTheClientWrites(t *testing.T) {
+	s := newWireServer(t, func(path string) string {
+		if path == "/moved" {
+			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /cb\r\nContent-Length: 0\r\n\r\n"
+		}
+		return ok(path)
+	})
+	policy := Policy{UserAgent: "livecb/1.0", Header: http.Header{"X-A": {"1", "2"}, "Authorization": {"Bearer s"}}}
+	p, err := NewPoster(policy, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.CloseIdle()
+	targets := map[string]*Target{}
+	for _, path := range []string{"/cb?a=1", "/other", "/moved"} {
+		tgt, err := p.Target(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets[path] = &tgt
+	}
+	sender := p.NewSender()
+	defer sender.Close()
+	client := NewClient(policy)
+	for i, step := range []struct{ path, body string }{
+		{"/cb?a=1", `{"a":1}`}, {"/cb?a=1", `{"a":12345}`}, {"/cb?a=1", `{}`}, {"/other", `{"b":2}`},
+		{"/cb?a=1", `{"a":1}`}, {"/moved", `{"c":3}`}, {"/moved", `{"c":34}`}, {"/cb?a=1", ``},
+	} {
+		res := sender.Post(context.Background(), targets[step.path], []byte(step.body))
+		if res.Err != nil || !res.Matched {
+			t.Fatalf("post %d: %d %v", i, res.Status, res.Err)
+		}
+		viaSender := s.take()
+		if c := client.Do(context.Background(), Request{URL: s.URL + step.path, Body: []byte(step.body)}, nil); c.Err != nil {
+			t.Fatal(c.Err)
+		}
+		viaClient := s.take()
+		if strings.Join(viaSender, "|") != strings.Join(viaClient, "|") {
+			t.Errorf("post %d to %s:\nthe Sender wrote %q\nthe Client      %q", i, step.path, viaSender, viaClient)
+		}
+	}
+}
