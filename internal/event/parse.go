@@ -42,6 +42,18 @@ type parser struct {
 	b []byte
 	s string // b as a string, for substrings
 	i int
+	// pairs holds the members of the objects being read (a stack: an
+	// inner object's above its parent's), so that each object's map is
+	// made once at its size: the first in an array of the parser's own
+	// (on the caller's stack), the rest in more.
+	pairs [32]pair
+	more  []pair
+	top   int
+}
+
+type pair struct {
+	key string
+	val any
 }
 
 func (p *parser) ws() {
@@ -92,15 +104,12 @@ func (p *parser) object(depth int) (any, bool) {
 		return nil, false
 	}
 	p.i++ // {
-	// No size hint: with Go's swiss tables a hint of 16 (a body has 7 to
-	// 13 fields) made a table of 32 slots for every body, 45% more bytes
-	// than letting the map grow (bench/README.md).
-	m := make(map[string]any)
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
-		return m, true
+		return map[string]any{}, true
 	}
+	base := p.top
 	for {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, false
@@ -119,7 +128,12 @@ func (p *parser) object(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		m[key] = v
+		if p.top < len(p.pairs) {
+			p.pairs[p.top] = pair{key, v}
+		} else {
+			p.more = append(p.more, pair{key, v})
+		}
+		p.top++
 		p.ws()
 		if p.i >= len(p.b) {
 			return nil, false
@@ -130,11 +144,28 @@ func (p *parser) object(depth int) (any, bool) {
 			p.ws()
 		case '}':
 			p.i++
+			// Made at its size: a map grown member by member (a body has
+			// 7 to 13) is made twice and rehashed, and a size hint of a
+			// guess (16 was) makes a table of 32 slots.
+			m := make(map[string]any, p.top-base)
+			for i := base; i < p.top; i++ {
+				kv := p.pair(i)
+				m[kv.key] = kv.val // (a name twice: the last, as encoding/json)
+			}
+			p.top = base
+			p.more = p.more[:max(base-len(p.pairs), 0)]
 			return m, true
 		default:
 			return nil, false
 		}
 	}
+}
+
+func (p *parser) pair(i int) pair {
+	if i < len(p.pairs) {
+		return p.pairs[i]
+	}
+	return p.more[i-len(p.pairs)]
 }
 
 func (p *parser) array(depth int) (any, bool) {

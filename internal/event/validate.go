@@ -69,7 +69,11 @@ func Validate(ev *Event, opts Options) Findings {
 	for i := range v.kept {
 		v.kept[i] = bounded[keyedFinding]{k: v.max, less: reportBefore}
 	}
-	if conforms(ev.Kind, ev.Fields) {
+	// The kind's fields are looked up once, for conforms and for object.
+	var vals [maxLooked]any
+	var present [maxLooked]bool
+	fv := lookup(ev.Fields, info.Fields, vals[:0], present[:0])
+	if bodyConforms(info, fv) {
 		// Nothing for the schema to find (see fastpath.go).
 	} else if sch, err := compiledSchema(ev.Kind); err != nil {
 		v.add("", Error, CodeSchema, "internal error compiling the schema: %v", err)
@@ -80,7 +84,7 @@ func Validate(ev *Event, opts Options) Findings {
 			v.add("", Error, CodeSchema, "%v", err)
 		}
 	}
-	v.object(ev.Fields, info.Fields, info.Legacy, nil)
+	v.object(ev.Fields, info.Fields, info.Legacy, nil, &fv)
 	v.intervals(ev.Fields)
 	fs := v.result()
 	if opts.Strict {
@@ -429,11 +433,19 @@ func init() {
 // object checks the fields of one JSON object (the body, or a group span)
 // that a schema cannot: drift, padding, negatives, timestamps, URLs, unknown
 // and legacy names.
-func (v *validator) object(obj map[string]any, fields []Field, legacy map[string]string, at []string) {
+// fv, when not nil, holds fields' values in obj, looked up already.
+func (v *validator) object(obj map[string]any, fields []Field, legacy map[string]string, at []string, fv *fieldValues) {
 	known := 0
 	for i := range fields {
 		f := &fields[i]
-		if val, ok := obj[f.Name]; ok {
+		var val any
+		var ok bool
+		if fv != nil {
+			val, ok = fv.get(i)
+		} else {
+			val, ok = obj[f.Name]
+		}
+		if ok {
 			known++
 			v.value(f, val, place{at, f.Name})
 		}
@@ -533,7 +545,7 @@ func (v *validator) value(f *Field, val any, p place) {
 		loc := child(p.at, p.name)
 		for i, it := range items {
 			if m, ok := it.(map[string]any); ok {
-				v.object(m, f.Items, nil, child(loc, strconv.Itoa(i)))
+				v.object(m, f.Items, nil, child(loc, strconv.Itoa(i)), nil)
 			}
 		}
 	}
@@ -566,8 +578,8 @@ func (v *validator) number(f *Field, val any, p place) {
 		v.addMsg(p.path(), Warning, CodeDecimalString, digits+" is not a whole number; the spec's sample has an integer here")
 	}
 	if f.Millis {
-		ms, err := strconv.ParseFloat(digits, 64)
-		if err != nil {
+		ms, ok := millisOf(digits)
+		if !ok {
 			return
 		}
 		switch {
@@ -578,6 +590,16 @@ func (v *validator) number(f *Field, val any, p place) {
 			v.addMsg(p.path(), Warning, CodeImplausibleTS, digits+" is not a plausible millisecond timestamp (13 digits, between 2001 and 2100)")
 		}
 	}
+}
+
+// millisOf reads a timestamp's digits: as an integer when they are one
+// (every callback's, and cheaper), else as ParseFloat reads them.
+func millisOf(digits string) (float64, bool) {
+	if n, err := strconv.ParseInt(digits, 10, 64); err == nil && n > -1<<53 && n < 1<<53 {
+		return float64(n), true
+	}
+	f, err := strconv.ParseFloat(digits, 64)
+	return f, err == nil
 }
 
 // notWhole reports whether a number's digits hold a fraction or an
