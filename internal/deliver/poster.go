@@ -47,12 +47,11 @@ type Poster struct {
 	clients map[string]*fasthttp.HostClient // by scheme://host:port
 
 	tmu     sync.Mutex
-	targets map[targetKey]cachedTarget // Do's, at most maxTargets
+	targets map[targetKey]*cachedTarget // Do's, at most maxTargets
 
-	// ctxs holds the context of each request Do has under way, by its
-	// fasthttp request, for the round trip to end it when the context
-	// ends.
-	ctxs sync.Map
+	// cuts holds, by fasthttp request, the *cut of each request Do sends,
+	// for the round trip to end the exchange when the context ends.
+	cuts sync.Map
 }
 
 type targetKey struct{ url, ct string }
@@ -60,6 +59,48 @@ type targetKey struct{ url, ct string }
 type cachedTarget struct {
 	t   Target
 	err error
+}
+
+// A cut ends the exchange under way on a connection when a context ends:
+// a request under way then stops as the Client's does.
+type cut struct {
+	mu    sync.Mutex
+	conn  net.Conn // the exchange's, nil between exchanges
+	ended bool     // the context ended
+	stop  func() bool
+}
+
+// newCut makes a cut for ctx, which must have a Done channel.
+func newCut(ctx context.Context) *cut {
+	c := &cut{}
+	c.stop = context.AfterFunc(ctx, c.fire)
+	return c
+}
+
+func (c *cut) fire() {
+	c.mu.Lock()
+	c.ended = true
+	if c.conn != nil {
+		c.conn.SetDeadline(longAgo) //nolint:errcheck // ends what is under way
+	}
+	c.mu.Unlock()
+}
+
+// begin watches conn for an exchange; false when the context has ended.
+func (c *cut) begin(conn net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn = conn
+	return !c.ended
+}
+
+// end stops watching, and reports whether the context ended meanwhile (the
+// connection may be cut: not to be reused).
+func (c *cut) end() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn = nil
+	return c.ended
 }
 
 // maxTargets bounds the targets Do keeps checked: a replay with
@@ -77,7 +118,7 @@ func NewPoster(p Policy, maxConns int) (*Poster, error) {
 		return nil, &SettingError{SettingRetries, strconv.Itoa(p.Retries), "load mode measures each answer as it came: it does not retry"}
 	}
 	return &Poster{policy: p.withDefaults(), maxConns: max(maxConns, 1), clients: map[string]*fasthttp.HostClient{},
-		targets: map[targetKey]cachedTarget{}}, nil
+		targets: map[targetKey]*cachedTarget{}}, nil
 }
 
 // Policy returns the poster's policy, defaults filled in.
@@ -120,23 +161,25 @@ func (p *Poster) target(raw, ct string, extra http.Header) (Target, error) {
 }
 
 // cachedTarget is target for a request without a header of its own,
-// checked once per URL and content type.
-func (p *Poster) cachedTarget(raw, ct string) (Target, error) {
+// checked once per URL and content type (the same *Target each time, so
+// that a Sender knows its request is built for it).
+func (p *Poster) cachedTarget(raw, ct string) (*Target, error) {
 	key := targetKey{raw, ct}
 	p.tmu.Lock()
 	c, ok := p.targets[key]
 	p.tmu.Unlock()
 	if ok {
-		return c.t, c.err
+		return &c.t, c.err
 	}
 	t, err := p.target(raw, ct, nil)
+	c = &cachedTarget{t, err}
 	p.tmu.Lock()
 	if len(p.targets) >= maxTargets {
 		clear(p.targets)
 	}
-	p.targets[key] = cachedTarget{t, err}
+	p.targets[key] = c
 	p.tmu.Unlock()
-	return t, err
+	return &c.t, c.err
 }
 
 func wireURI(u *url.URL) string { return u.Scheme + "://" + u.Host + u.RequestURI() }
@@ -181,7 +224,7 @@ func (p *Poster) hostClient(u *url.URL) (*fasthttp.HostClient, error) {
 		DisablePathNormalizing:        true, // the target goes as net/http writes it
 		MaxIdemponentCallAttempts:     1,    // no retries
 		RetryIfErr:                    func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-		Transport:                     transport{limit: p.policy.MaxResponse, ctxs: &p.ctxs},
+		Transport:                     transport{limit: p.policy.MaxResponse, cuts: &p.cuts},
 	}
 	p.clients[key] = hc
 	return hc, nil
@@ -229,6 +272,9 @@ type Sender struct {
 	resp   *fasthttp.Response
 	built  *Target // the target whose first request req holds, or nil
 	digits [20]byte
+	// cut watches cutCtx, the context Do was last given (none for Post).
+	cut    *cut
+	cutCtx context.Context
 }
 
 // NewSender returns a Sender for p; Close releases it.
@@ -244,6 +290,7 @@ func (s *Sender) Post(ctx context.Context, t *Target, body []byte) Result {
 
 // Close releases the Sender's request; it must not be used after.
 func (s *Sender) Close() {
+	s.uncut()
 	fasthttp.ReleaseRequest(s.req)
 	fasthttp.ReleaseResponse(s.resp)
 	s.req, s.resp, s.built = nil, nil, nil
@@ -256,17 +303,44 @@ func (s *Sender) Close() {
 // under way when ctx ends, as the Client does. A URL the Poster cannot
 // reach directly (a proxy is configured for it) fails with a
 // *SettingError before anything is sent.
-func (p *Poster) Do(ctx context.Context, r Request) Result {
+func (p *Poster) Do(ctx context.Context, r Request) Result { return p.do(ctx, r, nil) }
+
+// Do is Poster.Do through the Sender's request (its context watched for
+// as long as it is the one given: a replay's workers give theirs).
+func (s *Sender) Do(ctx context.Context, r Request) Result {
+	switch {
+	case ctx.Done() == nil:
+		s.uncut()
+	case s.cutCtx != ctx:
+		s.uncut()
+		s.cut, s.cutCtx = newCut(ctx), ctx
+		s.p.cuts.Store(s.req, s.cut)
+	}
+	return s.p.do(ctx, r, s)
+}
+
+// uncut stops watching the Sender's context.
+func (s *Sender) uncut() {
+	if s.cut != nil {
+		s.cut.stop()
+		s.p.cuts.Delete(s.req)
+		s.cut, s.cutCtx = nil, nil
+	}
+}
+
+func (p *Poster) do(ctx context.Context, r Request, s *Sender) Result {
 	ct := r.ContentType
 	if ct == "" {
 		ct = "application/json"
 	}
-	var t Target
+	var t *Target
 	var err error
 	if r.Header == nil {
 		t, err = p.cachedTarget(r.URL, ct)
 	} else {
-		t, err = p.target(r.URL, ct, r.Header)
+		var own Target
+		own, err = p.target(r.URL, ct, r.Header)
+		t = &own
 	}
 	if err != nil {
 		cause := CauseURL
@@ -275,7 +349,7 @@ func (p *Poster) Do(ctx context.Context, r Request) Result {
 		}
 		return Result{URL: r.URL, Err: err, Cause: cause}
 	}
-	res := p.post(ctx, &t, r.Body, true, nil)
+	res := p.post(ctx, t, r.Body, true, s)
 	a := Attempt{Status: res.Status, Latency: res.Latency}
 	if res.Err != nil {
 		a.Err, a.Cause = res.Err.Error(), res.Cause
@@ -284,8 +358,8 @@ func (p *Poster) Do(ctx context.Context, r Request) Result {
 	return res
 }
 
-// post is Post; cancel makes ctx end a request under way; s, when set,
-// lends its request.
+// post is Post; cancel makes ctx end a request under way (a Sender's own
+// cut does, when it has one); s, when set, lends its request.
 func (p *Poster) post(ctx context.Context, t *Target, body []byte, cancel bool, s *Sender) Result {
 	res := Result{URL: t.raw}
 	if err := ctx.Err(); err != nil {
@@ -301,9 +375,13 @@ func (p *Poster) post(ctx context.Context, t *Target, body []byte, cancel bool, 
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
 	}
-	if cancel && ctx.Done() != nil {
-		p.ctxs.Store(req, ctx)
-		defer p.ctxs.Delete(req)
+	if cancel && s == nil && ctx.Done() != nil {
+		c := newCut(ctx)
+		p.cuts.Store(req, c)
+		defer func() {
+			c.stop()
+			p.cuts.Delete(req)
+		}()
 	}
 	start := time.Now()
 	deadline := start.Add(p.policy.Timeout)
@@ -415,7 +493,7 @@ func (p *Poster) CloseIdle() {
 // request writer, and an answer reader bounded in size and time.
 type transport struct {
 	limit int64
-	ctxs  *sync.Map // the Poster's: a request's context, when it has one
+	cuts  *sync.Map // the Poster's: a request's *cut, when it has one
 }
 
 // longAgo is a deadline that has passed: set on a connection, it ends the
@@ -435,14 +513,17 @@ func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, res
 		hc.CloseConn(cc)
 		return false, &stageError{stageHead, err}
 	}
-	var stop func() bool
-	if v, ok := t.ctxs.Load(req); ok {
-		// The context's end cuts the exchange short.
-		stop = context.AfterFunc(v.(context.Context), func() { conn.SetDeadline(longAgo) }) //nolint:errcheck // ends what is under way
+	// A request's context, when it has one, cuts the exchange short when
+	// it ends; a connection it may have cut is not reused.
+	var c *cut
+	if v, ok := t.cuts.Load(req); ok {
+		if c = v.(*cut); !c.begin(conn) {
+			c.end()
+			hc.ReleaseConn(cc) // (unused)
+			return false, &stageError{stageConnect, context.Canceled}
+		}
 	}
-	// cut reports whether the context's end may have cut the connection:
-	// then it is not reused.
-	cut := func() bool { return stop != nil && !stop() }
+	ended := func() bool { return c != nil && c.end() }
 	bw := hc.AcquireWriter(conn)
 	err = req.Write(bw)
 	if err == nil {
@@ -450,7 +531,7 @@ func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, res
 	}
 	hc.ReleaseWriter(bw)
 	if err != nil {
-		cut()
+		ended()
 		hc.CloseConn(cc)
 		return false, &stageError{stageHead, err}
 	}
@@ -458,7 +539,7 @@ func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, res
 	st, err := readAnswer(r, resp, t.limit)
 	// Bytes beyond the answer would be read as the next one's: not reused.
 	reuse := err == nil && !resp.ConnectionClose() && r.br.Buffered() == 0
-	if cut() {
+	if ended() {
 		reuse = false
 	}
 	releaseReader(r)

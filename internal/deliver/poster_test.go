@@ -166,8 +166,17 @@ func TestPosterDoFollowsRedirectsAsTheClientDoes(t *testing.T) {
 }
 
 // TestPosterDoStopsWhenContextEnds: a request under way ends when its
-// context does, as the Client's, and the cut connection is not reused.
+// context does, as the Client's, and the cut connection is not reused;
+// through Poster.Do and through a Sender's Do.
 func TestPosterDoStopsWhenContextEnds(t *testing.T) {
+	for _, withSender := range []bool{false, true} {
+		t.Run(map[bool]string{false: "poster", true: "sender"}[withSender], func(t *testing.T) {
+			testDoStops(t, withSender)
+		})
+	}
+}
+
+func testDoStops(t *testing.T, withSender bool) {
 	release := make(chan struct{})
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -183,10 +192,16 @@ func TestPosterDoStopsWhenContextEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.CloseIdle()
+	do := p.Do
+	if withSender {
+		s := p.NewSender()
+		defer s.Close()
+		do = s.Do
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	done := make(chan Result, 1)
-	go func() { done <- p.Do(ctx, Request{URL: srv.URL, Body: []byte(`{}`)}) }()
+	go func() { done <- do(ctx, Request{URL: srv.URL, Body: []byte(`{}`)}) }()
 	select {
 	case res := <-done:
 		if !errors.Is(res.Err, context.Canceled) || res.Cause != CauseOther || res.Matched || res.Unreachable() {
@@ -195,11 +210,21 @@ func TestPosterDoStopsWhenContextEnds(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the request went on after its context ended")
 	}
-	if res := p.Do(context.Background(), Request{URL: srv.URL, Body: []byte(`{}`)}); res.Err != nil || res.Status != 200 {
+	if res := do(context.Background(), Request{URL: srv.URL, Body: []byte(`{}`)}); res.Err != nil || res.Status != 200 {
 		t.Fatalf("after a cancelled request: %d %v", res.Status, res.Err)
 	}
-	if res := p.Do(ctx, Request{URL: srv.URL}); !errors.Is(res.Err, context.Canceled) || n.Load() != 2 {
+	if res := do(ctx, Request{URL: srv.URL}); !errors.Is(res.Err, context.Canceled) || n.Load() != 2 {
 		t.Fatalf("sent with an ended context: %v (%d requests)", res.Err, n.Load())
+	}
+	// A context that ends after its requests were answered cuts nothing:
+	// the connection serves the next request.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	if res := do(ctx2, Request{URL: srv.URL, Body: []byte(`{}`)}); res.Err != nil || res.Status != 200 {
+		t.Fatalf("a live context: %d %v", res.Status, res.Err)
+	}
+	cancel2()
+	if res := do(context.Background(), Request{URL: srv.URL, Body: []byte(`{}`)}); res.Err != nil || res.Status != 200 {
+		t.Fatalf("after a context ended between requests: %d %v", res.Status, res.Err)
 	}
 }
 
@@ -282,6 +307,43 @@ func TestSenderWritesWhatTheClientWrites(t *testing.T) {
 		viaClient := s.take()
 		if strings.Join(viaSender, "|") != strings.Join(viaClient, "|") {
 			t.Errorf("post %d to %s:\nthe Sender wrote %q\nthe Client      %q", i, step.path, viaSender, viaClient)
+		}
+	}
+}
+
+// TestSenderDoWritesWhatTheClientWrites: a Sender's Do, as a replay's
+// workers send, with each request's own URL and content type (the same
+// again, then another, then back), writes what the Client writes.
+func TestSenderDoWritesWhatTheClientWrites(t *testing.T) {
+	s := newWireServer(t, ok)
+	policy := Policy{UserAgent: "livecb/1.0", Header: http.Header{"X-A": {"1"}}}
+	p, err := NewPoster(policy, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.CloseIdle()
+	sender := p.NewSender()
+	defer sender.Close()
+	client := NewClient(policy)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i, r := range []Request{
+		{URL: s.URL + "/cb", Body: []byte(`{"a":1}`)},
+		{URL: s.URL + "/cb", Body: []byte(`{"a":123}`)},
+		{URL: s.URL + "/cb", Body: []byte(`{"a":1}`), ContentType: "text/plain; charset=latin1"},
+		{URL: s.URL + "/cb/stream?x=1", Body: []byte(`{}`), ContentType: "application/json; charset=utf-8"},
+		{URL: s.URL + "/cb", Body: []byte(`{"b":2}`), Header: http.Header{"X-Own": {"y"}}},
+		{URL: s.URL + "/cb", Body: []byte(`{"a":12}`)},
+	} {
+		if res := sender.Do(ctx, r); res.Err != nil || !res.Matched || len(res.Attempts) != 1 {
+			t.Fatalf("request %d: %d %v", i, res.Status, res.Err)
+		}
+		viaSender := s.take()
+		if c := client.Do(ctx, r, nil); c.Err != nil {
+			t.Fatal(c.Err)
+		}
+		if viaClient := s.take(); strings.Join(viaSender, "|") != strings.Join(viaClient, "|") {
+			t.Errorf("request %d:\nthe Sender wrote %q\nthe Client      %q", i, viaSender, viaClient)
 		}
 	}
 }

@@ -498,8 +498,15 @@ func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
 		r.jobs = make(chan job, r.opts.MaxInFlight)
 		for range r.opts.MaxInFlight {
 			r.workers.Go(func() {
+				// Each worker keeps its request, built once per target
+				// (the Poster's Sender).
+				var s *deliver.Sender
+				if r.poster != nil {
+					s = r.poster.NewSender()
+					defer s.Close()
+				}
 				for j := range r.jobs {
-					j.slot <- r.send(ctx, j.o)
+					j.slot <- r.send(ctx, j.o, s)
 					<-r.sem
 				}
 			})
@@ -509,9 +516,10 @@ func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
 	return true
 }
 
-// send delivers one callback and completes its outcome.
-func (r *runner) send(ctx context.Context, o Outcome) Outcome {
-	res := r.do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType})
+// send delivers one callback, through s when the replay has the Poster,
+// and completes its outcome.
+func (r *runner) send(ctx context.Context, o Outcome, s *deliver.Sender) Outcome {
+	res := r.do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}, s)
 	o.Status, o.Latency, o.Attempts = res.Status, res.Latency, len(res.Attempts)
 	switch {
 	case res.Unreachable():
@@ -531,12 +539,12 @@ func (r *runner) send(ctx context.Context, o Outcome) Outcome {
 	return o
 }
 
-// do delivers one request: through the Poster when the replay has one,
-// else (or for a host behind a proxy, which the Poster refuses before
-// sending anything) through the Client.
-func (r *runner) do(ctx context.Context, req deliver.Request) deliver.Result {
-	if r.poster != nil {
-		res := r.poster.Do(ctx, req)
+// do delivers one request: through the Poster's Sender s when the replay
+// has the Poster, else (or for a host behind a proxy, which the Poster
+// refuses before sending anything) through the Client.
+func (r *runner) do(ctx context.Context, req deliver.Request, s *deliver.Sender) deliver.Result {
+	if s != nil {
+		res := s.Do(ctx, req)
 		var se *deliver.SettingError
 		if res.Cause != deliver.CauseSetting || !errors.As(res.Err, &se) || se.Setting != deliver.SettingProxy {
 			return res
