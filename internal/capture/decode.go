@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -43,10 +44,10 @@ func decodeRecord(line []byte) (*Record, bool) {
 }
 
 type decoder struct {
-	b   []byte
-	s   string // b as a string, for substrings
-	i   int
-	buf []byte // where escaped strings are decoded, then copied out
+	b    []byte
+	s    string // b as a string, for substrings
+	i    int
+	vals []string // the header values read so far
 }
 
 func (d *decoder) ws() {
@@ -203,7 +204,12 @@ func (d *decoder) header() (http.Header, bool) {
 		if !ok || !d.next(':') || !d.next('[') {
 			return nil, false
 		}
-		vs := []string{}
+		// The values of every name in one slice (cut so that each name's
+		// stay its own), not a slice per name.
+		if d.vals == nil {
+			d.vals = make([]string, 0, 8)
+		}
+		from := len(d.vals)
 		if !d.next(']') {
 			for {
 				d.ws()
@@ -211,7 +217,7 @@ func (d *decoder) header() (http.Header, bool) {
 				if !ok {
 					return nil, false
 				}
-				vs = append(vs, v)
+				d.vals = append(d.vals, v)
 				if d.next(',') {
 					continue
 				}
@@ -220,6 +226,10 @@ func (d *decoder) header() (http.Header, bool) {
 				}
 				break
 			}
+		}
+		vs := d.vals[from:len(d.vals):len(d.vals)]
+		if len(vs) == 0 {
+			vs = []string{}
 		}
 		h[key] = vs // (a name given twice: the last, as encoding/json)
 		if d.next(',') {
@@ -437,24 +447,32 @@ var plain = func() (t [256]bool) {
 }()
 
 func (d *decoder) escaped(start int) (string, bool) {
-	if d.buf == nil {
-		d.buf = make([]byte, 0, len(d.b)-start) // (room for the longest)
+	// The string's end first, so that its bytes, never more unescaped,
+	// are decoded into one allocation of about their size.
+	end := d.i
+	for end < len(d.b) && d.b[end] != '"' {
+		if d.b[end] == '\\' {
+			end++
+		}
+		end++
+		end += plainRun(d.b[min(end, len(d.b)):])
 	}
-	out := append(d.buf[:0], d.b[start:d.i]...)
+	var out strings.Builder
+	out.Grow(min(end, len(d.b)) - start)
+	out.Write(d.b[start:d.i])
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
 		case c == '"':
 			d.i++
-			d.buf = out[:0]
-			return string(out), true
+			return out.String(), true
 		case c < 0x20:
 			return "", false
 		case c != '\\':
 			// Runs of plain bytes at once (a body is mostly those).
 			from := d.i
 			d.i += plainRun(d.b[d.i:])
-			out = append(out, d.b[from:d.i]...)
+			out.Write(d.b[from:d.i])
 			continue
 		}
 		if d.i+1 >= len(d.b) {
@@ -464,17 +482,17 @@ func (d *decoder) escaped(start int) (string, bool) {
 		d.i += 2
 		switch e {
 		case '"', '\\', '/':
-			out = append(out, e)
+			out.WriteByte(e)
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
@@ -490,14 +508,14 @@ func (d *decoder) escaped(start int) (string, bool) {
 						return "", false
 					}
 					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						out = utf8.AppendRune(out, dec)
+						out.WriteRune(dec)
 						continue
 					}
 				}
 				d.i = save
 				r = utf8.RuneError
 			}
-			out = utf8.AppendRune(out, r)
+			out.WriteRune(r)
 		default:
 			return "", false
 		}

@@ -240,6 +240,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		defer r.reporting.Done()
 		for slot := range r.order {
 			o := <-slot
+			slots.Put(slot)
 			r.count(o)
 			if r.report != nil {
 				r.report(o)
@@ -276,10 +277,14 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 
 // emit queues an outcome that is already known.
 func (r *runner) emit(o Outcome) {
-	slot := make(chan Outcome, 1)
+	slot := slots.Get().(chan Outcome)
 	slot <- o
 	r.order <- slot
 }
+
+// slots are the channels outcomes wait in for their turn to be reported:
+// one per record, reused once reported.
+var slots = sync.Pool{New: func() any { return make(chan Outcome, 1) }}
 
 // halt stops the replay; the first reason given is kept, also when a
 // --limit stopped it first (deliveries under way may still fail).
@@ -492,7 +497,7 @@ func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
 			o.Lateness = time.Since(due)
 		}
 	}
-	slot := make(chan Outcome, 1)
+	slot := slots.Get().(chan Outcome)
 	r.order <- slot
 	if r.jobs == nil {
 		r.jobs = make(chan job, r.opts.MaxInFlight)
