@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 // The decoder of records, without reflection: a replay decodes every line
@@ -17,7 +17,7 @@ import (
 // replay's CPU, as much as sending the callbacks. It reads the records
 // the encoder writes, and whatever else it is sure of: exact field names,
 // each at most once, the types Record declares, null only for a nil
-// header, valid UTF-8.
+// header or header value, valid UTF-8.
 // Anything else (a hand-edited line, another tool's JSON, a syntax error)
 // it declines, and Parse runs encoding/json, which then says what is
 // wrong. FuzzDecode asserts that whatever it accepts, encoding/json
@@ -185,7 +185,8 @@ func (d *decoder) time(r *Record) bool {
 }
 
 // header reads an object of arrays of strings (an http.Header, or the raw
-// values beside one), or null (a nil header, as the encoder writes it).
+// values beside one), or null (a nil header, as the encoder writes it);
+// a name's values may be null too.
 func (d *decoder) header() (http.Header, bool) {
 	if len(d.s)-d.i >= 4 && d.s[d.i:d.i+4] == "null" {
 		d.i += 4
@@ -201,7 +202,20 @@ func (d *decoder) header() (http.Header, bool) {
 	for {
 		d.ws()
 		key, ok := d.str()
-		if !ok || !d.next(':') || !d.next('[') {
+		if !ok || !d.next(':') {
+			return nil, false
+		}
+		d.ws()
+		if len(d.s)-d.i >= 4 && d.s[d.i:d.i+4] == "null" {
+			// A nil value, as the encoder writes one.
+			d.i += 4
+			h[key] = nil
+			if d.next(',') {
+				continue
+			}
+			return h, d.next('}')
+		}
+		if !d.next('[') {
 			return nil, false
 		}
 		// The values of every name in one slice (cut so that each name's
@@ -475,72 +489,13 @@ func (d *decoder) escaped(start int) (string, bool) {
 			out.Write(d.b[from:d.i])
 			continue
 		}
-		if d.i+1 >= len(d.b) {
+		var esc [utf8.UTFMax]byte
+		u, n, ok := jsonx.AppendUnescaped(esc[:0], d.b[d.i:])
+		if !ok {
 			return "", false
 		}
-		e := d.b[d.i+1]
-		d.i += 2
-		switch e {
-		case '"', '\\', '/':
-			out.WriteByte(e)
-		case 'b':
-			out.WriteByte('\b')
-		case 'f':
-			out.WriteByte('\f')
-		case 'n':
-			out.WriteByte('\n')
-		case 'r':
-			out.WriteByte('\r')
-		case 't':
-			out.WriteByte('\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return "", false
-			}
-			if utf16.IsSurrogate(r) {
-				// A pair needs a second \u escape right after.
-				save := d.i
-				if d.i+1 < len(d.b) && d.b[d.i] == '\\' && d.b[d.i+1] == 'u' {
-					d.i += 2
-					r2, ok := d.hex4()
-					if !ok {
-						return "", false
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						out.WriteRune(dec)
-						continue
-					}
-				}
-				d.i = save
-				r = utf8.RuneError
-			}
-			out.WriteRune(r)
-		default:
-			return "", false
-		}
+		out.Write(u)
+		d.i += n
 	}
 	return "", false
-}
-
-func (d *decoder) hex4() (rune, bool) {
-	if d.i+4 > len(d.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.b[d.i : d.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r*16 + rune(c)
-	}
-	d.i += 4
-	return r, true
 }

@@ -3,37 +3,14 @@ package capture
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"reflect"
 	"testing"
-	"time"
-
-	"github.com/livecb/livecb/internal/event"
 )
 
-// encodedRecords are lines the encoder writes: every field, hostile
-// strings, non-UTF-8 bytes kept raw.
+// encodedRecords are the lines the encoder writes of testRecords.
 func encodedRecords(t testing.TB) [][]byte {
 	t.Helper()
-	at := time.Date(2026, 3, 28, 10, 58, 55, 123456789, time.FixedZone("CST", 8*3600))
-	hostile := "a\"b\\c\x00\x01\x1f\b\f\n\r\t<script>&amp;\u2028\u2029\xff\xc3 直播 é \U0001F600 \x7f\u0085\u009b[2J\u202e\u2066\u061c"
-	recs := []Record{
-		{},
-		{Time: at, Remote: "127.0.0.1:5000", Method: "POST", Target: "/cb?a=1&b=<2>", Host: "localhost:8080",
-			Header: http.Header{"Content-Type": {"application/json"}, "X-Empty": {}, "X-Many": {"1", "2", hostile}},
-			Body:   `{"event":"publish_done","streamName":"直播"}`, Size: 40, Kind: event.Snapshot, Answer: Answer{Status: 200}},
-		{Time: at.UTC(), Method: hostile, Target: hostile, Host: hostile, Header: http.Header{hostile: {hostile}},
-			Body: "/w==", Encoding: "base64", Size: 1 << 40, Truncated: true, Redacted: true,
-			Findings: event.Findings{{Path: "/a/0", Severity: event.Error, Code: "body_too_large", Message: hostile, Line: 3, Column: 7},
-				{Severity: event.Warning, Code: "x", Message: "m"}},
-			Answer: Answer{Status: 502, Body: hostile, Forwarded: &Forward{URL: "http://127.0.0.1:1/?t=<x>", Status: 0, LatencyMS: 1.5e-7, Error: hostile}}},
-		{Time: time.Unix(0, 0), Header: http.Header{}, Answer: Answer{Status: 413, Forwarded: &Forward{URL: "u", Status: 200, LatencyMS: 12.25}}},
-		{Time: at, Method: "POST", Header: http.Header{"Trailer": {"X-Sum"}}, Answer: Answer{Status: 200}},
-	}
-	recs[4].SetTarget("/\xff\xfe?a=\x80")
-	recs[4].SetHost("h\xe9.example")
-	recs[4].SetHeader(http.Header{"X-Latin1": {"caf\xe9"}})
-	recs[4].SetTrailer(http.Header{"X-Sum": {"abc"}, "X-Latin1": {"caf\xe9", "ok"}, hostile: {hostile}})
+	recs := testRecords()
 	var lines [][]byte
 	for i := range recs {
 		enc, err := Encode(&recs[i], nil)
@@ -71,7 +48,7 @@ func TestDecodeDeclinesWhatItIsNotSureOf(t *testing.T) {
 	for _, line := range []string{
 		`{"FORMAT":"livecb.capture.v1","seq":1}`,
 		`{"format":"a","format":"b"}`,
-		`{"header":{"X":null}}`,
+		`{"header":{"X":nul}}`,
 		`{"seq":-0}`,
 		`{"seq":1.0}`,
 		`{"seq":01}`,

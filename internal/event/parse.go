@@ -2,8 +2,8 @@ package event
 
 import (
 	"encoding/json"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 // fastDecode parses b, which must be valid UTF-8, as exactly one JSON value
@@ -297,72 +297,12 @@ func (p *parser) escaped(start int) (string, bool) {
 			continue
 		}
 		// An escape.
-		if p.i+1 >= len(p.b) {
+		var n int
+		var ok bool
+		if out, n, ok = jsonx.AppendUnescaped(out, p.b[p.i:]); !ok {
 			return "", false
 		}
-		e := p.b[p.i+1]
-		p.i += 2
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", false
-			}
-			if utf16.IsSurrogate(r) {
-				// A pair needs a second \u escape right after.
-				save := p.i
-				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
-					p.i += 2
-					r2, ok := p.hex4()
-					if !ok {
-						return "", false
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						out = utf8.AppendRune(out, dec)
-						continue
-					}
-				}
-				p.i = save
-				r = utf8.RuneError
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return "", false
-		}
+		p.i += n
 	}
 	return "", false
-}
-
-func (p *parser) hex4() (rune, bool) {
-	if p.i+4 > len(p.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.b[p.i : p.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r*16 + rune(c)
-	}
-	p.i += 4
-	return r, true
 }
