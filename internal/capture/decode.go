@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"encoding/binary"
 	"net/http"
 	"strconv"
 	"strings"
@@ -417,7 +416,7 @@ func (d *decoder) str() (string, bool) {
 	}
 	d.i++
 	start := d.i
-	d.i += plainRun(d.b[d.i:])
+	d.i += jsonx.PlainRun(d.b[d.i:])
 	if d.i < len(d.b) {
 		switch d.b[d.i] {
 		case '"':
@@ -430,36 +429,6 @@ func (d *decoder) str() (string, bool) {
 	return "", false // (a control byte, or the end)
 }
 
-// plainRun is the length of the run of plain bytes (see plain) b starts
-// with, found eight bytes at a time: a capture line is mostly strings,
-// and looking at each byte was a third of decoding one.
-func plainRun(b []byte) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		// A byte is a quote, a backslash or below 0x20 when the bytes
-		// x^'"', x^'\\' or x itself below 0x20 has a zero byte there.
-		q, bs := x^(ones*'"'), x^(ones*'\\')
-		if ((q-ones)&^q|(bs-ones)&^bs|(x-ones*0x20)&^x)&highs != 0 {
-			break
-		}
-	}
-	for i < len(b) && plain[b[i]] {
-		i++
-	}
-	return i
-}
-
-// plain[c] is true for the bytes a JSON string holds as they are: not the
-// quote, the backslash or a control character.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 func (d *decoder) escaped(start int) (string, bool) {
 	// The string's end first, so that its bytes, never more unescaped,
 	// are decoded into one allocation of about their size.
@@ -469,7 +438,7 @@ func (d *decoder) escaped(start int) (string, bool) {
 			end++
 		}
 		end++
-		end += plainRun(d.b[min(end, len(d.b)):])
+		end += jsonx.PlainRun(d.b[min(end, len(d.b)):])
 	}
 	var out strings.Builder
 	out.Grow(min(end, len(d.b)) - start)
@@ -485,7 +454,7 @@ func (d *decoder) escaped(start int) (string, bool) {
 		case c != '\\':
 			// Runs of plain bytes at once (a body is mostly those).
 			from := d.i
-			d.i += plainRun(d.b[d.i:])
+			d.i += jsonx.PlainRun(d.b[d.i:])
 			out.Write(d.b[from:d.i])
 			continue
 		}

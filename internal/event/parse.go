@@ -22,7 +22,7 @@ import (
 // dozen fields then cost one allocation instead of one each (the listener
 // checks every request it receives). An escaped string is built apart.
 func fastDecode(b []byte) (v any, ok bool) {
-	p := parser{b: b, s: string(b)}
+	p := parser{b: b, s: string(b), reg: table()}
 	p.ws()
 	v, ok = p.value(0)
 	if !ok {
@@ -49,6 +49,9 @@ type parser struct {
 	pairs [32]pair
 	more  []pair
 	top   int
+	// reg boxes the string values the kinds document once (intern): a
+	// body's version, event, status and format cost no allocation.
+	reg *registry
 }
 
 type pair struct {
@@ -78,7 +81,7 @@ func (p *parser) value(depth int) (any, bool) {
 		return p.array(depth + 1)
 	case c == '"':
 		s, ok := p.str()
-		return s, ok
+		return p.reg.intern(s), ok
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -247,11 +250,9 @@ func (p *parser) number() (any, bool) {
 func (p *parser) str() (string, bool) {
 	p.i++
 	start := p.i
-	// Fast path: no escapes. Bytes that need no look are skipped with one
-	// table lookup each (URLs make strings long).
-	for p.i < len(p.b) && strPlain[p.b[p.i]] {
-		p.i++
-	}
+	// Fast path: no escapes. Bytes that need no look are skipped eight at
+	// a time (URLs make strings long).
+	p.i += jsonx.PlainRun(p.b[p.i:])
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
@@ -269,15 +270,6 @@ func (p *parser) str() (string, bool) {
 	return "", false
 }
 
-// strPlain[c] is true for the bytes a JSON string holds as they are: not
-// the quote, the backslash or a control character.
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // escaped finishes a string with escapes the way encoding/json's unquote
 // does, including its handling of lone surrogates (U+FFFD).
 func (p *parser) escaped(start int) (string, bool) {
@@ -292,8 +284,9 @@ func (p *parser) escaped(start int) (string, bool) {
 		case c < 0x20:
 			return "", false
 		case c != '\\':
-			out = append(out, c)
-			p.i++
+			from := p.i
+			p.i += jsonx.PlainRun(p.b[p.i:])
+			out = append(out, p.b[from:p.i]...)
 			continue
 		}
 		// An escape.

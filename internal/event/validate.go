@@ -695,7 +695,7 @@ func (v *validator) unexpected(f *Field, s string, p place) {
 // intervals checks that the kind's pairs of times are in order, in the
 // body (also under their legacy names) or in each object of an array.
 func (v *validator) intervals(f map[string]any) {
-	for _, iv := range v.info.Intervals {
+	for i, iv := range v.info.Intervals {
 		if iv.In != "" {
 			spans, _ := f[iv.In].([]any)
 			for i, s := range spans {
@@ -706,17 +706,8 @@ func (v *validator) intervals(f map[string]any) {
 			continue
 		}
 		v.order(f, iv.Begin, iv.End, "")
-		var lb, le string
-		for old, now := range v.info.Legacy {
-			switch now {
-			case iv.Begin:
-				lb = old
-			case iv.End:
-				le = old
-			}
-		}
-		if lb != "" && le != "" {
-			v.order(f, lb, le, "")
+		if lg := v.info.legacyIntervals[i]; lg[0] != "" {
+			v.order(f, lg[0], lg[1], "")
 		}
 	}
 }

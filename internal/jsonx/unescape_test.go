@@ -1,6 +1,7 @@
 package jsonx
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
@@ -51,4 +52,29 @@ func FuzzAppendUnescaped(f *testing.F) {
 			t.Fatalf("%q: %q %v, encoding/json %q %v", s, got, ok, want, wantErr)
 		}
 	})
+}
+
+// TestPlainRun: the eight-at-a-time scan stops where the byte-at-a-time
+// one does, whatever byte is special and wherever it is.
+func TestPlainRun(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		for _, special := range []byte{'"', '\\', 0, 0x1f, 0x01} {
+			for at := 0; at <= n; at++ {
+				b := bytes.Repeat([]byte("a\x7f\xff \x20!~é"), 6)[:n]
+				b = append(b[:at:at], special)
+				b = append(b, "xyz\"..."...)
+				want := 0
+				for want < len(b) && strPlain[b[want]] {
+					want++
+				}
+				if got := PlainRun(b); got != want {
+					t.Fatalf("%q: %d, want %d", b, got, want)
+				}
+			}
+		}
+		b := bytes.Repeat([]byte{0x20, 0x21, 0x7e, 0x80, 0xfe, 0x5b, 0x5d}, 8)[:n]
+		if got := PlainRun(b); got != n {
+			t.Errorf("%q: %d, want %d (all plain)", b, got, n)
+		}
+	}
 }
