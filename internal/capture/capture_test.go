@@ -276,6 +276,7 @@ func TestExactTargetAndHost(t *testing.T) {
 }
 
 func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
 	b.SetBytes(int64(len(typicalRecord)))
 	for b.Loop() {
 		if _, err := Parse(typicalRecord); err != nil {

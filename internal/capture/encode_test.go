@@ -25,7 +25,9 @@ func marshalLine(t testing.TB, r Record, seq uint64) []byte {
 	return append(b, '\n')
 }
 
-func TestEncodeMatchesJSONX(t *testing.T) {
+// testRecords are records with every field set in some, hostile strings
+// and bytes that are not UTF-8: the encoder's and the decoder's cases.
+func testRecords() []Record {
 	at := time.Date(2026, 3, 28, 10, 58, 55, 123456789, time.FixedZone("CST", 8*3600))
 	hostile := "a\"b\\c\x00\x01\x1f\b\f\n\r\t<script>&amp;\u2028\u2029\xff\xc3 直播 é \U0001F600 \x7f\u0085\u009b[2J\u202e\u2066\u061c"
 	recs := []Record{
@@ -43,7 +45,13 @@ func TestEncodeMatchesJSONX(t *testing.T) {
 	}
 	recs[4].SetTarget("/\xff\xfe?a=\x80")
 	recs[4].SetHost("h\xe9.example")
+	recs[4].SetHeader(http.Header{"X-Latin1": {"caf\xe9"}})
 	recs[4].SetTrailer(http.Header{"X-Sum": {"abc"}, "X-Latin1": {"caf\xe9", "ok"}, hostile: {hostile}})
+	return recs
+}
+
+func TestEncodeMatchesJSONX(t *testing.T) {
+	recs := testRecords()
 	for i, r := range recs {
 		enc, err := Encode(&r, nil)
 		if err != nil {
@@ -72,6 +80,25 @@ func TestEncodeMatchesJSONX(t *testing.T) {
 	}
 }
 
+// roundTrip encodes r as record 1, checks the line against jsonx's, and
+// parses it back.
+func roundTrip(t *testing.T, r Record) *Record {
+	t.Helper()
+	enc, err := Encode(&r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := AppendLine(nil, 1, enc)
+	if want := marshalLine(t, r, 1); !bytes.Equal(line, want) {
+		t.Fatalf("\n got %s\nwant %s", line, want)
+	}
+	back, err := Parse(bytes.TrimSuffix(line, []byte("\n")))
+	if err != nil {
+		t.Fatalf("does not parse back: %v\n%s", err, line)
+	}
+	return back
+}
+
 // FuzzEncode: whatever the strings, the encoder writes jsonx's bytes, and
 // Parse gives back every field exactly: target, host, header and trailer
 // values even when they are not UTF-8, and the body.
@@ -85,18 +112,7 @@ func FuzzEncode(f *testing.F) {
 		r.SetHeader(http.Header{key: {value, body}})
 		r.SetTrailer(http.Header{tkey: {tvalue}})
 		r.SetBody([]byte(body))
-		enc, err := Encode(&r, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		line := AppendLine(nil, 1, enc)
-		if want := marshalLine(t, r, 1); !bytes.Equal(line, want) {
-			t.Fatalf("\n got %s\nwant %s", line, want)
-		}
-		back, err := Parse(bytes.TrimSuffix(line, []byte("\n")))
-		if err != nil {
-			t.Fatalf("does not parse back: %v\n%s", err, line)
-		}
+		back := roundTrip(t, r)
 		if got, err := back.ExactTarget(); err != nil || got != target {
 			t.Errorf("target %q came back as %q (%v)", target, got, err)
 		}
@@ -154,4 +170,40 @@ func TestWriteLinesAppendsGroupsInOneCall(t *testing.T) {
 	if _, err := w.WriteLines([]byte("{}\n")); err == nil {
 		t.Error("WriteLines after Close succeeded")
 	}
+}
+
+// FuzzEncodeFindings: the hand-written encoder of findings writes
+// jsonx.Marshal's bytes, whatever the strings and numbers, and a record
+// holding them parses back to the same findings.
+func FuzzEncodeFindings(f *testing.F) {
+	f.Add("/duration", "warning", "type_drift", `is a JSON number; the spec's sample has a string ("18439.0"); receivers must accept both`, 0, 0, "", "error", "not_json", "x", 1, 7)
+	f.Add("/a~1b/0", "error", "\u202e", "\x00\xff<>&\"\\\u2028\u009b\U0001F600", -3, 1<<40, "\t", "", "", "", 0, -1)
+	f.Fuzz(func(t *testing.T, path, sev, code, msg string, line, col int, path2, sev2, code2, msg2 string, line2, col2 int) {
+		for _, fs := range []event.Findings{
+			{{Path: path, Severity: event.Severity(sev), Code: event.Code(code), Message: msg, Line: line, Column: col}},
+			{{Path: path, Severity: event.Severity(sev), Code: event.Code(code), Message: msg, Line: line, Column: col},
+				{Path: path2, Severity: event.Severity(sev2), Code: event.Code(code2), Message: msg2, Line: line2, Column: col2}},
+			{}, nil,
+		} {
+			want, err := jsonx.Marshal(fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendFindings(nil, fs); !bytes.Equal(got, want) {
+				t.Fatalf("\n got %s\nwant %s", got, want)
+			}
+			if len(fs) == 0 {
+				continue
+			}
+			back := roundTrip(t, Record{Time: time.Unix(1700000000, 5), Method: "POST", Findings: fs, Answer: Answer{Status: 200}})
+			for i, bf := range back.Findings {
+				if !utf8.ValidString(fs[i].Path + string(fs[i].Severity) + string(fs[i].Code) + fs[i].Message) {
+					continue // (U+FFFD, as jsonx writes it)
+				}
+				if bf != fs[i] {
+					t.Errorf("finding %d came back as %+v, want %+v", i, bf, fs[i])
+				}
+			}
+		}
+	})
 }

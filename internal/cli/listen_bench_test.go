@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -13,9 +14,21 @@ import (
 
 // BenchmarkRender is listen's line for one valid callback, made for every
 // request the listener receives (outside the capture's critical section).
-func BenchmarkRender(b *testing.B) {
+func BenchmarkRender(b *testing.B) { benchRender(b, nil) }
+
+// BenchmarkRenderDrift is BenchmarkRender for a record_done from another
+// revision of the service: its line and two type_drift warnings.
+func BenchmarkRenderDrift(b *testing.B) {
+	benchRender(b, []event.Override{{Path: "duration", Value: json.RawMessage(`598000.0`)}, {Path: "fileSize", Value: json.RawMessage(`186875000`)}})
+}
+
+// benchRender renders a record_done, changed by overrides.
+func benchRender(b *testing.B, overrides []event.Override) {
 	body, err := event.Sample(event.RecordDone, event.NewStream(time.Now(), nil))
 	if err != nil {
+		b.Fatal(err)
+	}
+	if body, _, err = event.Apply(event.RecordDone, body, overrides); err != nil {
 		b.Fatal(err)
 	}
 	ev, fs := event.Check(body, event.Options{})
@@ -23,7 +36,7 @@ func BenchmarkRender(b *testing.B) {
 		Answer: capture.Answer{Status: 200}}
 	rec.SetBody(body)
 	r := &listen.Request{Record: rec, Event: ev, Callback: true}
-	pr := &requestPrinter{p: term.NewPalette(false)}
+	pr := makeRequestPrinter(nil, term.NewPalette(false), false)
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
@@ -23,20 +25,108 @@ import (
 // Paths and messages may quote bytes from the network, so they are
 // sanitised.
 func printFindings(w io.Writer, p *term.Palette, fs event.Findings, indent string) {
-	width := 0
-	for _, f := range fs {
-		width = max(width, len(term.Sanitize(displayPath(f.Path))))
-	}
-	for _, f := range fs {
-		sev := p.Warn("warning")
-		if f.Severity == event.Error {
-			sev = p.Bad("error  ")
-		}
-		path := term.Sanitize(displayPath(f.Path))
-		fmt.Fprintf(w, "%s%s %s%s  %s %s\n", indent, sev, path, strings.Repeat(" ", width-len(path)),
-			display(f.Message), p.Dim("["+string(f.Code)+"]"))
+	if len(fs) > 0 {
+		w.Write(appendFindings(nil, paintsOf(p), fs, indent)) //nolint:errcheck // as fmt.Fprintf's were
 	}
 }
+
+// appendFindings appends printFindings' lines to b. listen makes them for
+// every request with findings (most, when the service's revisions drift),
+// so nothing is formatted through fmt and each path is sanitised once.
+func appendFindings(b []byte, pt *paints, fs event.Findings, indent string) []byte {
+	var small [8]string
+	paths := small[:0]
+	width := 0
+	for _, f := range fs {
+		path := term.Sanitize(displayPath(f.Path))
+		paths = append(paths, path)
+		width = max(width, len(path))
+	}
+	for i, f := range fs {
+		b = append(b, indent...)
+		if f.Severity == event.Error {
+			b = pt.bad.append(b, "error  ")
+		} else {
+			b = pt.warn.append(b, "warning")
+		}
+		b = append(b, ' ')
+		b = append(b, paths[i]...)
+		for n := len(paths[i]); n < width; n++ {
+			b = append(b, ' ')
+		}
+		b = append(b, "  "...)
+		b = append(b, shownMessages.get(f.Message)...)
+		b = append(b, ' ')
+		b = pt.dim.append(b, "[", string(f.Code), "]")
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// paint is a colour of a palette as the text it puts before and after
+// what it paints (nothing when colour is off), found once per palette:
+// painting each word through the palette is an allocation and a format
+// with colour on.
+type paint struct{ open, close string }
+
+func paintOf(f func(string) string) paint {
+	open, close, _ := strings.Cut(f("\x00"), "\x00")
+	return paint{open, close}
+}
+
+// append appends the concatenation of parts, painted.
+func (pt paint) append(b []byte, parts ...string) []byte {
+	b = append(b, pt.open...)
+	for _, s := range parts {
+		b = append(b, s...)
+	}
+	return append(b, pt.close...)
+}
+
+// paints are the colours of a palette that request lines use.
+type paints struct{ ok, bad, warn, dim paint }
+
+func paintsOf(p *term.Palette) *paints {
+	return &paints{ok: paintOf(p.OK), bad: paintOf(p.Bad), warn: paintOf(p.Warn), dim: paintOf(p.Dim)}
+}
+
+// memo remembers what a function of a string (display, for one) made of
+// the strings it was given lately: requests repeat the same few paths and
+// finding messages, and masking secrets and escaping them is the costliest
+// part of a request's line. Direct-mapped, one slot per hash: bounded, and
+// safe for concurrent use without a lock. The function must be pure.
+type memo struct {
+	f     func(string) string
+	seed  maphash.Seed
+	slots [256]atomic.Pointer[memoEntry]
+}
+
+type memoEntry struct{ in, out string }
+
+// maxMemoized is the longest string a memo keeps.
+const maxMemoized = 512
+
+func newMemo(f func(string) string) *memo { return &memo{f: f, seed: maphash.MakeSeed()} }
+
+func (m *memo) get(s string) string {
+	if len(s) > maxMemoized {
+		return m.f(s)
+	}
+	slot := &m.slots[maphash.String(m.seed, s)%uint64(len(m.slots))]
+	if e := slot.Load(); e != nil && e.in == s {
+		return e.out
+	}
+	out := m.f(s)
+	slot.Store(&memoEntry{s, out})
+	return out
+}
+
+// shownMessages and shownTargets are display's messages and request
+// targets.
+var (
+	shownMessages = newMemo(display)
+	shownTargets  = newMemo(func(t string) string { return term.Sanitize(redact.Target(t, redact.Display)) })
+)
 
 func displayPath(p string) string {
 	if p == "" {
@@ -48,22 +138,38 @@ func displayPath(p string) string {
 // verdict is the short summary of a body's findings: OK, or the counts.
 func verdict(p *term.Palette, fs event.Findings) string {
 	errs, warns := fs.Count()
-	switch {
-	case errs == 0 && warns == 0:
-		return p.OK("OK")
-	case errs == 0:
-		return p.Warn(fmt.Sprintf("OK, %s", plural(warns, "warning")))
-	case warns == 0:
-		return p.Bad(fmt.Sprintf("INVALID, %s", plural(errs, "error")))
-	}
-	return p.Bad(fmt.Sprintf("INVALID, %s, %s", plural(errs, "error"), plural(warns, "warning")))
+	return string(appendVerdict(nil, paintsOf(p), errs, warns))
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
+// appendVerdict appends verdict's text for the counts to b.
+func appendVerdict(b []byte, pt *paints, errs, warns int) []byte {
+	switch {
+	case errs == 0 && warns == 0:
+		return pt.ok.append(b, "OK")
+	case errs == 0:
+		b = append(b, pt.warn.open...)
+		b = appendPlural(append(b, "OK, "...), warns, "warning")
+		return append(b, pt.warn.close...)
 	}
-	return fmt.Sprintf("%d %ss", n, word)
+	b = append(b, pt.bad.open...)
+	b = appendPlural(append(b, "INVALID, "...), errs, "error")
+	if warns > 0 {
+		b = appendPlural(append(b, ", "...), warns, "warning")
+	}
+	return append(b, pt.bad.close...)
+}
+
+func plural(n int, word string) string { return string(appendPlural(nil, n, word)) }
+
+// appendPlural appends "1 word" or "n words".
+func appendPlural(b []byte, n int, word string) []byte {
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ' ')
+	b = append(b, word...)
+	if n != 1 {
+		b = append(b, 's')
+	}
+	return b
 }
 
 // requestPrinter renders listener requests: one line each with findings
@@ -74,12 +180,17 @@ func plural(n int, word string) string {
 type requestPrinter struct {
 	out     *Output
 	p       *term.Palette
+	pt      *paints // p's
 	verbose bool
 	buf     []byte // print's buffer
 }
 
 func newRequestPrinter(app *App, verbose bool) *requestPrinter {
-	return &requestPrinter{out: app.Output, p: app.Color, verbose: verbose}
+	return makeRequestPrinter(app.Output, app.Color, verbose)
+}
+
+func makeRequestPrinter(out *Output, p *term.Palette, verbose bool) *requestPrinter {
+	return &requestPrinter{out: out, p: p, pt: paintsOf(p), verbose: verbose}
 }
 
 // listenRecord is the data record of one request: the capture record plus
@@ -112,9 +223,9 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 	// Built by appending: this runs once per request.
 	var tbuf [32]byte
 	b := dst
-	b = append(b, pr.p.Dim(string(rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000")))...)
+	b = pr.pt.dim.append(b, string(rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000")))
 	b = append(b, "  "...)
-	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", term.Sanitize(redact.Target(rec.Target, redact.Display)))
+	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", shownTargets.get(rec.Target))
 	kind := string(rec.Kind)
 	if kind == "" {
 		kind = "-"
@@ -141,21 +252,20 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 	}
 	b = append(b, "  "...)
 	if r.Callback {
-		b = append(b, verdict(pr.p, rec.Findings)...)
+		errs, warns := rec.Findings.Count()
+		b = appendVerdict(b, pr.pt, errs, warns)
 	} else {
-		b = append(b, pr.p.Bad("NOT A CALLBACK")...)
+		b = pr.pt.bad.append(b, "NOT A CALLBACK")
 	}
 	b = append(b, "  "...)
-	b = append(b, pr.answer(rec.Answer)...)
+	b = pr.appendAnswer(b, rec.Answer)
 	b = append(b, '\n')
-	if len(rec.Findings) == 0 && !pr.verbose {
+	b = appendFindings(b, pr.pt, rec.Findings, "    ")
+	if !pr.verbose {
 		return b
 	}
 	w := bytes.NewBuffer(b)
-	printFindings(w, pr.p, rec.Findings, "    ")
-	if pr.verbose {
-		pr.details(w, rec)
-	}
+	pr.details(w, rec)
 	return w.Bytes()
 }
 
@@ -173,19 +283,21 @@ func appendPadded(b []byte, width int, parts ...string) []byte {
 	return b
 }
 
-func (pr *requestPrinter) answer(a capture.Answer) string {
-	s := "→ " + strconv.Itoa(a.Status)
+func (pr *requestPrinter) appendAnswer(b []byte, a capture.Answer) []byte {
+	pt := pr.pt.dim
+	if a.Status >= 300 {
+		pt = pr.pt.warn
+	}
+	b = append(b, pt.open...)
+	b = strconv.AppendInt(append(b, "→ "...), int64(a.Status), 10)
 	if a.Forwarded != nil {
 		if a.Forwarded.Error != "" {
-			s += " (forward failed)"
+			b = append(b, " (forward failed)"...)
 		} else {
-			s += fmt.Sprintf(" from %s in %.1fms", display(a.Forwarded.URL), a.Forwarded.LatencyMS)
+			b = fmt.Appendf(b, " from %s in %.1fms", display(a.Forwarded.URL), a.Forwarded.LatencyMS)
 		}
 	}
-	if a.Status >= 300 {
-		return pr.p.Warn(s)
-	}
-	return pr.p.Dim(s)
+	return append(b, pt.close...)
 }
 
 // details prints the headers and the body of a request (-v), escaped.

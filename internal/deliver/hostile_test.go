@@ -32,7 +32,7 @@ func checkOutcome(t *testing.T, peer delivertest.Peer, res deliver.Result) {
 	}
 }
 
-// TestHostileReceivers: the Client and the Poster, under the same policy,
+// TestHostileReceivers: the Client and the Poster (Post and Do), under the same policy,
 // report the same outcome against every hostile peer, without a panic,
 // within the timeout and without allocating what the peer announces.
 func TestHostileReceivers(t *testing.T) {
@@ -66,6 +66,16 @@ func TestHostileReceivers(t *testing.T) {
 				var res deliver.Result
 				delivertest.Bounded(t, limit, func() { res = poster.Post(context.Background(), tgt, body) })
 				checkOutcome(t, peer, res)
+			})
+			t.Run("poster's Do", func(t *testing.T) {
+				var res deliver.Result
+				delivertest.Bounded(t, limit, func() {
+					res = poster.Do(context.Background(), deliver.Request{URL: url, Body: body, ContentType: "application/json; charset=utf-8"})
+				})
+				checkOutcome(t, peer, res)
+				if len(res.Attempts) != 1 || res.Attempts[0].Cause != res.Cause || res.Attempts[0].Status != res.Status {
+					t.Errorf("attempts %+v for a result %d %q", res.Attempts, res.Status, res.Cause)
+				}
 			})
 		})
 	}

@@ -108,8 +108,21 @@ func both(t *testing.T, p Policy, url string, body []byte) (client, poster Resul
 	return client, ps.Post(context.Background(), tgt, body)
 }
 
+// posterDo delivers r once with a Poster's Do under p.
+func posterDo(t *testing.T, p Policy, r Request) Result {
+	t.Helper()
+	ps, err := NewPoster(p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.CloseIdle()
+	return ps.Do(context.Background(), r)
+}
+
 // TestClientAndPosterWriteTheSameRequest: the same header, in the same
-// order, and nothing else: no Accept-Encoding, no Go User-Agent.
+// order, and nothing else: no Accept-Encoding, no Go User-Agent. The
+// Poster's Do, with a request's own content type and header, writes what
+// the Client writes for the same request.
 func TestClientAndPosterWriteTheSameRequest(t *testing.T) {
 	s := newWireServer(t, ok)
 	host := strings.TrimPrefix(s.URL, "http://")
@@ -118,32 +131,53 @@ func TestClientAndPosterWriteTheSameRequest(t *testing.T) {
 		policy Policy
 		url    string
 		want   string
+		// A request's own content type and header: only Do takes them.
+		ct     string
+		header http.Header
 	}{
 		{"defaults", Policy{}, s.URL + "/cb?a=1&b=%2F",
-			"POST /cb?a=1&b=%2F HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 7\r\nContent-Type: application/json\r\n\r\n{\"a\":1}"},
+			"POST /cb?a=1&b=%2F HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 7\r\nContent-Type: application/json\r\n\r\n{\"a\":1}", "", nil},
 		{"agent and headers", Policy{UserAgent: "livecb/1.0", Header: http.Header{"X-Token": {"t"}, "Authorization": {"Bearer s"}, "X-A": {"1", "2"}}},
 			s.URL + "/cb",
-			"POST /cb HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: livecb/1.0\r\nContent-Length: 7\r\nAuthorization: Bearer s\r\nContent-Type: application/json\r\nX-A: 1\r\nX-A: 2\r\nX-Token: t\r\n\r\n{\"a\":1}"},
+			"POST /cb HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: livecb/1.0\r\nContent-Length: 7\r\nAuthorization: Bearer s\r\nContent-Type: application/json\r\nX-A: 1\r\nX-A: 2\r\nX-Token: t\r\n\r\n{\"a\":1}", "", nil},
 		{"overrides", Policy{UserAgent: "livecb/1.0", Header: http.Header{"Host": {"cb.example.com"}, "User-Agent": {"custom/2"}, "Content-Type": {"text/plain"}}},
 			s.URL + "/x",
-			"POST /x HTTP/1.1\r\nHost: cb.example.com\r\nUser-Agent: custom/2\r\nContent-Length: 7\r\nContent-Type: text/plain\r\n\r\n{\"a\":1}"},
+			"POST /x HTTP/1.1\r\nHost: cb.example.com\r\nUser-Agent: custom/2\r\nContent-Length: 7\r\nContent-Type: text/plain\r\n\r\n{\"a\":1}", "", nil},
 		{"credentials in the URL", Policy{}, "http://user:pw@" + host + "/cb",
-			"POST /cb HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 7\r\nAuthorization: Basic dXNlcjpwdw==\r\nContent-Type: application/json\r\n\r\n{\"a\":1}"},
+			"POST /cb HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 7\r\nAuthorization: Basic dXNlcjpwdw==\r\nContent-Type: application/json\r\n\r\n{\"a\":1}", "", nil},
+		{"a record's content type", Policy{UserAgent: "livecb/1.0"}, s.URL + "/cb",
+			"POST /cb HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: livecb/1.0\r\nContent-Length: 7\r\nContent-Type: application/json; charset=utf-8\r\n\r\n{\"a\":1}",
+			"application/json; charset=utf-8", nil},
+		{"a policy's Content-Type over a record's", Policy{Header: http.Header{"Content-Type": {"text/plain"}}}, s.URL + "/cb",
+			"POST /cb HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 7\r\nContent-Type: text/plain\r\n\r\n{\"a\":1}",
+			"text/x-other", nil},
+		{"a request's own header", Policy{UserAgent: "livecb/1.0", Header: http.Header{"X-A": {"policy"}, "X-B": {"b"}}}, s.URL + "/cb?q=1",
+			"POST /cb?q=1 HTTP/1.1\r\nHost: own.example\r\nUser-Agent: own/1\r\nContent-Length: 7\r\nContent-Type: application/x-www-form-urlencoded\r\nX-A: mine\r\nX-B: b\r\nX-C: 1\r\nX-C: 2\r\n\r\n{\"a\":1}",
+			"application/x-www-form-urlencoded", http.Header{"X-A": {"mine"}, "x-c": {"1", "2"}, "Host": {"own.example"}, "User-Agent": {"own/1"}, "Connection": {"close"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, p := both(t, tc.policy, tc.url, []byte(`{"a":1}`))
-			if c.Err != nil || p.Err != nil || !c.Matched || !p.Matched {
-				t.Fatalf("client %v, poster %v", c.Err, p.Err)
+			req := Request{URL: tc.url, Body: []byte(`{"a":1}`), ContentType: tc.ct, Header: tc.header}
+			names, results := []string{"client", "poster", "poster's Do"}, []Result{}
+			if tc.ct == "" && tc.header == nil {
+				c, p := both(t, tc.policy, tc.url, req.Body)
+				results = append(results, c, p)
+			} else {
+				names = []string{"client", "poster's Do"}
+				results = append(results, NewClient(tc.policy).Do(context.Background(), req, nil))
 			}
+			results = append(results, posterDo(t, tc.policy, req))
 			got := s.take()
-			if len(got) != 2 {
-				t.Fatalf("%d requests", len(got))
+			if len(got) != len(results) {
+				t.Fatalf("%d requests, want %d", len(got), len(results))
 			}
-			if got[0] != tc.want {
-				t.Errorf("client wrote\n%q\nwant\n%q", got[0], tc.want)
-			}
-			if got[1] != tc.want {
-				t.Errorf("poster wrote\n%q\nwant\n%q", got[1], tc.want)
+			for i, r := range results {
+				name := names[i]
+				if r.Err != nil || !r.Matched || r.Status != 200 {
+					t.Errorf("%s: status %d matched %v: %v", name, r.Status, r.Matched, r.Err)
+				}
+				if got[i] != tc.want {
+					t.Errorf("%s wrote\n%q\nwant\n%q", name, got[i], tc.want)
+				}
 			}
 		})
 	}

@@ -55,3 +55,30 @@ func BenchmarkDecodeOnly(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 	}
 }
+
+// driftBody is a record_done from another revision of the service:
+// duration and fileSize as JSON numbers, two type_drift warnings.
+func driftBody(b *testing.B) []byte {
+	body, err := Sample(RecordDone, NewStream(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), rand.New(rand.NewPCG(1, 1))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _, err = Apply(RecordDone, body, []Override{{Path: "duration", Value: json.RawMessage(`598000.0`)}, {Path: "fileSize", Value: json.RawMessage(`186875000`)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return body
+}
+
+// BenchmarkCheckDrift is Check of a body with findings: what a listener
+// pays per callback when the service's revisions disagree on types.
+func BenchmarkCheckDrift(b *testing.B) {
+	body := driftBody(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, fs := Check(body, Options{}); len(fs) != 2 {
+			b.Fatal(fs)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 package event
 
-import "sort"
+import "slices"
 
 // bounded keeps the k first values, in the order less, of all it is
 // offered: a max-heap of at most k values whose root is the last kept one.
@@ -51,9 +51,18 @@ func (b *bounded[T]) offer(x T) (out T, evicted bool) {
 	return out, true
 }
 
-// sorted returns the kept values in order.
+// sorted returns the kept values in order. It sorts them in place (no
+// copy: a validator reads them once, at the end), so nothing may be offered
+// after.
 func (b *bounded[T]) sorted() []T {
-	out := append([]T(nil), b.h...)
-	sort.Slice(out, func(i, j int) bool { return b.less(out[i], out[j]) })
-	return out
+	slices.SortFunc(b.h, func(x, y T) int {
+		switch {
+		case b.less(x, y):
+			return -1
+		case b.less(y, x):
+			return 1
+		}
+		return 0
+	})
+	return b.h
 }

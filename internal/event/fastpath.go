@@ -16,17 +16,62 @@ func conforms(k Kind, obj map[string]any) bool {
 	if !ok {
 		return false
 	}
-	if !objectConforms(obj, info.Fields) {
-		return false
-	}
-	if info.Event != "" {
-		// The schema's pattern for "event" (see Schema); the field is
-		// required, so objectConforms has checked it is a string.
-		if ev, _ := obj["event"].(string); trimSpaceASCII(ev) != info.Event {
+	var vals [maxLooked]any
+	var present [maxLooked]bool
+	return bodyConforms(info, lookup(obj, info.Fields, vals[:0], present[:0]))
+}
+
+// bodyConforms is conforms for a body whose top-level fields were looked
+// up (Validate looks each up once, for this and for its own checks).
+func bodyConforms(info *KindInfo, vals fieldValues) bool {
+	for i := range info.Fields {
+		f := &info.Fields[i]
+		val, present := vals.get(i)
+		if !present {
+			if f.Required {
+				return false
+			}
+			continue
+		}
+		if !valueConforms(f, val) {
 			return false
+		}
+		if f.Name == "event" && info.Event != "" {
+			// The schema's pattern for "event" (see Schema); valueConforms
+			// has checked it is a string.
+			if ev, _ := val.(string); trimSpaceASCII(ev) != info.Event {
+				return false
+			}
 		}
 	}
 	return true
+}
+
+// fieldValues are the values of a kind's fields in one object, in the
+// order of its Fields: looked up in the object's map once.
+type fieldValues struct {
+	vals    []any
+	present []bool
+	n       int // how many are present
+}
+
+func (fv fieldValues) get(i int) (any, bool) { return fv.vals[i], fv.present[i] }
+
+// maxLooked is the room callers of lookup give it on their stack; a kind
+// with more fields makes lookup allocate.
+const maxLooked = 32
+
+// lookup looks fields up in obj, appending to vals and present.
+func lookup(obj map[string]any, fields []Field, vals []any, present []bool) fieldValues {
+	fv := fieldValues{vals: vals, present: present}
+	for i := range fields {
+		v, ok := obj[fields[i].Name]
+		fv.vals, fv.present = append(fv.vals, v), append(fv.present, ok)
+		if ok {
+			fv.n++
+		}
+	}
+	return fv
 }
 
 func objectConforms(obj map[string]any, fields []Field) bool {

@@ -82,6 +82,9 @@ type KindInfo struct {
 	// first is the one the current revision sends. The table derives them
 	// from the kind's version field (its Expected values).
 	Versions []string
+	// legacyIntervals are Intervals under their legacy names (both
+	// legacy, "" when not), filled in with the table.
+	legacyIntervals [][2]string
 	// Fixture is the kind's sample body when it has no file in fixtures/
 	// (a kind registered by a test); built-in kinds leave it nil.
 	Fixture []byte

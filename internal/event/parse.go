@@ -3,8 +3,8 @@ package event
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
 // fastDecode parses b, which must be valid UTF-8, as exactly one JSON value
@@ -27,7 +27,7 @@ import (
 // from the root (at most maxDuplicates of them; more counts the rest). The
 // tree keeps a duplicated key's last value, as encoding/json does.
 func fastDecode(b []byte) (v any, dups [][]string, more int, ok bool) {
-	p := parser{b: b, s: string(b)}
+	p := parser{b: b, s: string(b), reg: table()}
 	p.ws()
 	v, ok = p.value(0)
 	if !ok {
@@ -51,12 +51,27 @@ type parser struct {
 	b []byte
 	s string // b as a string, for substrings
 	i int
+	// pairs holds the members of the objects being read (a stack: an
+	// inner object's above its parent's), so that each object's map is
+	// made once at its size: the first in an array of the parser's own
+	// (on the caller's stack), the rest in more.
+	pairs [32]pair
+	more  []pair
+	top   int
+	// reg boxes the string values the kinds document once (intern): a
+	// body's version, event, status and format cost no allocation.
+	reg *registry
 	// dups collects duplicated keys. A duplicate is found inside its
 	// object, which knows only its own key; each enclosing object or array
 	// prepends its token as the value returns (nothing is tracked for the
 	// bodies that have none).
 	dups     [][]string
 	moreDups int
+}
+
+type pair struct {
+	key string
+	val any
 }
 
 // within prepends token to the duplicates found since mark.
@@ -88,7 +103,7 @@ func (p *parser) value(depth int) (any, bool) {
 		return p.array(depth + 1)
 	case c == '"':
 		s, ok := p.str()
-		return s, ok
+		return p.reg.intern(s), ok
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -114,18 +129,12 @@ func (p *parser) object(depth int) (any, bool) {
 		return nil, false
 	}
 	p.i++ // {
-	var m map[string]any
-	if depth == 1 {
-		// A callback body has about a dozen fields: size the map once.
-		m = make(map[string]any, 16)
-	} else {
-		m = make(map[string]any)
-	}
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
-		return m, true
+		return map[string]any{}, true
 	}
+	base := p.top
 	for {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, false
@@ -148,15 +157,12 @@ func (p *parser) object(depth int) (any, bool) {
 		if len(p.dups) > mark {
 			p.within(mark, key)
 		}
-		n := len(m)
-		m[key] = v
-		if len(m) == n {
-			if len(p.dups) < maxDuplicates {
-				p.dups = append(p.dups, []string{key})
-			} else {
-				p.moreDups++
-			}
+		if p.top < len(p.pairs) {
+			p.pairs[p.top] = pair{key, v}
+		} else {
+			p.more = append(p.more, pair{key, v})
 		}
+		p.top++
 		p.ws()
 		if p.i >= len(p.b) {
 			return nil, false
@@ -167,11 +173,50 @@ func (p *parser) object(depth int) (any, bool) {
 			p.ws()
 		case '}':
 			p.i++
+			// Made at its size: a map grown member by member (a body has
+			// 7 to 13) is made twice and rehashed, and a size hint of a
+			// guess (16 was) makes a table of 32 slots.
+			m := make(map[string]any, p.top-base)
+			for i := base; i < p.top; i++ {
+				kv := p.pair(i)
+				m[kv.key] = kv.val // (a name twice: the last, as encoding/json)
+			}
+			if len(m) < p.top-base {
+				p.duplicated(base)
+			}
+			p.top = base
+			p.more = p.more[:max(base-len(p.pairs), 0)]
 			return m, true
 		default:
 			return nil, false
 		}
 	}
+}
+
+// duplicated records the keys of the object whose members start at base
+// that it holds more than once, once per repetition (the rare path: the map
+// came out smaller than the members).
+func (p *parser) duplicated(base int) {
+	seen := make(map[string]struct{}, p.top-base)
+	for i := base; i < p.top; i++ {
+		key := p.pair(i).key
+		if _, ok := seen[key]; !ok {
+			seen[key] = struct{}{}
+			continue
+		}
+		if len(p.dups) < maxDuplicates {
+			p.dups = append(p.dups, []string{key})
+		} else {
+			p.moreDups++
+		}
+	}
+}
+
+func (p *parser) pair(i int) pair {
+	if i < len(p.pairs) {
+		return p.pairs[i]
+	}
+	return p.more[i-len(p.pairs)]
 }
 
 func (p *parser) array(depth int) (any, bool) {
@@ -257,11 +302,9 @@ func (p *parser) number() (any, bool) {
 func (p *parser) str() (string, bool) {
 	p.i++
 	start := p.i
-	// Fast path: no escapes. Bytes that need no look are skipped with one
-	// table lookup each (URLs make strings long).
-	for p.i < len(p.b) && strPlain[p.b[p.i]] {
-		p.i++
-	}
+	// Fast path: no escapes. Bytes that need no look are skipped eight at
+	// a time (URLs make strings long).
+	p.i += jsonx.PlainRun(p.b[p.i:])
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
@@ -279,15 +322,6 @@ func (p *parser) str() (string, bool) {
 	return "", false
 }
 
-// strPlain[c] is true for the bytes a JSON string holds as they are: not
-// the quote, the backslash or a control character.
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // escaped finishes a string with escapes the way encoding/json's unquote
 // does, including its handling of lone surrogates (U+FFFD).
 func (p *parser) escaped(start int) (string, bool) {
@@ -302,77 +336,18 @@ func (p *parser) escaped(start int) (string, bool) {
 		case c < 0x20:
 			return "", false
 		case c != '\\':
-			out = append(out, c)
-			p.i++
+			from := p.i
+			p.i += jsonx.PlainRun(p.b[p.i:])
+			out = append(out, p.b[from:p.i]...)
 			continue
 		}
 		// An escape.
-		if p.i+1 >= len(p.b) {
+		var n int
+		var ok bool
+		if out, n, ok = jsonx.AppendUnescaped(out, p.b[p.i:]); !ok {
 			return "", false
 		}
-		e := p.b[p.i+1]
-		p.i += 2
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", false
-			}
-			if utf16.IsSurrogate(r) {
-				// A pair needs a second \u escape right after.
-				save := p.i
-				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
-					p.i += 2
-					r2, ok := p.hex4()
-					if !ok {
-						return "", false
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						out = utf8.AppendRune(out, dec)
-						continue
-					}
-				}
-				p.i = save
-				r = utf8.RuneError
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return "", false
-		}
+		p.i += n
 	}
 	return "", false
-}
-
-func (p *parser) hex4() (rune, bool) {
-	if p.i+4 > len(p.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.b[p.i : p.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r*16 + rune(c)
-	}
-	p.i += 4
-	return r, true
 }

@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,6 +36,9 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
 		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
 		`{"a":` + strings.Repeat(`{"a":`, 9998) + `1` + strings.Repeat("}", 9999),
+		// More members at once than the parser keeps in its own array
+		// (32), nested, a name given twice across the boundary.
+		manyMembers(30, manyMembers(40, `{"x":1}`)), manyMembers(70, `1`), `{"a":1,` + manyMembers(40, `2`)[1:],
 	}
 	for _, c := range cases {
 		got, _, _, gotOK := fastDecode([]byte(c))
@@ -47,6 +51,18 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 			t.Errorf("%q: fast %v %#v, encoding/json %v %#v", name, gotOK, got, wantOK, want)
 		}
 	}
+}
+
+// manyMembers is an object of n members named m0..m(n-1), each of value
+// v, and a member "a" of value v at the end.
+func manyMembers(n int, v string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `"m%d":%s,`, i, v)
+	}
+	b.WriteString(`"a":` + v + "}")
+	return b.String()
 }
 
 // FuzzDecode: for any valid UTF-8 input, fastDecode accepts exactly what

@@ -32,6 +32,13 @@ type registry struct {
 	families []FamilyInfo
 	order    []Kind // StreamOrder
 	fixtures map[Kind][]byte
+	// pointers are the JSON Pointers of the kinds' top-level field and
+	// legacy names ("/duration"), made once: findings name them.
+	pointers map[string]string
+	// boxed are the values the kinds document (event names, enums,
+	// expected and older values), by length, each boxed once as the
+	// decoded tree holds it (boxing a string allocates; see intern).
+	boxed [maxBoxed + 1][]boxedString
 
 	// The compiled schemas, built on first validation that needs them.
 	compileOnce sync.Once
@@ -120,7 +127,7 @@ func rebuild() error {
 // build checks the entries and indexes them. Every check is one a new
 // entry could get wrong; the message names the entry and the fix.
 func build(kinds []KindInfo, fams []FamilyInfo) (*registry, error) {
-	r := &registry{index: map[Kind]*KindInfo{}, aliases: map[string]Kind{}, families: fams, fixtures: map[Kind][]byte{}}
+	r := &registry{index: map[Kind]*KindInfo{}, aliases: map[string]Kind{}, families: fams, fixtures: map[Kind][]byte{}, pointers: map[string]string{}}
 	famRank := map[Family]int{}
 	paths := map[string]Family{}
 	for i, f := range fams {
@@ -160,6 +167,14 @@ func build(kinds []KindInfo, fams []FamilyInfo) (*registry, error) {
 			return nil, fmt.Errorf("event: the fixture of kind %q is not valid JSON", info.Kind)
 		}
 		r.fixtures[info.Kind] = fx
+		for _, f := range info.Fields {
+			r.pointers[f.Name] = pointer(f.Name)
+		}
+		for old := range info.Legacy {
+			r.pointers[old] = pointer(old)
+		}
+		r.box(info.Event)
+		r.boxFields(info.Fields)
 		p := &info
 		r.kinds = append(r.kinds, p)
 		r.index[info.Kind] = p
@@ -203,6 +218,50 @@ func build(kinds []KindInfo, fams []FamilyInfo) (*registry, error) {
 		r.order = append(r.order, k.Kind)
 	}
 	return r, nil
+}
+
+// maxBoxed is the longest value boxed once.
+const maxBoxed = 31
+
+type boxedString struct {
+	s string
+	v any
+}
+
+func (r *registry) box(s string) {
+	if s == "" || len(s) > maxBoxed {
+		return
+	}
+	for _, b := range r.boxed[len(s)] {
+		if b.s == s {
+			return
+		}
+	}
+	r.boxed[len(s)] = append(r.boxed[len(s)], boxedString{s, s})
+}
+
+func (r *registry) boxFields(fields []Field) {
+	for _, f := range fields {
+		for _, vs := range [][]string{f.Enum, f.Expected, f.Older} {
+			for _, v := range vs {
+				r.box(v)
+			}
+		}
+		r.boxFields(f.Items)
+	}
+}
+
+// intern returns s boxed: the table's box when it documents s, else a new
+// one.
+func (r *registry) intern(s string) any {
+	if len(s) <= maxBoxed {
+		for _, b := range r.boxed[len(s)] {
+			if b.s == s {
+				return b.v
+			}
+		}
+	}
+	return s
 }
 
 func checkEntry(info *KindInfo, famRank map[Family]int) error {
@@ -265,6 +324,21 @@ func checkEntry(info *KindInfo, famRank map[Family]int) error {
 		}
 		if fieldAt(info.Fields, []string{old}) != nil {
 			return fmt.Errorf("legacy name %q is also a field", old)
+		}
+	}
+	info.legacyIntervals = make([][2]string, len(info.Intervals))
+	for i, iv := range info.Intervals {
+		var lb, le string
+		for old, now := range info.Legacy {
+			switch now {
+			case iv.Begin:
+				lb = old
+			case iv.End:
+				le = old
+			}
+		}
+		if iv.In == "" && lb != "" && le != "" {
+			info.legacyIntervals[i] = [2]string{lb, le}
 		}
 	}
 	info.Versions = nil

@@ -66,7 +66,14 @@ func Validate(ev *Event, opts Options) Findings {
 	if v.max <= 0 {
 		v.max = DefaultMaxFindings
 	}
-	if conforms(ev.Kind, ev.Fields) {
+	for i := range v.kept {
+		v.kept[i] = bounded[keyedFinding]{k: v.max, less: reportBefore}
+	}
+	// The kind's fields are looked up once, for conforms and for object.
+	var vals [maxLooked]any
+	var present [maxLooked]bool
+	fv := lookup(ev.Fields, info.Fields, vals[:0], present[:0])
+	if bodyConforms(info, fv) {
 		// Nothing for the schema to find (see fastpath.go).
 	} else if sch, err := compiledSchema(ev.Kind); err != nil {
 		v.add("", Error, CodeSchema, "internal error compiling the schema: %v", err)
@@ -77,7 +84,7 @@ func Validate(ev *Event, opts Options) Findings {
 			v.add("", Error, CodeSchema, "%v", err)
 		}
 	}
-	v.object(ev.Fields, info.Fields, info.Legacy, nil)
+	v.object(ev.Fields, info.Fields, info.Legacy, nil, &fv)
 	v.intervals(ev.Fields)
 	v.duplicates(ev)
 	fs := v.result()
@@ -134,17 +141,39 @@ func sevIndex(s Severity) int {
 // finding that would come after all of them is counted without building
 // its message.
 func (v *validator) add(path string, sev Severity, code Code, format string, args ...any) {
+	if h, key, ok := v.slot(path, sev, code); ok {
+		key.Message = fmt.Sprintf(format, args...)
+		v.keep(h, key)
+	}
+}
+
+// addMsg is add with a message already made (most are made once, for
+// every body that has the finding: see the drift messages).
+func (v *validator) addMsg(path string, sev Severity, code Code, msg string) {
+	if h, key, ok := v.slot(path, sev, code); ok {
+		key.Message = msg
+		v.keep(h, key)
+	}
+}
+
+// slot numbers a finding and reports whether it would be kept; if not, it
+// is counted as dropped.
+func (v *validator) slot(path string, sev Severity, code Code) (*bounded[keyedFinding], keyedFinding, bool) {
 	h := &v.kept[sevIndex(sev)]
-	if h.less == nil {
-		h.less, h.k = reportBefore, v.max
+	if h.h == nil {
+		// Room for the few findings most bodies have, at once.
+		h.h = make([]keyedFinding, 0, min(v.max, 4))
 	}
 	v.seq++
 	key := keyedFinding{Finding: Finding{Path: path, Severity: sev, Code: code}, seq: v.seq}
 	if !h.wouldKeep(key) {
 		v.drop(code, sev, 1)
-		return
+		return nil, key, false
 	}
-	key.Message = fmt.Sprintf(format, args...)
+	return h, key, true
+}
+
+func (v *validator) keep(h *bounded[keyedFinding], key keyedFinding) {
 	if out, evicted := h.offer(key); evicted {
 		v.drop(out.Code, out.Severity, 1)
 	}
@@ -174,13 +203,14 @@ func (v *validator) result() Findings {
 	if len(errs)+len(warns) == 0 && v.dropped == nil {
 		return nil
 	}
-	all := append(errs, warns...)
-	if len(errs) > 0 && len(warns) > 0 {
-		sort.Slice(all, func(i, j int) bool { return reportBefore(all[i], all[j]) })
-	}
-	fs := make(Findings, len(all), len(all)+1)
-	for i := range all {
-		fs[i] = all[i].Finding
+	// Both are in report order: merged, they are.
+	fs := make(Findings, 0, len(errs)+len(warns)+1)
+	for len(errs) > 0 || len(warns) > 0 {
+		if len(warns) == 0 || len(errs) > 0 && reportBefore(errs[0], warns[0]) {
+			fs, errs = append(fs, errs[0].Finding), errs[1:]
+		} else {
+			fs, warns = append(fs, warns[0].Finding), warns[1:]
+		}
 	}
 	if v.dropped != nil {
 		fs = append(fs, v.truncated())
@@ -374,24 +404,49 @@ func shortJSON(v any) string {
 	return string(b)
 }
 
-func exampleNumber(f Field) string {
+func exampleNumber(f Field) string { return examples[exampleOf(&f)] }
+
+// examples are the numbers messages show as the spec's form of a field:
+// a time, a decimal, a whole number.
+var examples = [3]string{"1553741853968", "18439.0", "6007851133"}
+
+func exampleOf(f *Field) int {
 	switch {
 	case f.Millis:
-		return "1553741853968"
+		return 0
 	case f.Decimal:
-		return "18439.0"
+		return 1
 	}
-	return "6007851133"
+	return 2
+}
+
+// The drift messages, made once for each example rather than for each
+// callback: a revision that drifts sends them on every one.
+var numberForString, stringForNumber [len(examples)]string
+
+func init() {
+	for i, e := range examples {
+		numberForString[i] = "is a JSON number; the spec's sample has a string (\"" + e + "\"); receivers must accept both"
+		stringForNumber[i] = "is a string; the spec's sample has a JSON number (" + e + "); receivers must accept both"
+	}
 }
 
 // object checks the fields of one JSON object (the body, or a group span)
 // that a schema cannot: drift, padding, negatives, timestamps, URLs, unknown
 // and legacy names.
-func (v *validator) object(obj map[string]any, fields []Field, legacy map[string]string, at []string) {
+// fv, when not nil, holds fields' values in obj, looked up already.
+func (v *validator) object(obj map[string]any, fields []Field, legacy map[string]string, at []string, fv *fieldValues) {
 	known := 0
 	for i := range fields {
 		f := &fields[i]
-		if val, ok := obj[f.Name]; ok {
+		var val any
+		var ok bool
+		if fv != nil {
+			val, ok = fv.get(i)
+		} else {
+			val, ok = obj[f.Name]
+		}
+		if ok {
 			known++
 			v.value(f, val, place{at, f.Name})
 		}
@@ -459,7 +514,14 @@ type place struct {
 	name string
 }
 
-func (p place) path() string { return pointer(child(p.at, p.name)...) }
+func (p place) path() string {
+	if len(p.at) == 0 {
+		if s, ok := table().pointers[p.name]; ok {
+			return s // a field's or legacy name's, made once
+		}
+	}
+	return pointer(child(p.at, p.name)...)
+}
 
 func (v *validator) value(f *Field, val any, p place) {
 	if s, ok := val.(string); ok && s != trimSpaceASCII(s) && s != strings.TrimSpace(s) {
@@ -473,7 +535,7 @@ func (v *validator) value(f *Field, val any, p place) {
 		v.number(f, val, p)
 	case f.ID:
 		if n, ok := val.(json.Number); ok {
-			v.add(p.path(), Warning, CodeTypeDrift, "is the JSON number %s; the spec's sample has a string (\"163594946396839936\"); ids beyond 2^53 lose digits in float64 parsers, so receivers must keep them as text", n)
+			v.addMsg(p.path(), Warning, CodeTypeDrift, "is the JSON number "+string(n)+"; the spec's sample has a string (\"163594946396839936\"); ids beyond 2^53 lose digits in float64 parsers, so receivers must keep them as text")
 		}
 	case f.URL:
 		if s, ok := val.(string); ok {
@@ -484,7 +546,7 @@ func (v *validator) value(f *Field, val any, p place) {
 		loc := child(p.at, p.name)
 		for i, it := range items {
 			if m, ok := it.(map[string]any); ok {
-				v.object(m, f.Items, nil, child(loc, strconv.Itoa(i)))
+				v.object(m, f.Items, nil, child(loc, strconv.Itoa(i)), nil)
 			}
 		}
 	}
@@ -496,7 +558,7 @@ func (v *validator) number(f *Field, val any, p place) {
 	case json.Number:
 		digits = n.String()
 		if f.Type == TString {
-			v.add(p.path(), Warning, CodeTypeDrift, "is a JSON number; the spec's sample has a string (\"%s\"); receivers must accept both", exampleNumber(*f))
+			v.addMsg(p.path(), Warning, CodeTypeDrift, numberForString[exampleOf(f)])
 		}
 	case string:
 		if !isNumericString(n) {
@@ -504,31 +566,41 @@ func (v *validator) number(f *Field, val any, p place) {
 		}
 		digits = trimSpaceASCII(n)
 		if f.Type == TNumber {
-			v.add(p.path(), Warning, CodeTypeDrift, "is a string; the spec's sample has a JSON number (%s); receivers must accept both", exampleNumber(*f))
+			v.addMsg(p.path(), Warning, CodeTypeDrift, stringForNumber[exampleOf(f)])
 		}
 	default:
 		return // the schema reports it
 	}
 	if f.NonNegative && strings.HasPrefix(digits, "-") {
-		v.add(p.path(), Error, CodeNegative, "%s is negative; a %s cannot be", digits, f.Doc)
+		v.addMsg(p.path(), Error, CodeNegative, digits+" is negative; a "+f.Doc+" cannot be")
 		return
 	}
 	if !f.Decimal && notWhole(digits) {
-		v.add(p.path(), Warning, CodeDecimalString, "%s is not a whole number; the spec's sample has an integer here", digits)
+		v.addMsg(p.path(), Warning, CodeDecimalString, digits+" is not a whole number; the spec's sample has an integer here")
 	}
 	if f.Millis {
-		ms, err := strconv.ParseFloat(digits, 64)
-		if err != nil {
+		ms, ok := millisOf(digits)
+		if !ok {
 			return
 		}
 		switch {
 		case ms >= 1e12 && ms < 4102444800000: // 2001-09-09 .. 2100-01-01
 		case ms >= 1e9 && ms < 4102444800:
-			v.add(p.path(), Warning, CodeImplausibleTS, "%s looks like seconds; the spec's timestamps are milliseconds since the epoch (13 digits)", digits)
+			v.addMsg(p.path(), Warning, CodeImplausibleTS, digits+" looks like seconds; the spec's timestamps are milliseconds since the epoch (13 digits)")
 		default:
-			v.add(p.path(), Warning, CodeImplausibleTS, "%s is not a plausible millisecond timestamp (13 digits, between 2001 and 2100)", digits)
+			v.addMsg(p.path(), Warning, CodeImplausibleTS, digits+" is not a plausible millisecond timestamp (13 digits, between 2001 and 2100)")
 		}
 	}
+}
+
+// millisOf reads a timestamp's digits: as an integer when they are one
+// (every callback's, and cheaper), else as ParseFloat reads them.
+func millisOf(digits string) (float64, bool) {
+	if n, err := strconv.ParseInt(digits, 10, 64); err == nil && n > -1<<53 && n < 1<<53 {
+		return float64(n), true
+	}
+	f, err := strconv.ParseFloat(digits, 64)
+	return f, err == nil
 }
 
 // notWhole reports whether a number's digits hold a fraction or an
@@ -624,7 +696,7 @@ func (v *validator) unexpected(f *Field, s string, p place) {
 // intervals checks that the kind's pairs of times are in order, in the
 // body (also under their legacy names) or in each object of an array.
 func (v *validator) intervals(f map[string]any) {
-	for _, iv := range v.info.Intervals {
+	for i, iv := range v.info.Intervals {
 		if iv.In != "" {
 			spans, _ := f[iv.In].([]any)
 			for i, s := range spans {
@@ -635,17 +707,8 @@ func (v *validator) intervals(f map[string]any) {
 			continue
 		}
 		v.order(f, iv.Begin, iv.End, "")
-		var lb, le string
-		for old, now := range v.info.Legacy {
-			switch now {
-			case iv.Begin:
-				lb = old
-			case iv.End:
-				le = old
-			}
-		}
-		if lb != "" && le != "" {
-			v.order(f, lb, le, "")
+		if lg := v.info.legacyIntervals[i]; lg[0] != "" {
+			v.order(f, lg[0], lg[1], "")
 		}
 	}
 }

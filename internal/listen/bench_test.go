@@ -2,6 +2,7 @@ package listen
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/livecb/livecb/internal/capture"
+	"github.com/livecb/livecb/internal/event"
 )
 
 // BenchmarkHandle is the listener's own work on one callback, without the
@@ -25,6 +27,35 @@ func BenchmarkHandle(b *testing.B) {
 	for b.Loop() {
 		handleRaw(b, s, raw, body)
 	}
+}
+
+// BenchmarkHandleDrift is BenchmarkHandle for a record_done from another
+// revision of the service (duration and fileSize as JSON numbers): two
+// type_drift warnings, checked, encoded into the record and committed.
+func BenchmarkHandleDrift(b *testing.B) {
+	s := benchServer(b)
+	body := drifting(b)
+	raw := []byte("Host: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: 405\r\nContent-Type: application/json\r\nAccept-Encoding: gzip\r\n\r\n")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		handleRaw(b, s, raw, body)
+	}
+}
+
+// drifting is a record_done whose duration and fileSize are JSON numbers,
+// as another revision of the service sends them.
+func drifting(t testing.TB) []byte {
+	t.Helper()
+	body, _, err := event.Apply(event.RecordDone, sample(t, event.RecordDone),
+		[]event.Override{{Path: "duration", Value: json.RawMessage(`598000.0`)}, {Path: "fileSize", Value: json.RawMessage(`186875000`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, fs := event.Check(body, event.Options{}); len(fs) != 2 {
+		t.Fatalf("the drifting body has findings %v, want two type_drift", fs)
+	}
+	return body
 }
 
 // benchServer is a listener that is not served: the benchmarks call its

@@ -35,13 +35,16 @@ type group struct {
 const maxSpare = 1 << 20
 
 func (s *Server) newGroup() *group {
-	g := &group{}
-	// Reuse the buffers of a group already committed.
-	if s.spare != nil {
-		g.lines, g.reqs, g.ends = s.spare.lines[:0], s.spare.reqs[:0], s.spare.ends[:0]
+	// Reuse a group already committed, with its buffers: nobody holds it
+	// once its leader has reported it (its waiters kept its channels,
+	// not the group).
+	if g := s.spare; g != nil {
 		s.spare = nil
+		g.lines, g.reqs, g.ends = g.lines[:0], g.reqs[:0], g.ends[:0]
+		g.done, g.lead = nil, nil
+		return g
 	}
-	return g
+	return &group{}
 }
 
 // commit numbers req, writes its line (enc, nil when it has none) with the
@@ -143,4 +146,5 @@ func failCapture(req *Request) {
 		Body: "livecb listen: could not save the callback: " + req.CaptureErr.Error() + "\n"}
 	rec.Findings = append(rec.Findings, event.Finding{Severity: event.Error, Code: CodeCaptureFailed,
 		Message: "could not write the capture log: " + req.CaptureErr.Error() + "; answered 500 so that the sender retries"})
+	req.errs++
 }

@@ -144,6 +144,9 @@ type Request struct {
 	// Line is what Options.Render made of the request (valid during
 	// OnRequest only).
 	Line []byte
+	// errs and warns count Record.Findings, counted before the commit so
+	// that reporting a group does nothing per finding.
+	errs, warns int
 }
 
 // Valid reports whether the request is a callback without errors.
@@ -402,8 +405,11 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		if ev != nil {
 			rec.Kind = ev.Kind
 		}
-		fs = append(fs, s.requestFindings(in, ev)...)
-		fs = append(fs, bodyFindings...)
+		if rf := s.requestFindings(in, ev); len(rf) > 0 {
+			fs = append(append(fs, rf...), bodyFindings...)
+		} else {
+			fs = bodyFindings // (Check's own: no copy)
+		}
 	}
 
 	var fwdHeader http.Header
@@ -417,6 +423,7 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	}
 	rec.Answer = answer
 	rec.Findings = boundFindings(fs)
+	req.errs, req.warns = rec.Findings.Count()
 	if s.opts.Redact {
 		redactRecord(rec, b.data)
 	}
@@ -794,8 +801,7 @@ func (st *Stats) add(r *Request) {
 	default:
 		st.Unknown++
 	}
-	errs, warns := r.Record.Findings.Count()
-	switch {
+	switch errs, warns := r.errs, r.warns; {
 	case errs > 0:
 		st.Invalid++
 	case warns > 0:

@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -34,4 +35,28 @@ func BenchmarkReplayPacing(b *testing.B) {
 	b.ReportMetric(float64(p50.Microseconds()), "lateness-p50-µs")
 	b.ReportMetric(float64(p99.Microseconds()), "lateness-p99-µs")
 	b.ReportMetric(float64(worst.Microseconds()), "lateness-max-µs")
+}
+
+// BenchmarkReplayUnpaced replays b.N captured callbacks without pacing,
+// 32 at a time, into LIVECB_BENCH_SINK (bench/sink running apart, so that
+// a profile shows the replay alone) or an in-process receiver.
+//
+//	go run ./bench/sink & LIVECB_BENCH_SINK=http://127.0.0.1:18790/cb go test ./internal/replay -run x -bench Unpaced -memprofile mem.out
+func BenchmarkReplayUnpaced(b *testing.B) {
+	url := os.Getenv("LIVECB_BENCH_SINK")
+	if url == "" {
+		url = newReceiver(b).URL
+	}
+	recs := make([]capRec, b.N)
+	for i := range recs {
+		recs[i] = capRec{done, t0.Add(time.Duration(i) * time.Millisecond), "/cb", "application/json"}
+	}
+	path := writeCapture(b, "bench.ndjson", recs...)
+	client := deliver.NewClient(deliver.Policy{Timeout: 5 * time.Second})
+	b.ReportAllocs()
+	b.ResetTimer()
+	sum, err := Run(context.Background(), Options{Inputs: inputs(path), To: url, MaxInFlight: 32, Client: client}, func(Outcome) {})
+	if err != nil || sum.Answered != b.N {
+		b.Fatalf("replay: %v, %d of %d answered", err, sum.Answered, b.N)
+	}
 }

@@ -16,42 +16,55 @@ import (
 
 // TestReplayAgainstHostileReceivers: a peer that answers badly fails each
 // record (with its file:line, URL and cause) and the replay goes on; only
-// a receiver that cannot be reached stops it.
+// a receiver that cannot be reached stops it. The same on both delivery
+// paths: the Poster an unpaced replay uses, and the Client.
 func TestReplayAgainstHostileReceivers(t *testing.T) {
 	path := writeCapture(t, "cap.ndjson",
 		capRec{started, t0, "/", "application/json"},
 		capRec{done, t0.Add(time.Second), "/", "application/json"})
 	client := deliver.NewClient(deliver.Policy{Timeout: delivertest.Timeout})
 	for _, peer := range delivertest.Peers() {
-		t.Run(peer.Name, func(t *testing.T) {
-			url := peer.Start(t)
-			var sum Summary
-			var outs []Outcome
-			delivertest.Bounded(t, 2*delivertest.Timeout+delivertest.Margin, func() {
-				sum, outs = run(t, Options{Inputs: inputs(path), To: url, Client: client})
-			})
-			switch {
-			case peer.Answered():
-				if sum.Answered != 2 || sum.Failed() || len(outs) != 2 || !outs[1].OK {
-					t.Errorf("summary %+v", sum)
-				}
-			case peer.Unreachable:
-				if len(outs) != 1 || outs[0].State != Unreachable || outs[0].Cause != peer.Cause || sum.Unreachable != 1 ||
-					!strings.Contains(sum.Stopped, url) || !strings.Contains(sum.Stopped, string(peer.Cause)) || !strings.Contains(sum.Stopped, "cap.ndjson:1") {
-					t.Errorf("summary %+v outcomes %+v", sum, outs)
-				}
-			default:
-				if len(outs) != 2 || sum.Failures != 2 || sum.Unreachable != 0 || sum.Stopped != "" || !sum.Failed() {
-					t.Fatalf("want two failed records and no stop, got %+v", sum)
-				}
-				for i, o := range outs {
-					if o.State != Failed || o.OK || o.Cause != peer.Cause || o.URL != url || o.Reason == "" || o.Status != peer.Status ||
-						o.Source != "cap.ndjson:"+string(rune('1'+i)) {
-						t.Errorf("record %d: %+v", i+1, o)
-					}
-				}
+		for _, clientOnly := range []bool{false, true} {
+			name := peer.Name + "/poster"
+			if clientOnly {
+				name = peer.Name + "/client"
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				testReplayAgainst(t, peer, Options{Inputs: inputs(path), Client: client, clientOnly: clientOnly})
+			})
+		}
+	}
+}
+
+// testReplayAgainst replays opts' two records into peer.
+func testReplayAgainst(t *testing.T, peer delivertest.Peer, opts Options) {
+	url := peer.Start(t)
+	opts.To = url
+	var sum Summary
+	var outs []Outcome
+	delivertest.Bounded(t, 2*delivertest.Timeout+delivertest.Margin, func() {
+		sum, outs = run(t, opts)
+	})
+	switch {
+	case peer.Answered():
+		if sum.Answered != 2 || sum.Failed() || len(outs) != 2 || !outs[1].OK {
+			t.Errorf("summary %+v", sum)
+		}
+	case peer.Unreachable:
+		if len(outs) != 1 || outs[0].State != Unreachable || outs[0].Cause != peer.Cause || sum.Unreachable != 1 ||
+			!strings.Contains(sum.Stopped, url) || !strings.Contains(sum.Stopped, string(peer.Cause)) || !strings.Contains(sum.Stopped, "cap.ndjson:1") {
+			t.Errorf("summary %+v outcomes %+v", sum, outs)
+		}
+	default:
+		if len(outs) != 2 || sum.Failures != 2 || sum.Unreachable != 0 || sum.Stopped != "" || !sum.Failed() {
+			t.Fatalf("want two failed records and no stop, got %+v", sum)
+		}
+		for i, o := range outs {
+			if o.State != Failed || o.OK || o.Cause != peer.Cause || o.URL != url || o.Reason == "" || o.Status != peer.Status ||
+				o.Source != "cap.ndjson:"+string(rune('1'+i)) {
+				t.Errorf("record %d: %+v", i+1, o)
+			}
+		}
 	}
 }
 

@@ -62,18 +62,22 @@ func merge(ctx context.Context, inputs []Input, opts source.Options, next func(e
 		chans[i] = make(chan entry, 16)
 		go readInput(ctx, i, in, opts, chans[i])
 	}
-	heads := make([]*entry, len(inputs))
+	// heads[i] is input i's pending item while has[i] (values, not
+	// pointers: a pointer to each item read made one more allocation per
+	// record).
+	heads := make([]entry, len(inputs))
+	has := make([]bool, len(inputs))
 	pull := func(i int) error {
 		e, ok := <-chans[i]
 		if !ok {
-			heads[i] = nil
+			heads[i], has[i] = entry{}, false
 			chans[i] = nil
 			return nil
 		}
 		if e.err != nil {
 			return e.err
 		}
-		heads[i] = &e
+		heads[i], has[i] = e, true
 		return nil
 	}
 	for i := range inputs {
@@ -83,15 +87,15 @@ func merge(ctx context.Context, inputs []Input, opts source.Options, next func(e
 	}
 	for {
 		best := -1
-		for i, h := range heads {
-			if h != nil && (best < 0 || h.key.Before(heads[best].key)) {
+		for i := range heads {
+			if has[i] && (best < 0 || heads[i].key.Before(heads[best].key)) {
 				best = i
 			}
 		}
 		if best < 0 {
 			return nil
 		}
-		if !next(*heads[best]) {
+		if !next(heads[best]) {
 			return nil
 		}
 		if err := pull(best); err != nil {

@@ -49,7 +49,10 @@ type Options struct {
 	PreservePath bool
 	Routes       route.Table
 	// Client delivers, under its policy (which also says which answers
-	// are expected).
+	// are expected). A replay without pacing and without retries sends
+	// under the same policy through a deliver.Poster, load mode's client
+	// (see fastPath); a host the Poster cannot reach directly (behind a
+	// proxy) still goes through Client.
 	Client *deliver.Client
 	// MaxInFlight is how many deliveries may be under way at once (default
 	// 1: the next callback leaves once the previous one is answered, so the
@@ -57,6 +60,8 @@ type Options struct {
 	MaxInFlight int
 	// Read bounds the records read from the inputs (source.Options).
 	Read source.Options
+	// clientOnly keeps every delivery on Client (tests compare the paths).
+	clientOnly bool
 }
 
 // State says what became of a record.
@@ -155,7 +160,10 @@ func Run(ctx context.Context, opts Options, report func(Outcome)) (Summary, erro
 	if opts.MaxInFlight < 1 {
 		opts.MaxInFlight = 1
 	}
-	r := &runner{opts: opts, report: report, lat: newHist(), late: newHist()}
+	r := &runner{opts: opts, report: report, lat: newHist(), late: newHist(), poster: fastPath(opts)}
+	if r.poster != nil {
+		defer r.poster.CloseIdle()
+	}
 	return r.run(ctx)
 }
 
@@ -188,6 +196,33 @@ type runner struct {
 	// a fresh stack through net/http each time: 7% of an unpaced replay).
 	jobs    chan job
 	workers sync.WaitGroup
+	// poster, when set, delivers instead of the Client (fastPath).
+	poster *deliver.Poster
+	// checkedURL is the last target that passed deliver.CheckURL.
+	checkedURL string
+}
+
+// fastPath is the Poster an unpaced replay delivers through, or nil. It is
+// the client of load mode (fasthttp: no reader and writer goroutines per
+// connection, no context and timer per request, buffers reused), under the
+// Client's policy, writing the same request for each record, within the
+// same bounds, with the same results (internal/deliver's tests compare
+// them). Two cases keep the Client:
+//   - retries: the Poster makes one attempt, and the Client's retry loop
+//     (its backoff, its attempts) stays the one place that retries;
+//   - pacing: between paced callbacks a connection may sit idle long
+//     enough for the receiver to close it, which net/http's client
+//     notices while it waits (its background read) and fasthttp's does
+//     not; paced replays spend their time waiting anyway.
+func fastPath(opts Options) *deliver.Poster {
+	if opts.clientOnly || opts.DryRun || opts.Speed > 0 || opts.Client == nil || opts.Client.Policy().Retries > 0 {
+		return nil
+	}
+	p, err := deliver.NewPoster(opts.Client.Policy(), opts.MaxInFlight)
+	if err != nil {
+		return nil // the Client refuses the same policy on every delivery
+	}
+	return p
 }
 
 // job is one delivery: the outcome so far, and the slot its final outcome
@@ -206,6 +241,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		defer r.reporting.Done()
 		for slot := range r.order {
 			o := <-slot
+			slots.Put(slot)
 			r.count(o)
 			if r.report != nil {
 				r.report(o)
@@ -242,10 +278,14 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 
 // emit queues an outcome that is already known.
 func (r *runner) emit(o Outcome) {
-	slot := make(chan Outcome, 1)
+	slot := slots.Get().(chan Outcome)
 	slot <- o
 	r.order <- slot
 }
+
+// slots are the channels outcomes wait in for their turn to be reported:
+// one per record, reused once reported.
+var slots = sync.Pool{New: func() any { return make(chan Outcome, 1) }}
 
 // halt stops the replay; the first reason given is kept, also when a
 // --limit stopped it first (deliveries under way may still fail).
@@ -295,7 +335,7 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		r.timeBase = it.Time
 	}
 
-	ev, findings := event.Check(it.Body, event.Options{})
+	ev, findings := r.check(it.Body)
 	kind := event.Kind("")
 	if ev != nil {
 		kind = ev.Kind
@@ -382,12 +422,15 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		return true
 	}
 	o.URL = target
-	if err := deliver.CheckURL(target); err != nil {
-		// This record's URL (its captured path, its route), not the
-		// receiver: the others still go.
-		o.State, o.Cause, o.Reason = Failed, deliver.CauseURL, err.Error()
-		r.emit(o)
-		return true
+	if target != r.checkedURL {
+		if err := deliver.CheckURL(target); err != nil {
+			// This record's URL (its captured path, its route), not the
+			// receiver: the others still go.
+			o.State, o.Cause, o.Reason = Failed, deliver.CauseURL, err.Error()
+			r.emit(o)
+			return true
+		}
+		r.checkedURL = target // (most records go to the URL before's)
 	}
 
 	if r.opts.DryRun {
@@ -396,6 +439,23 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		return true
 	}
 	return r.deliver(ctx, e, o)
+}
+
+// check decodes and classifies a body, and validates it when a filter
+// asks about its findings (--valid-only, --invalid-only): nothing else in
+// a replay reads them, and validating was a third of checking.
+func (r *runner) check(body []byte) (*event.Event, event.Findings) {
+	if r.opts.Filter.ValidOnly || r.opts.Filter.InvalidOnly {
+		return event.Check(body, event.Options{})
+	}
+	ev, err := event.Decode(body)
+	if err != nil {
+		return nil, nil
+	}
+	if k, err := event.Classify(ev.Fields); err == nil {
+		ev.Kind = k
+	}
+	return ev, nil
 }
 
 // offset is when a callback captured at key is due after the start.
@@ -438,14 +498,21 @@ func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
 			o.Lateness = time.Since(due)
 		}
 	}
-	slot := make(chan Outcome, 1)
+	slot := slots.Get().(chan Outcome)
 	r.order <- slot
 	if r.jobs == nil {
 		r.jobs = make(chan job, r.opts.MaxInFlight)
 		for range r.opts.MaxInFlight {
 			r.workers.Go(func() {
+				// Each worker keeps its request, built once per target
+				// (the Poster's Sender).
+				var s *deliver.Sender
+				if r.poster != nil {
+					s = r.poster.NewSender()
+					defer s.Close()
+				}
 				for j := range r.jobs {
-					j.slot <- r.send(ctx, j.o)
+					j.slot <- r.send(ctx, j.o, s)
 					<-r.sem
 				}
 			})
@@ -455,9 +522,10 @@ func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
 	return true
 }
 
-// send delivers one callback and completes its outcome.
-func (r *runner) send(ctx context.Context, o Outcome) Outcome {
-	res := r.opts.Client.Do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}, nil)
+// send delivers one callback, through s when the replay has the Poster,
+// and completes its outcome.
+func (r *runner) send(ctx context.Context, o Outcome, s *deliver.Sender) Outcome {
+	res := r.do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}, s)
 	o.Status, o.Latency, o.Attempts = res.Status, res.Latency, len(res.Attempts)
 	switch {
 	case res.Unreachable():
@@ -475,6 +543,20 @@ func (r *runner) send(ctx context.Context, o Outcome) Outcome {
 		}
 	}
 	return o
+}
+
+// do delivers one request: through the Poster's Sender s when the replay
+// has the Poster, else (or for a host behind a proxy, which the Poster
+// refuses before sending anything) through the Client.
+func (r *runner) do(ctx context.Context, req deliver.Request, s *deliver.Sender) deliver.Result {
+	if s != nil {
+		res := s.Do(ctx, req)
+		var se *deliver.SettingError
+		if res.Cause != deliver.CauseSetting || !errors.As(res.Err, &se) || se.Setting != deliver.SettingProxy {
+			return res
+		}
+	}
+	return r.opts.Client.Do(ctx, req, nil)
 }
 
 // waitUntil sleeps until t, spinning for the last millisecond so callbacks

@@ -11,8 +11,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/livecb/livecb/internal/capture"
@@ -43,8 +43,9 @@ type Item struct {
 	Target      string
 }
 
-// Where is file:line, for messages.
-func (it Item) Where() string { return fmt.Sprintf("%s:%d", it.File, it.Line) }
+// Where is file:line, for messages. validate and replay make it for every
+// record: concatenated, not formatted through fmt.
+func (it Item) Where() string { return it.File + ":" + strconv.Itoa(it.Line) }
 
 // Format of an input file.
 type Format string

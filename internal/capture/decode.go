@@ -1,0 +1,470 @@
+package capture
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/jsonx"
+)
+
+// The decoder of records, without reflection: a replay decodes every line
+// of a capture, and encoding/json's Unmarshal (a scan to validate, then a
+// reflective walk, a string per field) was a quarter of an unpaced
+// replay's CPU, as much as sending the callbacks. It reads the records
+// the encoder writes, and whatever else it is sure of: exact field names,
+// each at most once, the types Record declares, null only for a nil
+// header or header value, valid UTF-8.
+// Anything else (a hand-edited line, another tool's JSON, a syntax error)
+// it declines, and Parse runs encoding/json, which then says what is
+// wrong. FuzzDecode asserts that whatever it accepts, encoding/json
+// accepts too and decodes to the same Record. (A JSON library was tried:
+// see bench/README.md.)
+//
+// Strings are substrings of one copy of the line, so that a record costs
+// a few allocations instead of one per field.
+
+// decodeRecord decodes line as json.Unmarshal would into a Record, or
+// reports false.
+func decodeRecord(line []byte) (*Record, bool) {
+	if !utf8.Valid(line) {
+		return nil, false // (encoding/json replaces invalid bytes: left to it)
+	}
+	d := decoder{b: line, s: string(line)}
+	r := &Record{}
+	d.ws()
+	if !d.record(r) {
+		return nil, false
+	}
+	d.ws()
+	return r, d.i == len(d.b)
+}
+
+type decoder struct {
+	b    []byte
+	s    string // b as a string, for substrings
+	i    int
+	vals []string // the header values read so far
+}
+
+func (d *decoder) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and reports whether c follows, consuming it.
+func (d *decoder) next(c byte) bool {
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// object reads an object whose keys are among names (each at most once),
+// calling field with each key's index; field reads the value. names are
+// in the order the encoder writes them.
+func (d *decoder) object(names []string, field func(int) bool) bool {
+	if !d.next('{') {
+		return false
+	}
+	if d.next('}') {
+		return true
+	}
+	var seen uint64
+	last := -1
+	for {
+		d.ws()
+		key, ok := d.str()
+		if !ok || !d.next(':') {
+			return false
+		}
+		// Looked for from the name after the last one found: the encoder
+		// writes them in names' order.
+		k := -1
+		for j := range names {
+			if n := (last + 1 + j) % len(names); names[n] == key {
+				k = n
+				break
+			}
+		}
+		last = k
+		if k < 0 || seen&(1<<k) != 0 {
+			return false // unknown (perhaps another case of a name) or twice
+		}
+		seen |= 1 << k
+		d.ws()
+		if !field(k) {
+			return false
+		}
+		if d.next(',') {
+			continue
+		}
+		return d.next('}')
+	}
+}
+
+var recordFields = []string{"format", "seq", "time", "remote", "method", "target", "target_raw", "host", "host_raw",
+	"header", "header_raw", "trailer", "trailer_raw", "body", "encoding", "size", "truncated", "redacted", "kind",
+	"findings", "answer"}
+
+func (d *decoder) record(r *Record) bool {
+	return d.object(recordFields, func(k int) bool {
+		var ok bool
+		switch recordFields[k] {
+		case "format":
+			r.Format, ok = d.str()
+		case "seq":
+			var n int64
+			neg := d.i < len(d.b) && d.b[d.i] == '-' // (even -0: encoding/json refuses it for a uint64)
+			n, ok = d.integer()
+			r.Seq, ok = uint64(n), ok && !neg
+		case "time":
+			ok = d.time(r)
+		case "remote":
+			r.Remote, ok = d.str()
+		case "method":
+			r.Method, ok = d.str()
+		case "target":
+			r.Target, ok = d.str()
+		case "target_raw":
+			r.TargetRaw, ok = d.str()
+		case "host":
+			r.Host, ok = d.str()
+		case "host_raw":
+			r.HostRaw, ok = d.str()
+		case "header":
+			r.Header, ok = d.header()
+		case "header_raw":
+			r.HeaderRaw, ok = d.header()
+		case "trailer":
+			r.Trailer, ok = d.header()
+		case "trailer_raw":
+			r.TrailerRaw, ok = d.header()
+		case "body":
+			r.Body, ok = d.str()
+		case "encoding":
+			r.Encoding, ok = d.str()
+		case "size":
+			r.Size, ok = d.integer()
+		case "truncated":
+			r.Truncated, ok = d.boolean()
+		case "redacted":
+			r.Redacted, ok = d.boolean()
+		case "kind":
+			var s string
+			s, ok = d.str()
+			r.Kind = event.Kind(s)
+		case "findings":
+			r.Findings, ok = d.findings()
+		case "answer":
+			ok = d.answer(&r.Answer)
+		}
+		return ok
+	})
+}
+
+// time reads the time as encoding/json does: the raw string, quotes
+// included, to time.Time's UnmarshalJSON.
+func (d *decoder) time(r *Record) bool {
+	start := d.i
+	if _, ok := d.str(); !ok {
+		return false
+	}
+	return r.Time.UnmarshalJSON(d.b[start:d.i]) == nil
+}
+
+// header reads an object of arrays of strings (an http.Header, or the raw
+// values beside one), or null (a nil header, as the encoder writes it);
+// a name's values may be null too.
+func (d *decoder) header() (http.Header, bool) {
+	if len(d.s)-d.i >= 4 && d.s[d.i:d.i+4] == "null" {
+		d.i += 4
+		return nil, true
+	}
+	if !d.next('{') {
+		return nil, false
+	}
+	h := http.Header{}
+	if d.next('}') {
+		return h, true
+	}
+	for {
+		d.ws()
+		key, ok := d.str()
+		if !ok || !d.next(':') {
+			return nil, false
+		}
+		d.ws()
+		if len(d.s)-d.i >= 4 && d.s[d.i:d.i+4] == "null" {
+			// A nil value, as the encoder writes one.
+			d.i += 4
+			h[key] = nil
+			if d.next(',') {
+				continue
+			}
+			return h, d.next('}')
+		}
+		if !d.next('[') {
+			return nil, false
+		}
+		// The values of every name in one slice (cut so that each name's
+		// stay its own), not a slice per name.
+		if d.vals == nil {
+			d.vals = make([]string, 0, 8)
+		}
+		from := len(d.vals)
+		if !d.next(']') {
+			for {
+				d.ws()
+				v, ok := d.str()
+				if !ok {
+					return nil, false
+				}
+				d.vals = append(d.vals, v)
+				if d.next(',') {
+					continue
+				}
+				if !d.next(']') {
+					return nil, false
+				}
+				break
+			}
+		}
+		vs := d.vals[from:len(d.vals):len(d.vals)]
+		if len(vs) == 0 {
+			vs = []string{}
+		}
+		h[key] = vs // (a name given twice: the last, as encoding/json)
+		if d.next(',') {
+			continue
+		}
+		return h, d.next('}')
+	}
+}
+
+var findingFields = []string{"path", "severity", "code", "message", "line", "column"}
+
+func (d *decoder) findings() (event.Findings, bool) {
+	if !d.next('[') {
+		return nil, false
+	}
+	fs := event.Findings{}
+	if d.next(']') {
+		return fs, true
+	}
+	for {
+		var f event.Finding
+		ok := d.object(findingFields, func(k int) bool {
+			var ok bool
+			var s string
+			var n int64
+			switch findingFields[k] {
+			case "path":
+				f.Path, ok = d.str()
+			case "severity":
+				s, ok = d.str()
+				f.Severity = event.Severity(s)
+			case "code":
+				s, ok = d.str()
+				f.Code = event.Code(s)
+			case "message":
+				f.Message, ok = d.str()
+			case "line":
+				n, ok = d.integer()
+				f.Line = int(n)
+			case "column":
+				n, ok = d.integer()
+				f.Column = int(n)
+			}
+			return ok
+		})
+		if !ok {
+			return nil, false
+		}
+		fs = append(fs, f)
+		if d.next(',') {
+			continue
+		}
+		return fs, d.next(']')
+	}
+}
+
+var answerFields = []string{"status", "body", "forwarded"}
+
+func (d *decoder) answer(a *Answer) bool {
+	return d.object(answerFields, func(k int) bool {
+		var ok bool
+		var n int64
+		switch answerFields[k] {
+		case "status":
+			n, ok = d.integer()
+			a.Status = int(n)
+		case "body":
+			a.Body, ok = d.str()
+		case "forwarded":
+			a.Forwarded = &Forward{}
+			ok = d.forward(a.Forwarded)
+		}
+		return ok
+	})
+}
+
+var forwardFields = []string{"url", "status", "latency_ms", "error"}
+
+func (d *decoder) forward(f *Forward) bool {
+	return d.object(forwardFields, func(k int) bool {
+		var ok bool
+		var n int64
+		switch forwardFields[k] {
+		case "url":
+			f.URL, ok = d.str()
+		case "status":
+			n, ok = d.integer()
+			f.Status = int(n)
+		case "latency_ms":
+			f.LatencyMS, ok = d.float()
+		case "error":
+			f.Error, ok = d.str()
+		}
+		return ok
+	})
+}
+
+func (d *decoder) boolean() (bool, bool) {
+	switch {
+	case len(d.s)-d.i >= 4 && d.s[d.i:d.i+4] == "true":
+		d.i += 4
+		return true, true
+	case len(d.s)-d.i >= 5 && d.s[d.i:d.i+5] == "false":
+		d.i += 5
+		return false, true
+	}
+	return false, false
+}
+
+// integer reads an integer as JSON writes one (-?(0|[1-9][0-9]*)), within
+// int64; a fraction or an exponent is declined (encoding/json refuses
+// them for an integer field).
+func (d *decoder) integer() (int64, bool) {
+	start := d.i
+	if d.i < len(d.b) && d.b[d.i] == '-' {
+		d.i++
+	}
+	digits := d.i
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+	}
+	if d.i == digits || d.b[digits] == '0' && d.i > digits+1 || d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(d.s[start:d.i], 10, 64)
+	return n, err == nil
+}
+
+// float reads a JSON number into a float64, as encoding/json does.
+func (d *decoder) float() (float64, bool) {
+	start := d.i
+	if d.i < len(d.b) && d.b[d.i] == '-' {
+		d.i++
+	}
+	digits := func() int {
+		from := d.i
+		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+			d.i++
+		}
+		return d.i - from
+	}
+	first := d.i
+	if n := digits(); n == 0 || d.b[first] == '0' && n > 1 {
+		return 0, false
+	}
+	if d.i < len(d.b) && d.b[d.i] == '.' {
+		d.i++
+		if digits() == 0 {
+			return 0, false
+		}
+	}
+	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
+			d.i++
+		}
+		if digits() == 0 {
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(d.s[start:d.i], 64)
+	return f, err == nil
+}
+
+// str reads a string at d.i, which must be its opening quote. A string
+// without escapes is a substring of the line; escapes are decoded as
+// encoding/json decodes them (a lone surrogate becomes U+FFFD).
+func (d *decoder) str() (string, bool) {
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
+		return "", false
+	}
+	d.i++
+	start := d.i
+	d.i += jsonx.PlainRun(d.b[d.i:])
+	if d.i < len(d.b) {
+		switch d.b[d.i] {
+		case '"':
+			d.i++
+			return d.s[start : d.i-1], true
+		case '\\':
+			return d.escaped(start)
+		}
+	}
+	return "", false // (a control byte, or the end)
+}
+
+func (d *decoder) escaped(start int) (string, bool) {
+	// The string's end first, so that its bytes, never more unescaped,
+	// are decoded into one allocation of about their size.
+	end := d.i
+	for end < len(d.b) && d.b[end] != '"' {
+		if d.b[end] == '\\' {
+			end++
+		}
+		end++
+		end += jsonx.PlainRun(d.b[min(end, len(d.b)):])
+	}
+	var out strings.Builder
+	out.Grow(min(end, len(d.b)) - start)
+	out.Write(d.b[start:d.i])
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return out.String(), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			// Runs of plain bytes at once (a body is mostly those).
+			from := d.i
+			d.i += jsonx.PlainRun(d.b[d.i:])
+			out.Write(d.b[from:d.i])
+			continue
+		}
+		var esc [utf8.UTFMax]byte
+		u, n, ok := jsonx.AppendUnescaped(esc[:0], d.b[d.i:])
+		if !ok {
+			return "", false
+		}
+		out.Write(u)
+		d.i += n
+	}
+	return "", false
+}

@@ -1,0 +1,114 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// encodedRecords are the lines the encoder writes of testRecords.
+func encodedRecords(t testing.TB) [][]byte {
+	t.Helper()
+	recs := testRecords()
+	var lines [][]byte
+	for i := range recs {
+		enc, err := Encode(&recs[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, bytes.TrimSuffix(AppendLine(nil, uint64(i+1), enc), []byte("\n")))
+	}
+	return lines
+}
+
+// TestDecodeReadsWhatTheEncoderWrites: every line the encoder writes takes
+// the fast path and decodes to what encoding/json makes of it.
+func TestDecodeReadsWhatTheEncoderWrites(t *testing.T) {
+	for i, line := range encodedRecords(t) {
+		got, ok := decodeRecord(line)
+		if !ok {
+			t.Errorf("record %d declined:\n%s", i, line)
+			continue
+		}
+		var want Record
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("record %d:\n got %+v\nwant %+v", i, *got, want)
+		}
+	}
+}
+
+// TestDecodeDeclinesWhatItIsNotSureOf: what encoding/json reads otherwise
+// (a name in another case, a name twice, a null, a number it refuses for
+// the field) is left to it.
+func TestDecodeDeclinesWhatItIsNotSureOf(t *testing.T) {
+	for _, line := range []string{
+		`{"FORMAT":"livecb.capture.v1","seq":1}`,
+		`{"format":"a","format":"b"}`,
+		`{"header":{"X":nul}}`,
+		`{"seq":-0}`,
+		`{"seq":1.0}`,
+		`{"seq":01}`,
+		`{"size":1e3}`,
+		`{"answer":{"forwarded":null}}`,
+		`{"findings":[{"line":1,"line":2}]}`,
+		`{"other":1}`,
+		"{\"body\":\"\xff\"}",
+		`{"time":"\u0032026-03-28T10:58:55Z"}`,
+		`{"seq":1} x`,
+	} {
+		if r, ok := decodeRecord([]byte(line)); ok {
+			t.Errorf("%s: decoded as %+v, want it declined", line, r)
+		}
+	}
+}
+
+// FuzzDecode: whatever the fast decoder accepts, encoding/json accepts and
+// decodes to the same Record.
+func FuzzDecode(f *testing.F) {
+	for _, line := range encodedRecords(f) {
+		f.Add(line)
+	}
+	f.Add([]byte(`{"format":"livecb.capture.v1","seq":18446744073709551615,"findings":[],"header":{},"answer":{"forwarded":{"latency_ms":-0.5e-3}}}`))
+	f.Add([]byte(`{"body":"\ud83d\ude00\ud800x\u00e9\/\b"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		got, ok := decodeRecord(line)
+		if !ok {
+			return
+		}
+		var want Record
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatalf("decoded what encoding/json refuses (%v):\n%q", err, line)
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", line, *got, want)
+		}
+	})
+}
+
+// BenchmarkParseJSON is encoding/json's decoding of the line
+// BenchmarkParse decodes: what Parse did before decode.go.
+func BenchmarkParseJSON(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(typicalRecord)))
+	for b.Loop() {
+		var r Record
+		if err := json.Unmarshal(typicalRecord, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeRecord is the fast decoder alone, on BenchmarkParse's line.
+func BenchmarkDecodeRecord(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(typicalRecord)))
+	for b.Loop() {
+		if _, ok := decodeRecord(typicalRecord); !ok {
+			b.Fatal("declined")
+		}
+	}
+}
