@@ -82,6 +82,12 @@ func Main(args []string, s Streams, build BuildInfo) int {
 			if found, r, ferr := cmd.Find(args); ferr == nil && found == cmd {
 				rest = r
 			}
+			// cobra stops before parsing the flags when it finds no
+			// command: the unknown word is the first that is no flag nor
+			// a flag's value (`livecb --config f listne` names listne).
+			if cmd.Flags().Parse(rest) == nil && cmd.Flags().NArg() > 0 {
+				rest = cmd.Flags().Args()
+			}
 			if len(rest) > 0 {
 				err = unknownCommand(cmd, rest)
 			}
