@@ -311,8 +311,10 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		o.State, o.Reason = Truncated, "the last record is cut short (a file cut by a crash?); skipped"
 		r.emit(o)
 		return true
-	case it.Broken == nil && it.Format == source.FormatNDJSON && !jsonValid(it.Body):
-		it.Broken = errors.New("not JSON")
+	case it.Broken == nil && (it.Format == source.FormatNDJSON || it.Format == source.FormatJSON) && !jsonValid(it.Body):
+		// A line, or a file of one body, that is not JSON. (A captured
+		// body is sent as it came, JSON or not: it is what the sender sent.)
+		it.Broken = notJSON(it.Body)
 	case it.Broken == nil && it.Capture != nil && it.Capture.Truncated:
 		it.Broken = fmt.Errorf("the listener kept only the first %d of %d bytes of this body (its limit of a body's size)", len(it.Body), it.Capture.Size)
 	}
@@ -439,6 +441,15 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		return true
 	}
 	return r.deliver(ctx, e, o)
+}
+
+// notJSON says where a body that is not JSON goes wrong, in validate's
+// words (line and column within the body).
+func notJSON(body []byte) error {
+	if _, err := event.Decode(body); err != nil {
+		return err
+	}
+	return errors.New("not JSON")
 }
 
 // check decodes and classifies a body, and validates it when a filter
