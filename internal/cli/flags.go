@@ -255,8 +255,13 @@ func (v *sizeValue) String() string { return v.text }
 func (v *sizeValue) Type() string   { return "size" }
 func (v *sizeValue) Set(s string) error {
 	n, err := humanize.ParseBytes(s)
-	if err != nil || n == 0 || n > 1<<40 {
+	switch {
+	case err != nil:
 		return errors.New("not a size: give one such as 16MiB, 512KiB or 1048576")
+	case n == 0:
+		return errors.New("a size of 0 bytes lets nothing through: give at least 1 (such as 16MiB or 512KiB)")
+	case n > 1<<40:
+		return errors.New("more than 1TiB: give a size up to 1TiB (such as 16MiB or 512KiB)")
 	}
 	*v.n, v.text = int64(n), s
 	return nil

@@ -128,9 +128,14 @@ func TestValidateMaxRecord(t *testing.T) {
 	if _, out, _ := runValidate(t, Streams{}, path); strings.Contains(out, "record_too_large") || !strings.Contains(out, "[unknown_kind]") {
 		t.Errorf("default limit:\n%s", out)
 	}
-	for _, bad := range []string{"0", "lots", "-1"} {
+	for bad, why := range map[string]string{
+		"lots": "not a size: give one such as 16MiB, 512KiB or 1048576",
+		"-1":   "not a size: give one such as 16MiB, 512KiB or 1048576",
+		"0":    "a size of 0 bytes lets nothing through: give at least 1 (such as 16MiB or 512KiB)",
+		"2TiB": "more than 1TiB: give a size up to 1TiB (such as 16MiB or 512KiB)",
+	} {
 		code, _, errOut := runValidate(t, Streams{}, "--max-record", bad, path)
-		if code != ExitUsage || !strings.HasPrefix(errOut, fmt.Sprintf("Error: --max-record %q: not a size: give one such as 16MiB, 512KiB or 1048576\n", bad)) {
+		if code != ExitUsage || !strings.HasPrefix(errOut, fmt.Sprintf("Error: --max-record %q: %s\n", bad, why)) {
 			t.Errorf("--max-record %s: exit %d, %q", bad, code, errOut)
 		}
 	}
