@@ -104,7 +104,7 @@ func demoRun(app *App, opts *DemoOptions) error {
 	}
 	cw, err := capture.Create(path, false)
 	if err != nil {
-		return ioError(err)
+		return writeError("--save", err)
 	}
 	pr := newRequestPrinter(app, opts.Verbose)
 	paths := event.FamilyPaths()

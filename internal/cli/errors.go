@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -66,6 +67,16 @@ func ioError(err error) error {
 	return &ExitError{Code: ExitIO, Err: fileError(err)}
 }
 
+// writeError is ioError for the file a flag names to be written: Go says
+// "open" either way, and the user is told it could not be written.
+func writeError(flag string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Op == "open" {
+		err = &fs.PathError{Op: "create", Path: pe.Path, Err: pe.Err}
+	}
+	return ioError(fmt.Errorf("%s: %w", flag, err))
+}
+
 // fileError says a failed file operation in a user's words: the file, then
 // what is wrong, instead of Go's "open x: no such file or directory".
 func fileError(err error) error {
@@ -79,6 +90,9 @@ func fileError(err error) error {
 	switch pe.Op {
 	case "write", "create", "mkdir", "rename", "truncate", "sync", "close":
 		verb = "cannot write"
+	}
+	if verb == "cannot write" && errors.Is(pe, fs.ErrNotExist) {
+		what = fmt.Sprintf("the directory %s does not exist: create it, or check the path", filepath.Dir(pe.Path))
 	}
 	msg := fmt.Sprintf("%s %s: %s", verb, pe.Path, what)
 	// The caller's prefix (a flag name) stays in front.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/livecb/livecb/internal/source"
 )
@@ -11,29 +12,44 @@ import (
 // writeFileAtomic writes data to a temporary file beside path and renames it,
 // so that a script polling for path never reads it half written.
 func writeFileAtomic(path string, data []byte) error {
+	// Errors name path, not the temporary file, which the user never named.
+	fail := func(op string, err error, tmp *os.File) error {
+		if tmp != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+		var pe *os.PathError
+		var le *os.LinkError
+		switch {
+		case errors.As(err, &pe):
+			err = pe.Err
+		case errors.As(err, &le):
+			err = le.Err
+		}
+		return &os.PathError{Op: op, Path: path, Err: err}
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fail("create", syscall.EISDIR, nil)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return err
+		return fail("create", err, nil)
 	}
 	// A report or a ready file, as os.Create makes them (CreateTemp's 0600
 	// is for the capture log, which holds secrets as received).
 	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
+		return fail("create", err, f)
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
+		return fail("write", err, f)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
-		return err
+		return fail("write", err, nil)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
 		os.Remove(f.Name())
-		return err
+		return fail("rename", err, nil)
 	}
 	return nil
 }

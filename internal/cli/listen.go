@@ -263,7 +263,7 @@ func listenRun(app *App, opts *ListenOptions) error {
 			errorf("%s %s\n", app.ErrColor.Warn("Warning:"), term.Sanitize(n.String()))
 		}
 		if cw, err = capture.Open(opts.Save, capture.Options{Sync: opts.Sync, Notify: notify}); err != nil {
-			return ioError(fmt.Errorf("--save: %w", err))
+			return writeError("--save", err)
 		}
 	}
 	var ui *listenInspector

@@ -328,8 +328,19 @@ func TestWriteFileAtomic(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "http://x\n" || len(entries) != 1 {
 		t.Errorf("content %q, %d files left", b, len(entries))
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "missing", "url"), nil); err == nil {
-		t.Error("writing into a missing directory succeeded")
+	// Errors name the file asked for, never the temporary one beside it.
+	for target, want := range map[string]string{
+		filepath.Join(dir, "missing", "url"): "cannot write " + filepath.Join(dir, "missing", "url") + ": the directory " + filepath.Join(dir, "missing") + " does not exist: create it, or check the path",
+		dir:                                  "cannot write " + dir + ": is a directory, not a file",
+	} {
+		err := writeFileAtomic(target, nil)
+		if err == nil {
+			t.Errorf("writing %s succeeded", target)
+			continue
+		}
+		if got := fileError(err).Error(); got != want {
+			t.Errorf("writing %s:\n got %s\nwant %s", target, got, want)
+		}
 	}
 }
 

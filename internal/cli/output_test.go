@@ -144,6 +144,42 @@ func TestFileErrorsInWords(t *testing.T) {
 	}
 }
 
+// Output lost on a full disk is exit 4 for every command, also those that
+// carry on after a failed write (validate prints its verdicts, demo its
+// run), and says so on stderr. /dev/full is a real file that refuses
+// every write with ENOSPC.
+func TestStdoutOnAFullDiskIsExit4(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full here: %v", err)
+	}
+	defer full.Close()
+	good := filepath.Join(t.TempDir(), "good.ndjson")
+	body := sampleBody(t, event.PublishDone)
+	if err := os.WriteFile(good, append(body, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"events"},
+		{"schema", "record_done"},
+		{"validate", good},
+		{"validate", "--output", "json", good},
+		{"send", "--dry-run", "publish_done"},
+		{"demo", "--save", filepath.Join(t.TempDir(), "demo.ndjson")},
+	} {
+		var errOut bytes.Buffer
+		code := Main(args, Streams{In: strings.NewReader(""), Out: full, Err: &errOut, Getenv: noEnv}, BuildInfo{Version: "test"})
+		if code != ExitIO || !strings.Contains(errOut.String(), "no space left on the device") {
+			t.Errorf("%v: exit %d, want %d; stderr:\n%s", args, code, ExitIO, errOut.String())
+		}
+	}
+	// The same commands with somewhere to write exit 0.
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"validate", good}, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: noEnv}, BuildInfo{Version: "test"}); code != ExitOK {
+		t.Errorf("validate to a buffer: exit %d\n%s", code, errOut.String())
+	}
+}
+
 // excerpt never cuts a character in two.
 func TestExcerptKeepsCharactersWhole(t *testing.T) {
 	s := strings.Repeat("a", 79) + "直播"

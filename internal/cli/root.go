@@ -13,13 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/livecb/livecb/internal/redact"
 	"github.com/livecb/livecb/internal/route"
+	"github.com/livecb/livecb/internal/source"
 	"github.com/livecb/livecb/internal/term"
 )
 
@@ -62,7 +65,46 @@ func (a *App) warnLabel() string {
 }
 
 // Main runs livecb with args and returns the exit code.
+//
+// Data that could not be written to standard output (a full disk, a
+// closed file) turns a verdict (0 or 1) into exit 4: every command,
+// including those that go on after a failed write (listen keeps serving),
+// ends by saying its output was lost.
 func Main(args []string, s Streams, build BuildInfo) int {
+	out := &watchedWriter{w: s.Out}
+	s.Out = out
+	code, app := execute(args, s, build)
+	if out.err != nil && (code == ExitOK || code == ExitCheckFailed) {
+		palette := app.ErrColor
+		if palette == nil {
+			palette = term.NewPalette(false)
+		}
+		fmt.Fprintf(s.Err, "%s cannot write standard output: %s\n", palette.Bad("Error:"), source.Describe(out.err))
+		return ExitIO
+	}
+	return code
+}
+
+// watchedWriter keeps the first error of the writer it passes writes to.
+type watchedWriter struct {
+	w   io.Writer
+	mu  sync.Mutex
+	err error
+}
+
+func (ww *watchedWriter) Write(p []byte) (int, error) {
+	n, err := ww.w.Write(p)
+	if err != nil {
+		ww.mu.Lock()
+		if ww.err == nil {
+			ww.err = err
+		}
+		ww.mu.Unlock()
+	}
+	return n, err
+}
+
+func execute(args []string, s Streams, build BuildInfo) (int, *App) {
 	app := &App{Streams: s, Build: build, Now: time.Now}
 	app.Output, _ = newOutput("text", s.Out)
 	root := newRootCmd(app)
@@ -72,7 +114,7 @@ func Main(args []string, s Streams, build BuildInfo) int {
 	root.SetErr(s.Err)
 	cmd, err := root.ExecuteC()
 	if err == nil {
-		return ExitOK
+		return ExitOK, app
 	}
 	var ee *ExitError
 	if !errors.As(err, &ee) {
@@ -108,7 +150,7 @@ func Main(args []string, s Streams, build BuildInfo) int {
 			}
 		}
 	}
-	return ee.Code
+	return ee.Code, app
 }
 
 func newRootCmd(app *App) *cobra.Command {
@@ -200,7 +242,14 @@ func wrapRunErrors(c *cobra.Command) {
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			err := run(cmd, args)
 			var ee *ExitError
-			if err != nil && !errors.As(err, &ee) {
+			var pe *fs.PathError
+			switch {
+			case err == nil || errors.As(err, &ee):
+			case errors.As(err, &pe):
+				// A file or a stream that could not be written or read
+				// (stdout on a full disk): exit 4, in words.
+				return ioError(err)
+			default:
 				return &ExitError{Code: ExitInternal, Err: fmt.Errorf("internal error: %v (this is a bug in livecb: please report it)", err)}
 			}
 			return err

@@ -330,7 +330,7 @@ func emitLoad(app *App, lo LoadOptions, b *send.LoadBodies, header http.Header, 
 	if lo.Emit != "-" {
 		var err error
 		if f, err = os.Create(lo.Emit); err != nil {
-			return ioError(fmt.Errorf("--emit: %w", err))
+			return writeError("--emit", err)
 		}
 		w = f
 	}
