@@ -180,10 +180,11 @@ func applyConfig(app *App, cmd *cobra.Command, s *settings) error {
 			}
 		}
 		if err != nil {
+			why := badValue(f, err.Error())
 			if strings.HasPrefix(src, "environment ") {
-				apply = usageErrorf("%s=%q: %v (it sets --%s of '%s')", envName(key), app.env(envName(key)), err, f.Name, cmd.CommandPath())
+				apply = usageErrorf("%s=%q: %s (it sets --%s of '%s')", envName(key), app.env(envName(key)), why, f.Name, cmd.CommandPath())
 			} else {
-				apply = usageErrorf("config file %s: %s: %v (it sets --%s of '%s')", s.file, key, err, f.Name, cmd.CommandPath())
+				apply = usageErrorf("config file %s: %s: %s (it sets --%s of '%s')", s.file, key, why, f.Name, cmd.CommandPath())
 			}
 		}
 	})

@@ -169,3 +169,29 @@ func TestInterruptibleCatchesBothSignals(t *testing.T) {
 		stop() // idempotent
 	}
 }
+
+// A bad value from the environment or a config file is said in the words a
+// bad flag gets, with where it came from and the flag it sets.
+func TestBadSettingValuesInWords(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "livecb.yaml")
+	if err := os.WriteFile(cfg, []byte("listen:\n  port: abc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env  func(string) string
+		args []string
+		want string
+	}{
+		{envOf("LIVECB_SEND_TIMEOUT", "abc"), []string{"send", "publish_done", "--dry-run"},
+			`Error: LIVECB_SEND_TIMEOUT="abc": not a duration: give one such as 3s, 500ms or 2m (it sets --timeout of 'livecb send')`},
+		{envOf("LIVECB_SEND_COUNT", "x"), []string{"send", "publish_done", "--dry-run"},
+			`Error: LIVECB_SEND_COUNT="x": not a whole number (it sets --count of 'livecb send')`},
+		{envOf(), []string{"--config", cfg, "listen"},
+			"Error: config file " + cfg + ": listen.port: not a whole number (it sets --port of 'livecb listen')"},
+	} {
+		r := runWith(t, c.env, c.args...)
+		if r.code != ExitUsage || !strings.HasPrefix(r.err, c.want+"\n") {
+			t.Errorf("%v: exit %d\n got %s\nwant %s", c.args, r.code, r.err, c.want)
+		}
+	}
+}

@@ -156,6 +156,23 @@ func shownDefault(f *pflag.Flag) string {
 // badFlagValue is pflag's error for a value a flag refuses.
 var badFlagValue = regexp.MustCompile(`^invalid argument (".*") for "(?:-\w, )?(--[\w-]+)" flag: (.*)$`)
 
+// badValue says why f refused a value in words, the same whether the value
+// came from the command line, the environment or a config file; why is the
+// flag's own error (a livecb flag's is in words already).
+func badValue(f *pflag.Flag, why string) string {
+	switch f.Value.Type() {
+	case "int", "int64", "uint", "uint64":
+		return "not a whole number"
+	case "float64":
+		return "not a number"
+	case "bool":
+		return "give true or false"
+	case "duration":
+		return "not a duration: give one such as 3s, 500ms or 2m"
+	}
+	return why
+}
+
 // suggestFlag adds the nearest flag names to an unknown-flag error, and
 // says a refused value as every other error says it: --flag "value": why.
 func suggestFlag(c *cobra.Command, err error) error {
@@ -163,16 +180,7 @@ func suggestFlag(c *cobra.Command, err error) error {
 	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
 		why := m[3]
 		if f := c.Flags().Lookup(strings.TrimPrefix(m[2], "--")); f != nil {
-			switch f.Value.Type() {
-			case "int", "int64", "uint", "uint64":
-				why = "not a whole number"
-			case "float64":
-				why = "not a number"
-			case "bool":
-				why = "give true or false"
-			case "duration":
-				why = "not a duration: give one such as 3s, 500ms or 2m"
-			}
+			why = badValue(f, why)
 		}
 		return fmt.Errorf("%s %s: %s", m[2], m[1], why)
 	}
