@@ -102,31 +102,30 @@ func fileError(err error) error {
 	return errors.New(msg)
 }
 
+// causeHint is what the CLI adds to deliver.Explain's words: the flag that
+// changes the outcome.
+func causeHint(cause deliver.Cause, timeoutFlag string) string {
+	switch cause {
+	case deliver.CauseTimeout:
+		return fmt.Sprintf(" (%s)", timeoutFlag)
+	case deliver.CauseTLS:
+		return ": check the URL's scheme, or pass --insecure for a self-signed certificate"
+	}
+	return ""
+}
+
 // unreachable is the error of a callback that got no complete answer, with
 // what to check: exit 3 when the network is why (refused, DNS, TLS, a
 // timeout, a connection cut), exit 1 when an answer came that no sender
 // can take (larger than --max-response, malformed): the receiver was
 // reached and answered wrong.
 func unreachable(what, url string, cause deliver.Cause, err error, timeout time.Duration, timeoutFlag string) error {
-	msg := fmt.Sprintf("could not deliver %s to %s: %s", what, redact.String(url, redact.Display), cause)
+	msg := fmt.Sprintf("could not deliver %s to %s: %s", what, redact.String(url, redact.Display), deliver.Explain(cause, err, timeout))
 	code := ExitNetwork
 	switch cause {
 	case deliver.CauseTooLarge, deliver.CauseMalformed, deliver.CauseRedirect:
 		code = ExitCheckFailed // the receiver answered, with what no sender takes
 	}
-	switch cause {
-	case deliver.CauseRefused:
-		msg += ": is the receiver running, and on this port?"
-	case deliver.CauseTimeout:
-		msg += fmt.Sprintf(" after %s: the receiver did not answer in time (%s)", timeout, timeoutFlag)
-	case deliver.CauseDNS:
-		msg += ": check the host name"
-	case deliver.CauseTLS:
-		msg += fmt.Sprintf(" (%v): check the URL's scheme, or pass --insecure for a self-signed certificate", err)
-	default:
-		if err != nil {
-			msg += fmt.Sprintf(" (%v)", redact.String(err.Error(), redact.Display))
-		}
-	}
+	msg += causeHint(cause, timeoutFlag)
 	return &ExitError{Code: code, Err: errors.New(msg)}
 }

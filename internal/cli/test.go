@@ -262,7 +262,15 @@ func testRun(app *App, opts *TestOptions) error {
 	ctx, stop := interruptible(context.Background())
 	defer stop()
 	if err := contract.Probe(ctx, urls, dl); err != nil {
-		return &ExitError{Code: ExitNetwork, Err: fmt.Errorf("%s: is the receiver running, and on this port? Start it first, and wait until it listens (see docs/ci.md)", display(err.Error()))}
+		msg := err.Error()
+		var ue *contract.UnreachableError
+		if errors.As(err, &ue) {
+			msg += causeHint(ue.Cause, "--timeout")
+			if ue.Cause == deliver.CauseRefused {
+				msg += " Start it first, and wait until it listens (see docs/ci.md)"
+			}
+		}
+		return &ExitError{Code: ExitNetwork, Err: errors.New(display(msg))}
 	}
 	where := strings.Join(urls, ", ")
 	if !app.Output.Structured() {
@@ -345,7 +353,12 @@ func testRun(app *App, opts *TestOptions) error {
 	}
 	if sum.All.Failed > 0 {
 		if !app.Output.Structured() {
-			fmt.Fprintf(app.Err, "to rerun the failures, add: --seed %d --run '%s'\n", seed, failedPattern(results))
+			if sum.All.Passed == 0 && sum.All.Skipped == 0 {
+				// Every case: a pattern of all their names says nothing.
+				fmt.Fprintf(app.Err, "to rerun them, add: --seed %d\n", seed)
+			} else {
+				fmt.Fprintf(app.Err, "to rerun the failures, add: --seed %d --run '%s'\n", seed, failedPattern(results))
+			}
 		}
 		return checkFailed
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -91,8 +92,15 @@ func TestProbeReportsUnreachableReceiver(t *testing.T) {
 	}
 	// Port 1 (tcpmux) is closed on any machine that runs these tests.
 	err := Probe(context.Background(), []string{"http://127.0.0.1:1/cb"}, deliver.Policy{Timeout: time.Second})
-	if err == nil || !strings.Contains(err.Error(), "unreachable") {
-		t.Fatalf("probe of a closed port: got %v, want an unreachable error", err)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || ue.Cause != deliver.CauseRefused ||
+		err.Error() != "the receiver at http://127.0.0.1:1/cb is unreachable: connection refused: is the receiver running, and on this port?" {
+		t.Fatalf("probe of a closed port: got %v, want a refused UnreachableError in words", err)
+	}
+	// A name that cannot resolve (.invalid never does) is no refusal.
+	err = Probe(context.Background(), []string{"http://receiver.invalid/cb"}, deliver.Policy{Timeout: time.Second})
+	if !errors.As(err, &ue) || ue.Cause != deliver.CauseDNS || strings.Contains(err.Error(), "lookup receiver") {
+		t.Fatalf("probe of an unknown host: got %v, want a DNS UnreachableError in words", err)
 	}
 }
 

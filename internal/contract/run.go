@@ -122,6 +122,7 @@ const DefaultTimeout = 2 * time.Second
 // unreachable receiver is reported once, before any case runs. Through a
 // proxy, the proxy is what must accept connections.
 func Probe(ctx context.Context, urls []string, p deliver.Policy) error {
+	// (An error of a receiver that cannot be reached is an *UnreachableError.)
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -153,7 +154,7 @@ func Probe(ctx context.Context, urls []string, p deliver.Policy) error {
 		d := net.Dialer{Timeout: timeout}
 		conn, err := d.DialContext(ctx, "tcp", host)
 		if err != nil {
-			return fmt.Errorf("the receiver at %s is unreachable: %w", raw, err)
+			return &UnreachableError{URL: raw, Cause: deliver.ConnectCause(err), Err: err, Timeout: timeout}
 		}
 		if handshake {
 			tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: p.Insecure}) //nolint:gosec // only when the policy says so
@@ -161,13 +162,27 @@ func Probe(ctx context.Context, urls []string, p deliver.Policy) error {
 			err = tc.HandshakeContext(ctx)
 			if err != nil {
 				conn.Close()
-				return fmt.Errorf("the receiver at %s is unreachable: TLS: %w", raw, err)
+				return &UnreachableError{URL: raw, Cause: deliver.CauseTLS, Err: err, Timeout: timeout}
 			}
 		}
 		conn.Close()
 	}
 	return nil
 }
+
+// UnreachableError is a receiver Probe could not connect to.
+type UnreachableError struct {
+	URL     string
+	Cause   deliver.Cause
+	Err     error
+	Timeout time.Duration // the dial's (for a timeout)
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("the receiver at %s is unreachable: %s", e.URL, deliver.Explain(e.Cause, e.Err, e.Timeout))
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // URLs returns the distinct URLs the cases will be sent to, or the first
 // routing error other than a skip.

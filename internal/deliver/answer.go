@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -31,6 +32,32 @@ const (
 	CauseSetting    Cause = "setting refused"
 	CauseOther      Cause = "network error"
 )
+
+// Explain says a failure in a user's words: its cause, then what to check
+// (refused, DNS, a timeout, a reset) or, for the other causes, the error,
+// which for a bad answer is livecb's own account of it. Go's wording of a
+// network error ("Post ...: dial tcp ...: connect: connection refused")
+// stays out; a record that wants it keeps the error whole.
+func Explain(cause Cause, err error, timeout time.Duration) string {
+	switch cause {
+	case CauseRefused:
+		return "connection refused: is the receiver running, and on this port?"
+	case CauseDNS:
+		return "DNS lookup failed: check the host name"
+	case CauseTimeout:
+		return fmt.Sprintf("timeout after %s: the receiver did not answer in time", timeout)
+	case CauseReset:
+		return "connection reset: the receiver closed the connection before it answered"
+	}
+	if err == nil {
+		return string(cause)
+	}
+	return fmt.Sprintf("%s (%v)", cause, err)
+}
+
+// ConnectCause is the cause of a failure to connect (and, for https, to
+// complete the TLS handshake), for those that dial on their own.
+func ConnectCause(err error) Cause { return classify(err, stageConnect) }
 
 // TooLargeError is an answer beyond the bounds of every reader: a head
 // longer than MaxHeaderBytes, or a body longer than Policy.MaxResponse.

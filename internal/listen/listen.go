@@ -415,10 +415,11 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	var fwdHeader http.Header
 	var fwdBody string // the receiver's whole answer, passed on as it came
 	if req.Callback && !b.truncated && b.err == nil && s.forward != nil && !loop {
-		answer, fwdHeader, fwdBody = s.forwardTo(in, b.data)
-		if answer.Forwarded.Error != "" {
+		var failed string
+		answer, fwdHeader, fwdBody, failed = s.forwardTo(in, b.data)
+		if failed != "" {
 			fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeForwardFailed,
-				Message: "forwarding to " + answer.Forwarded.URL + " failed: " + answer.Forwarded.Error + "; answered 502"})
+				Message: "forwarding to " + answer.Forwarded.URL + " failed: " + failed + "; answered 502"})
 		}
 	}
 	rec.Answer = answer
@@ -729,7 +730,10 @@ func (s *Server) forwardURL(in *incoming) string {
 	return s.opts.ForwardTo
 }
 
-func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Header, string) {
+// forwardTo forwards a callback and returns the answer to give, the
+// receiver's headers and whole body to pass on, and, when forwarding
+// failed, why in words (the record keeps the whole error).
+func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Header, string, string) {
 	target := s.forwardURL(in)
 	h := stripHopByHop(in.header)
 	h.Add(forwardedBy, forwardID) // (added to any a listener before set)
@@ -742,10 +746,11 @@ func (s *Server) forwardTo(in *incoming, body []byte) (capture.Answer, http.Head
 	fw := &capture.Forward{URL: target, Status: res.Status, LatencyMS: float64(res.Latency.Microseconds()) / 1000}
 	if res.Err != nil {
 		fw.Error = string(res.Cause) + ": " + res.Err.Error()
-		return capture.Answer{Status: http.StatusBadGateway, Body: "livecb listen: forwarding failed: " + fw.Error + "\n", Forwarded: fw}, nil, ""
+		why := deliver.Explain(res.Cause, res.Err, s.forward.Policy().Timeout)
+		return capture.Answer{Status: http.StatusBadGateway, Body: "livecb listen: forwarding failed: " + why + "\n", Forwarded: fw}, nil, "", why
 	}
 	whole := string(res.Excerpt)
-	return capture.Answer{Status: res.Status, Body: clip(whole, maxAnswerExcerpt), Forwarded: fw}, stripHopByHop(res.Header), whole
+	return capture.Answer{Status: res.Status, Body: clip(whole, maxAnswerExcerpt), Forwarded: fw}, stripHopByHop(res.Header), whole, ""
 }
 
 // Stats counts what arrived.
