@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/jsonx"
 	"github.com/livecb/livecb/internal/term"
@@ -619,7 +620,7 @@ func (s *Server) resendOne(w http.ResponseWriter, r *http.Request) {
 		LatencyMS: float64(res.Latency.Microseconds()) / 1000, Answer: sanitizeLines(string(res.Excerpt)),
 		Check: checkBody(body, s.opts.Strict)}
 	if res.Err != nil {
-		out.Error, out.Cause = term.Sanitize(res.Err.Error()), string(res.Cause)
+		out.Error, out.Cause = term.Sanitize(deliver.Explain(res.Cause, res.Err, s.opts.ResendTimeout)), string(res.Cause)
 	}
 	out.Headers = headerLines(res.Header)
 	writeJSON(w, http.StatusOK, out)

@@ -219,7 +219,7 @@ func TestResendIsBounded(t *testing.T) {
 	h := map[string]string{"Content-Type": "application/json", TokenHeader: "k"}
 	var res ResendResult
 	_, b := s.do(t, call{"POST", "/api/resend", h, `{"id":0,"url":"` + slow.URL + `"}`})
-	if json.Unmarshal([]byte(b), &res); res.Cause != "timeout" {
+	if json.Unmarshal([]byte(b), &res); res.Cause != "timeout" || res.Error != "timeout after 500ms: the receiver did not answer in time" {
 		t.Errorf("hanging receiver: %s", b)
 	}
 	_, b = s.do(t, call{"POST", "/api/resend", h, `{"id":0,"url":"` + huge.URL + `"}`})
