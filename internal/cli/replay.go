@@ -391,6 +391,8 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 	case replay.Failed:
 		line += p.Bad("FAILED: "+string(o.Cause)+": "+display(o.Reason)) + "  " + p.Dim(roundLatency(o.Latency).String())
 		showURL = true
+	case replay.Interrupted:
+		line += p.Warn("INTERRUPTED: no answer yet") + "  " + p.Dim(roundLatency(o.Latency).String())
 	case replay.Answered:
 		status := fmt.Sprintf("%d %s", o.Status, http.StatusText(o.Status))
 		if o.OK {
@@ -427,7 +429,7 @@ func (r *replayRenderer) summary(s replay.Summary) {
 	if r.opts.DryRun {
 		head = fmt.Sprintf("%s would be sent (dry run)", plural(s.DryRun, "callback"))
 	} else {
-		head = fmt.Sprintf("%s replayed in %s: %d answered %s", plural(s.Answered+s.Unreachable+s.Failures, "callback"),
+		head = fmt.Sprintf("%s replayed in %s: %d answered %s", plural(s.Answered+s.Unreachable+s.Failures+s.Interrupted, "callback"),
 			s.Elapsed.Round(time.Millisecond), s.Answered-s.Missed, r.expect)
 		if interrupted {
 			head = "interrupted: " + head + " before the end of the input"
@@ -435,6 +437,7 @@ func (r *replayRenderer) summary(s replay.Summary) {
 		add(s.Missed, "%d answered otherwise")
 		add(s.Failures, "%d failed")
 		add(s.Unreachable, "%d unreachable")
+		add(s.Interrupted, "%d cut short by the interruption")
 	}
 	add(s.Skipped, "%d not sent")
 	add(s.SwitchedOff, "%d switched off")

@@ -308,6 +308,9 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 	if sum.Failed > 0 {
 		line += fmt.Sprintf(", %d could not be delivered", sum.Failed)
 	}
+	if sum.Interrupted > 0 {
+		line += fmt.Sprintf(", %d cut short by the interruption", sum.Interrupted)
+	}
 	if sum.Skipped > 0 {
 		line += fmt.Sprintf(", %d skipped", sum.Skipped)
 	}

@@ -269,8 +269,11 @@ func writeLoadText(app *App, b *send.LoadBodies, rep send.LoadReport, expect del
 			roundLatency(l.Min), roundLatency(l.P50), roundLatency(l.P90), roundLatency(l.P99), roundLatency(l.P999), roundLatency(l.Max))
 	}
 	verdict := p.OK("ok")
-	if rep.ErrorRate() > maxErr {
+	switch {
+	case rep.ErrorRate() > maxErr:
 		verdict = p.Bad("failed")
+	case rep.Interrupted:
+		verdict = p.Warn("interrupted") // no verdict on a run cut short
 	}
 	fmt.Fprintf(w, "  %-11s %s: error rate %s (no answer, or not %s; limit %s)\n", "result", verdict, percent(rep.ErrorRate()), expect, percent(maxErr))
 }

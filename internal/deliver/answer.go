@@ -31,6 +31,9 @@ const (
 	CauseMalformed  Cause = "malformed answer"
 	CauseSetting    Cause = "setting refused"
 	CauseOther      Cause = "network error"
+	// CauseInterrupted is a request the caller's context ended (Ctrl-C):
+	// nothing is known of the receiver.
+	CauseInterrupted Cause = "interrupted"
 )
 
 // Explain says a failure in a user's words: its cause, then what to check
@@ -170,7 +173,7 @@ func classify(err error, st stage) Cause {
 	case errors.As(err, &badURL):
 		return CauseURL
 	case errors.Is(err, context.Canceled):
-		return CauseOther
+		return CauseInterrupted
 	case errors.As(err, &dnsErr):
 		return CauseDNS
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidErr),

@@ -106,13 +106,13 @@ type Result struct {
 // answer cut short, too large or malformed, a redirect refused) is the
 // receiver's answer to this request, not a sign that it is down.
 func (r Result) Unreachable() bool {
-	return r.Err != nil && !r.connected && r.Cause != CauseURL && r.Cause != CauseSetting
+	return r.Err != nil && !r.connected && r.Cause != CauseURL && r.Cause != CauseSetting && r.Cause != CauseInterrupted
 }
 
 // retryable reports whether a failure is worth another attempt.
 func retryable(c Cause) bool {
 	switch c {
-	case CauseURL, CauseSetting, CauseRedirect, CauseTooLarge:
+	case CauseURL, CauseSetting, CauseRedirect, CauseTooLarge, CauseInterrupted:
 		return false
 	}
 	return true

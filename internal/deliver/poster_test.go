@@ -204,7 +204,7 @@ func testDoStops(t *testing.T, withSender bool) {
 	go func() { done <- do(ctx, Request{URL: srv.URL, Body: []byte(`{}`)}) }()
 	select {
 	case res := <-done:
-		if !errors.Is(res.Err, context.Canceled) || res.Cause != CauseOther || res.Matched || res.Unreachable() {
+		if !errors.Is(res.Err, context.Canceled) || res.Cause != CauseInterrupted || res.Matched || res.Unreachable() {
 			t.Fatalf("cancelled: cause %q unreachable %v: %v", res.Cause, res.Unreachable(), res.Err)
 		}
 	case <-time.After(30 * time.Second):

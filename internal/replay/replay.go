@@ -76,6 +76,7 @@ const (
 	Off         State = "off"         // not sent: the family is switched off for the domain (the service would not send it)
 	Truncated   State = "truncated"   // a last line cut short; skipped
 	Broken      State = "broken"      // a record that could not be read; skipped
+	Interrupted State = "interrupted" // under way when the replay was interrupted: sent, no answer yet
 )
 
 // Outcome is what happened to one record.
@@ -120,6 +121,7 @@ type Summary struct {
 	Missed      int // answered with a status other than expected
 	Unreachable int
 	Failures    int // records in State Failed
+	Interrupted int // records in State Interrupted
 	DryRun      int
 	Skipped     int
 	Truncated   int
@@ -539,6 +541,8 @@ func (r *runner) send(ctx context.Context, o Outcome, s *deliver.Sender) Outcome
 	res := r.do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}, s)
 	o.Status, o.Latency, o.Attempts = res.Status, res.Latency, len(res.Attempts)
 	switch {
+	case res.Cause == deliver.CauseInterrupted:
+		o.State, o.Cause, o.Reason = Interrupted, res.Cause, "the replay was interrupted before its answer came"
 	case res.Unreachable():
 		// Nothing that follows can get through either.
 		o.State, o.Cause, o.Reason = Unreachable, res.Cause, res.Err.Error()
@@ -649,6 +653,8 @@ func (r *runner) count(o Outcome) {
 		s.Unreachable++
 	case Failed:
 		s.Failures++
+	case Interrupted:
+		s.Interrupted++
 	case DryRun:
 		s.DryRun++
 	case Skipped:
@@ -660,7 +666,7 @@ func (r *runner) count(o Outcome) {
 	case Broken:
 		s.Broken++
 	}
-	if o.Paced && (o.State == Answered || o.State == Unreachable || o.State == Failed) {
+	if o.Paced && (o.State == Answered || o.State == Unreachable || o.State == Failed || o.State == Interrupted) {
 		r.late.record(o.Lateness)
 	}
 	if len(o.Changes) > 0 {

@@ -42,6 +42,9 @@ type Summary struct {
 	Missed  int // answers with another status
 	Failed  int // no complete answer: unreachable, cut short, too large...
 	Skipped int // not sent: family switched off, or URL unreachable earlier
+	// Interrupted counts the requests under way when ctx ended: sent, with
+	// no answer yet (not failures of the receiver's).
+	Interrupted int
 	// FirstFailure is the first failure, for the error message.
 	FirstFailure *Outcome
 }
@@ -84,6 +87,8 @@ func (r *Runner) Run(ctx context.Context, items []Item) Summary {
 		out.Result = r.Client.Do(ctx, deliver.Request{URL: it.URL, Body: it.Body}, onAttempt)
 		sum.Sent++
 		switch {
+		case out.Result.Cause == deliver.CauseInterrupted:
+			sum.Interrupted++
 		case out.Result.Err != nil:
 			sum.Failed++
 			unreachable[it.URL] = string(out.Result.Cause)
