@@ -22,6 +22,7 @@ import (
 	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/jsonx"
+	"github.com/livecb/livecb/internal/listen"
 	"github.com/livecb/livecb/internal/term"
 )
 
@@ -153,7 +154,7 @@ func NewServer(in *Inspector, opts ServerOptions) (*Server, error) {
 }
 
 // URL is the address of the pages.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() + "/" }
+func (s *Server) URL() string { return listen.AddrURL(s.ln.Addr()) + "/" }
 
 // Token is the run's token (the pages carry it).
 func (s *Server) Token() string { return s.opts.Token }

@@ -277,8 +277,16 @@ func IsLoopback(host string) bool {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // URL is the base URL callbacks are sent to.
-func (s *Server) URL() string {
-	return "http://" + s.ln.Addr().String()
+func (s *Server) URL() string { return AddrURL(s.ln.Addr()) }
+
+// AddrURL is the http URL of a listening address. A wildcard host (--host
+// 0.0.0.0, which Go reports as [::]) is shown as 127.0.0.1, a URL that
+// reaches it from this machine, instead of one no client can open.
+func AddrURL(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
+	}
+	return "http://" + a.String()
 }
 
 // Serve accepts connections until Shutdown. It returns nil once Shutdown

@@ -707,3 +707,21 @@ func TestShutdownWithoutServeFreesThePort(t *testing.T) {
 	}
 	again.Shutdown(context.Background())
 }
+
+// A listener on every address (--host 0.0.0.0) says a URL a client can
+// open, and that URL reaches it.
+func TestWildcardAddressGivesAUsableURL(t *testing.T) {
+	s, err := Listen(Options{Addr: "0.0.0.0:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	defer s.Shutdown(context.Background())
+	if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") {
+		t.Fatalf("URL %s", s.URL())
+	}
+	resp, _ := post(t, s.URL()+"/cb", "application/json", sample(t, event.Snapshot))
+	if resp.StatusCode != 200 {
+		t.Errorf("POST to %s: %d", s.URL(), resp.StatusCode)
+	}
+}
