@@ -132,7 +132,7 @@ func parseHeaders(lines []string) (http.Header, error) {
 		name, value, ok := strings.Cut(l, ":")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
-			return nil, fmt.Errorf("%q: write 'Name: value', e.g. -H 'Authorization: Bearer x'", l)
+			return nil, fmt.Errorf("%q: write 'Name: value', e.g. -H 'X-Env: staging'", l)
 		}
 		if strings.ContainsAny(value, "\r\n") {
 			return nil, fmt.Errorf("%q: a header value cannot hold a line break", l)
