@@ -231,7 +231,14 @@ func testRun(app *App, opts *TestOptions) error {
 	}
 	cases := contract.Select(all, run, skip, opts.Negative)
 	if len(cases) == 0 {
-		return usageErrorf("no case matches --run %q --skip %q: see livecb test --list", opts.Run, opts.Skip)
+		sel := fmt.Sprintf("--run %q", opts.Run)
+		switch {
+		case opts.Run == "":
+			sel = fmt.Sprintf("--skip %q", opts.Skip)
+		case opts.Skip != "":
+			sel += fmt.Sprintf(" --skip %q", opts.Skip)
+		}
+		return usageErrorf("no case matches %s: see livecb test --list", sel)
 	}
 
 	target := func(domain string, f event.Family) (string, error) {

@@ -178,7 +178,11 @@ func Details(r Result) string {
 		fmt.Fprintf(&b, "others:  %d more of the %d requests failed (requests %s)\n", r.Failures-1, len(r.Exchanges), strings.Join(others, ", "))
 	}
 	if r.Verify != nil && (r.Verify.ExitCode != 0 || r.Verify.Err != "") {
-		fmt.Fprintf(&b, "verify:  exit %d\n", r.Verify.ExitCode)
+		if r.Verify.TimedOut {
+			fmt.Fprintf(&b, "verify:  killed (it ran past its time limit)\n")
+		} else {
+			fmt.Fprintf(&b, "verify:  exit %d\n", r.Verify.ExitCode)
+		}
 		if s := strings.TrimSpace(r.Verify.Stderr); s != "" {
 			for _, line := range strings.Split(s, "\n") {
 				fmt.Fprintf(&b, "         %s\n", line)

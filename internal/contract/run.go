@@ -83,6 +83,9 @@ type Verify struct {
 	ExitCode int    `json:"exit_code"`
 	Stderr   string `json:"stderr,omitempty"`
 	Err      string `json:"error,omitempty"`
+	// TimedOut says it ran past Options.VerifyTimeout and was killed (Err says
+	// so; ExitCode is -1).
+	TimedOut bool `json:"timed_out,omitempty"`
 }
 
 // Result is the outcome of one case.
@@ -411,7 +414,10 @@ func (r *Runner) Case(ctx context.Context, c *Case) (res Result) {
 		if v.ExitCode != 0 || v.Err != "" {
 			res.Outcome = Fail
 			res.Reason = fmt.Sprintf("the verify command failed (exit %d): the receiver answered as expected but did not do what it should", v.ExitCode)
-			if v.Err != "" {
+			switch {
+			case v.TimedOut:
+				res.Reason = "the verify command " + v.Err
+			case v.Err != "":
 				res.Reason = "the verify command could not run: " + v.Err
 			}
 			if s := strings.TrimSpace(v.Stderr); s != "" {

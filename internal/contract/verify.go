@@ -85,7 +85,8 @@ func verify(ctx context.Context, c *Case, opts Options) Verify {
 	switch {
 	case err == nil:
 	case vctx.Err() != nil && ctx.Err() == nil:
-		v.ExitCode, v.Err = -1, fmt.Sprintf("did not finish within %s (its processes were killed)", opts.VerifyTimeout)
+		v.ExitCode, v.TimedOut = -1, true
+		v.Err = fmt.Sprintf("did not finish within %s: it and its processes were killed", opts.VerifyTimeout)
 	case errors.As(err, &exit):
 		v.ExitCode = exit.ExitCode()
 	default:

@@ -65,7 +65,8 @@ func TestVerifyTimeoutKillsTheProcessGroup(t *testing.T) {
 		o.VerifyTimeout = 300 * time.Millisecond
 	})
 	r := results[0]
-	if r.Outcome != Fail || r.Reason != "the verify command could not run: did not finish within 300ms (its processes were killed)" {
+	if r.Outcome != Fail || r.Reason != "the verify command did not finish within 300ms: it and its processes were killed" || !r.Verify.TimedOut ||
+		!strings.Contains(Details(r), "verify:  killed (it ran past its time limit)\n") {
 		t.Fatalf("%s %q", r.Outcome, r.Reason)
 	}
 	if elapsed := time.Since(start); elapsed > time.Minute {
