@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -270,7 +271,11 @@ func sendRun(ctx context.Context, app *App, opts *SendOptions) error {
 			for _, hint := range setStringHints(items, overrides) {
 				fmt.Fprintln(app.Err, hint)
 			}
-			fmt.Fprintln(app.Err, "Refused: nothing sent, the body breaks the spec. Fix it, or pass --no-validate to send it anyway.")
+			var fss []event.Findings
+			for _, it := range items {
+				fss = append(fss, it.Findings)
+			}
+			refuse(app, fss...)
 			return checkFailed
 		}
 	}
@@ -695,4 +700,17 @@ func roundLatency(d time.Duration) time.Duration {
 		return d.Round(10 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
+}
+
+// refuse says that nothing was sent because a body breaks the spec, and
+// how to go on; a --data file of several callbacks (one after the other)
+// is pointed at replay, which sends each.
+func refuse(app *App, fss ...event.Findings) {
+	for _, fs := range fss {
+		if slices.ContainsFunc(fs, func(f event.Finding) bool { return f.Code == event.CodeTrailingData }) {
+			fmt.Fprintln(app.Err, "--data sends one body: to send each callback of a file of several (NDJSON, a capture log), use 'livecb replay FILE'.")
+			break
+		}
+	}
+	fmt.Fprintln(app.Err, "Refused: nothing sent, the body breaks the spec. Fix it, or pass --no-validate to send it anyway.")
 }

@@ -111,7 +111,7 @@ func sendLoadRun(ctx context.Context, app *App, opts *SendOptions, kinds []event
 		fmt.Fprintf(app.Err, "%s %s\n", bad.Kind, verdict(app.ErrColor, bad.Findings))
 		printFindings(app.Err, app.ErrColor, bad.Findings, "    ")
 		if !opts.NoValidate {
-			fmt.Fprintln(app.Err, "Refused: nothing sent, the body breaks the spec. Fix it, or pass --no-validate to send it anyway.")
+			refuse(app, bad.Findings)
 			return checkFailed
 		}
 	}
