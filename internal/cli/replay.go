@@ -418,6 +418,10 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 
 func (r *replayRenderer) summary(s replay.Summary) {
 	w := r.app.Err
+	if s.NoSeq > 0 {
+		fmt.Fprintf(w, "%s --seq picks capture records by their seq: %s had none (lines of NDJSON or JSON, HAR entries); --line picks those by the line they start on\n",
+			r.app.ErrColor.Warn("warning:"), plural(s.NoSeq, "record"))
+	}
 	interrupted := s.Stopped == "interrupted"
 	var parts []string
 	add := func(n int, format string) {

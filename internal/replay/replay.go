@@ -137,6 +137,9 @@ type Summary struct {
 	Stopped        string
 	StoppedOnError bool
 	SwitchedOff    int // callbacks whose family is switched off in the routes
+	// NoSeq counts the records --seq left out because they have no seq
+	// (lines of NDJSON, HAR entries: only capture records have one).
+	NoSeq int
 }
 
 // Failed reports whether any callback missed its expectation, went
@@ -347,6 +350,9 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 	o.Kind = kind
 	r.sum.Read++
 	if !r.opts.Filter.match(it, ev, findings, r.timeBase) {
+		if len(r.opts.Filter.Seqs) > 0 && it.Capture == nil {
+			r.sum.NoSeq++
+		}
 		r.sum.Filtered++
 		return true
 	}
