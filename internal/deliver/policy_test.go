@@ -1,12 +1,10 @@
 package deliver
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,81 +13,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/livecb/livecb/internal/wiretest"
 )
 
-// wireServer records each request as it arrived on the wire (head and
-// body) and answers with what answer returns for it.
-type wireServer struct {
-	URL    string
-	answer func(path string) string
-	mu     sync.Mutex
-	got    []string
-}
-
-func newWireServer(t *testing.T, answer func(path string) string) *wireServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &wireServer{URL: "http://" + ln.Addr().String(), answer: answer}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s
-}
-
-func (s *wireServer) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	br := bufio.NewReader(c)
-	for {
-		var head strings.Builder
-		length := 0
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			head.WriteString(line)
-			if name, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(name, "Content-Length") {
-				length, _ = strconv.Atoi(strings.TrimSpace(v))
-			}
-			if line == "\r\n" {
-				break
-			}
-		}
-		body := make([]byte, length)
-		if _, err := io.ReadFull(br, body); err != nil {
-			return
-		}
-		req := head.String() + string(body)
-		s.mu.Lock()
-		s.got = append(s.got, req)
-		s.mu.Unlock()
-		path := strings.Fields(req)[1]
-		if _, err := io.WriteString(c, s.answer(path)); err != nil {
-			return
-		}
-	}
-}
-
-func (s *wireServer) take() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	got := s.got
-	s.got = nil
-	return got
-}
-
-func ok(string) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" }
+// ok answers 200 (the wire receiver's usual answer).
+var ok = wiretest.OK
 
 // both delivers body to url once with a Client and once with a Poster
 // under p, and returns their results.
@@ -124,7 +53,7 @@ func posterDo(t *testing.T, p Policy, r Request) Result {
 // Poster's Do, with a request's own content type and header, writes what
 // the Client writes for the same request.
 func TestClientAndPosterWriteTheSameRequest(t *testing.T) {
-	s := newWireServer(t, ok)
+	s := wiretest.New(t, ok)
 	host := strings.TrimPrefix(s.URL, "http://")
 	for _, tc := range []struct {
 		name   string
@@ -166,7 +95,7 @@ func TestClientAndPosterWriteTheSameRequest(t *testing.T) {
 				results = append(results, NewClient(tc.policy).Do(context.Background(), req, nil))
 			}
 			results = append(results, posterDo(t, tc.policy, req))
-			got := s.take()
+			got := s.Take()
 			if len(got) != len(results) {
 				t.Fatalf("%d requests, want %d", len(got), len(results))
 			}
@@ -187,8 +116,8 @@ func TestClientAndPosterWriteTheSameRequest(t *testing.T) {
 // is followed by both (body and header again), a redirect to another host
 // only with FollowRedirects, a 303 becomes a GET without the body.
 func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
-	other := newWireServer(t, ok)
-	s := newWireServer(t, func(path string) string {
+	other := wiretest.New(t, ok)
+	s := wiretest.New(t, func(path string) string {
 		switch path {
 		case "/same":
 			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
@@ -206,8 +135,8 @@ func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
 	host := strings.TrimPrefix(s.URL, "http://")
 	policy := Policy{UserAgent: "livecb/1.0", Header: http.Header{"Authorization": {"Bearer s"}}}
 	body := []byte(`{"a":1}`)
-	second := func(t *testing.T, srv *wireServer) []string {
-		got := srv.take()
+	second := func(t *testing.T, srv *wiretest.Receiver) []string {
+		got := srv.Take()
 		if len(got) != 2 {
 			t.Fatalf("%d requests arrived, want 2 (one per path)", len(got))
 		}
@@ -218,7 +147,7 @@ func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
 	if c.Err != nil || p.Err != nil || c.Status != 200 || p.Status != 200 || !c.Matched || !p.Matched {
 		t.Fatalf("307 to the same host: client %d %v, poster %d %v", c.Status, c.Err, p.Status, p.Err)
 	}
-	got := s.take()
+	got := s.Take()
 	want := "POST /final HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: livecb/1.0\r\nContent-Length: 7\r\nAuthorization: Bearer s\r\nContent-Type: application/json\r\n\r\n{\"a\":1}"
 	if len(got) != 4 || got[1] != want || got[3] != want {
 		t.Errorf("the redirected requests:\n%q\nwant twice\n%q", got, want)
@@ -228,7 +157,7 @@ func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
 	if c.Err != nil || p.Err != nil || c.Status != 200 || p.Status != 200 {
 		t.Fatalf("303: client %d %v, poster %d %v", c.Status, c.Err, p.Status, p.Err)
 	}
-	got = s.take()
+	got = s.Take()
 	want = "GET /final HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: livecb/1.0\r\nAuthorization: Bearer s\r\n\r\n"
 	if len(got) != 4 || got[1] != want || got[3] != want {
 		t.Errorf("after a 303:\n%q\nwant twice\n%q", got, want)
@@ -241,10 +170,10 @@ func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
 			t.Errorf("%s: a redirect to another host: status %d cause %q %v", name, r.Status, r.Cause, r.Err)
 		}
 	}
-	if n := len(other.take()); n != 0 {
+	if n := len(other.Take()); n != 0 {
 		t.Errorf("the other host got %d requests", n)
 	}
-	s.take()
+	s.Take()
 
 	follow := policy
 	follow.FollowRedirects = true
@@ -259,7 +188,7 @@ func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
 	if got := second(t, other); got[0] != want || got[1] != want {
 		t.Errorf("at the other host:\n%q\nwant twice\n%q", got, want)
 	}
-	s.take()
+	s.Take()
 
 	c, p = both(t, policy, s.URL+"/loop", body)
 	for name, r := range map[string]Result{"client": c, "poster": p} {
@@ -267,7 +196,7 @@ func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
 			t.Errorf("%s: a redirect loop: cause %q %v", name, r.Cause, r.Err)
 		}
 	}
-	if n := len(s.take()); n != 22 {
+	if n := len(s.Take()); n != 22 {
 		t.Errorf("%d requests for two redirect loops, want 22", n)
 	}
 
@@ -279,7 +208,7 @@ func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
 
 // TestMaxResponse: the same bound on both paths, announced or counted.
 func TestMaxResponse(t *testing.T) {
-	s := newWireServer(t, func(path string) string {
+	s := wiretest.New(t, func(path string) string {
 		n, _ := strconv.Atoi(strings.TrimPrefix(path, "/"))
 		if n < 0 {
 			return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", -n, strings.Repeat("x", -n))

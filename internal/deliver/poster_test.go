@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/livecb/livecb/internal/wiretest"
 )
 
 func TestPosterHeadersBodyAndConnectionBound(t *testing.T) {
@@ -134,7 +136,7 @@ func expect(t *testing.T, spec string) Expect {
 // relative Location), a 303 drops the body and its headers, on both paths
 // alike.
 func TestPosterDoFollowsRedirectsAsTheClientDoes(t *testing.T) {
-	s := newWireServer(t, func(path string) string {
+	s := wiretest.New(t, func(path string) string {
 		switch path {
 		case "/same":
 			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
@@ -152,7 +154,7 @@ func TestPosterDoFollowsRedirectsAsTheClientDoes(t *testing.T) {
 		if c.Err != nil || p.Err != nil || c.Status != 200 || p.Status != 200 || !p.Matched || len(p.Attempts) != 1 {
 			t.Fatalf("%s: client %d %v, poster %d %v", path, c.Status, c.Err, p.Status, p.Err)
 		}
-		got := s.take()
+		got := s.Take()
 		if len(got) != 4 || got[0] != got[2] || got[1] != got[3] {
 			t.Errorf("%s: the client and the poster wrote\n%q", path, got)
 		}
@@ -269,7 +271,7 @@ func TestPosterDoRefusesBeforeSending(t *testing.T) {
 // the Client writes for each post, across bodies of other lengths, another
 // target, a redirect (which rebuilds the request) and back.
 func TestSenderWritesWhatTheClientWrites(t *testing.T) {
-	s := newWireServer(t, func(path string) string {
+	s := wiretest.New(t, func(path string) string {
 		if path == "/moved" {
 			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /cb\r\nContent-Length: 0\r\n\r\n"
 		}
@@ -300,11 +302,11 @@ func TestSenderWritesWhatTheClientWrites(t *testing.T) {
 		if res.Err != nil || !res.Matched {
 			t.Fatalf("post %d: %d %v", i, res.Status, res.Err)
 		}
-		viaSender := s.take()
+		viaSender := s.Take()
 		if c := client.Do(context.Background(), Request{URL: s.URL + step.path, Body: []byte(step.body)}, nil); c.Err != nil {
 			t.Fatal(c.Err)
 		}
-		viaClient := s.take()
+		viaClient := s.Take()
 		if strings.Join(viaSender, "|") != strings.Join(viaClient, "|") {
 			t.Errorf("post %d to %s:\nthe Sender wrote %q\nthe Client      %q", i, step.path, viaSender, viaClient)
 		}
@@ -315,7 +317,7 @@ func TestSenderWritesWhatTheClientWrites(t *testing.T) {
 // workers send, with each request's own URL and content type (the same
 // again, then another, then back), writes what the Client writes.
 func TestSenderDoWritesWhatTheClientWrites(t *testing.T) {
-	s := newWireServer(t, ok)
+	s := wiretest.New(t, ok)
 	policy := Policy{UserAgent: "livecb/1.0", Header: http.Header{"X-A": {"1"}}}
 	p, err := NewPoster(policy, 1)
 	if err != nil {
@@ -338,11 +340,11 @@ func TestSenderDoWritesWhatTheClientWrites(t *testing.T) {
 		if res := sender.Do(ctx, r); res.Err != nil || !res.Matched || len(res.Attempts) != 1 {
 			t.Fatalf("request %d: %d %v", i, res.Status, res.Err)
 		}
-		viaSender := s.take()
+		viaSender := s.Take()
 		if c := client.Do(ctx, r, nil); c.Err != nil {
 			t.Fatal(c.Err)
 		}
-		if viaClient := s.take(); strings.Join(viaSender, "|") != strings.Join(viaClient, "|") {
+		if viaClient := s.Take(); strings.Join(viaSender, "|") != strings.Join(viaClient, "|") {
 			t.Errorf("request %d:\nthe Sender wrote %q\nthe Client      %q", i, viaSender, viaClient)
 		}
 	}

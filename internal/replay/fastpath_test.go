@@ -1,103 +1,34 @@
 package replay
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/wiretest"
 )
 
-// wireReceiver records each request as it arrived on the wire, head and
-// body, and answers by path: /ok 200, /missing 404, /moved a 307 to /ok,
-// /large an answer above the policy's MaxResponse, /reset closes the
+// newWireReceiver records each request as it arrived on the wire, head
+// and body, and answers by path: /ok 200, /missing 404, /moved a 307 to
+// /ok, /large an answer above the policy's MaxResponse, /reset closes the
 // connection without an answer.
-type wireReceiver struct {
-	URL string
-	mu  sync.Mutex
-	got []string
-}
-
-func newWireReceiver(t *testing.T) *wireReceiver {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	w := &wireReceiver{URL: "http://" + ln.Addr().String()}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go w.serve(c)
-		}
-	}()
-	return w
-}
-
-func (w *wireReceiver) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Minute))
-	br := bufio.NewReader(c)
-	for {
-		var head strings.Builder
-		length := 0
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			head.WriteString(line)
-			if name, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(name, "Content-Length") {
-				length, _ = strconv.Atoi(strings.TrimSpace(v))
-			}
-			if line == "\r\n" {
-				break
-			}
-		}
-		body := make([]byte, length)
-		if _, err := io.ReadFull(br, body); err != nil {
-			return
-		}
-		req := head.String() + string(body)
-		w.mu.Lock()
-		w.got = append(w.got, req)
-		w.mu.Unlock()
-		path, _, _ := strings.Cut(strings.Fields(req)[1], "?")
-		var answer string
+func newWireReceiver(t *testing.T) *wiretest.Receiver {
+	return wiretest.New(t, func(target string) string {
+		path, _, _ := strings.Cut(target, "?")
 		switch path {
 		case "/base/missing":
-			answer = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+			return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 		case "/base/moved":
-			answer = "HTTP/1.1 307 Temporary Redirect\r\nLocation: /base/ok\r\nContent-Length: 0\r\n\r\n"
+			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /base/ok\r\nContent-Length: 0\r\n\r\n"
 		case "/base/large":
-			answer = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("x", 100000)
+			return "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("x", 100000)
 		case "/base/reset":
-			return
-		default:
-			answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+			return ""
 		}
-		if _, err := io.WriteString(c, answer); err != nil {
-			return
-		}
-	}
-}
-
-func (w *wireReceiver) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	got := w.got
-	w.got = nil
-	return got
+		return wiretest.OK(path)
+	})
 }
 
 // TestReplayFastPathWritesWhatTheClientWrites: an unpaced replay through
@@ -126,7 +57,7 @@ func TestReplayFastPathWritesWhatTheClientWrites(t *testing.T) {
 			t.Fatalf("clientOnly %v: fast path %v", clientOnly, fastPath(opts) != nil)
 		}
 		_, outs[i] = run(t, opts)
-		wires[i] = rv.take()
+		wires[i] = rv.Take()
 	}
 	if len(wires[0]) != 8 || len(wires[1]) != 8 {
 		t.Fatalf("%d and %d requests on the wire, want 8 each (7 records, one redirected)", len(wires[0]), len(wires[1]))
