@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -493,7 +493,7 @@ func sendCurl(app *App, items []send.Item, dl deliver.Policy) error {
 // the order they leave.
 func requestHeaders(app *App, dl deliver.Policy) [][2]string {
 	h := [][2]string{{"Content-Type", "application/json"}, {"User-Agent", app.UserAgent()}}
-	for _, name := range sortedHeaderNames(dl.Header) {
+	for _, name := range slices.Sorted(maps.Keys(dl.Header)) {
 		for i := range h {
 			if strings.EqualFold(h[i][0], name) {
 				h = append(h[:i], h[i+1:]...)
@@ -505,15 +505,6 @@ func requestHeaders(app *App, dl deliver.Policy) [][2]string {
 		}
 	}
 	return h
-}
-
-func sortedHeaderNames(h http.Header) []string {
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // curlCommand is a shell-safe curl command line that sends body exactly:

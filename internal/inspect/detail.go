@@ -3,9 +3,10 @@ package inspect
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -187,21 +188,12 @@ func (in *Inspector) detail(e *entry, opts detailOptions) (*Detail, error) {
 // headerLines are a header's values as shown, names in order.
 func headerLines(h http.Header) []HeaderLine {
 	out := []HeaderLine{}
-	for _, k := range sortedKeys(h) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			out = append(out, HeaderLine{Name: term.Sanitize(k), Value: term.Sanitize(v), Exact: utf8.ValidString(v)})
 		}
 	}
 	return out
-}
-
-func sortedKeys(h http.Header) []string {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // shownMarks escapes what findings quote (a body's values) for display.

@@ -128,7 +128,7 @@ func NewServer(in *Inspector, opts ServerOptions) (*Server, error) {
 		opts.Token = hex.EncodeToString(b[:])
 	}
 	if opts.ForwardTo != "" {
-		if err := checkURL(opts.ForwardTo); err != nil {
+		if err := deliver.CheckURL(opts.ForwardTo); err != nil {
 			return nil, err
 		}
 	}
@@ -553,14 +553,6 @@ type ResendResult struct {
 	Check     CheckResult  `json:"check"`
 }
 
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	return nil
-}
-
 func (s *Server) resendOne(w http.ResponseWriter, r *http.Request) {
 	req, ok := readBody(w, r)
 	if !ok {
@@ -592,7 +584,7 @@ func (s *Server) resendOne(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "no forward target: type the URL to send it to")
 		return
 	}
-	if err := checkURL(target); err != nil {
+	if err := deliver.CheckURL(target); err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}

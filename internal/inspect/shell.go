@@ -1,7 +1,9 @@
 package inspect
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -27,7 +29,7 @@ func CurlCommand(url string, header http.Header, body []byte) string {
 	// --path-as-is keeps /../ in the target; -g keeps [] and {} literal.
 	b.WriteString("curl -sS -g --path-as-is ")
 	b.WriteString(shellQuote(url))
-	for _, k := range sortedKeys(h) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			b.WriteString(" \\\n  -H ")
 			b.WriteString(headerWord(k, v))

@@ -9,13 +9,13 @@ package route
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"reflect"
 	"sort"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
 
+	"github.com/livecb/livecb/internal/deliver"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/jsonx"
 )
@@ -305,9 +305,8 @@ func (t Table) Check() error {
 			if ep.URL == "" {
 				continue
 			}
-			u, err := url.Parse(ep.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				problems = append(problems, fmt.Sprintf("routes[%d].%s.url %q is not an absolute http(s) URL", i, f, ep.URL))
+			if err := deliver.CheckURL(ep.URL); err != nil {
+				problems = append(problems, fmt.Sprintf("routes[%d].%s.url %v", i, f, err))
 			}
 		}
 	}
