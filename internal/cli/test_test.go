@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/livecb/livecb/internal/contract"
 )
@@ -38,44 +37,26 @@ func TestTestInterruptedWritesTheReport(t *testing.T) {
 			t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 			dir := t.TempDir()
 			report := filepath.Join(dir, "report.xml")
-			var out, errb bytes.Buffer
-			done := make(chan int)
-			go func() {
-				done <- Main([]string{"test", "--to", srv.URL + "/cb", "--run", "^sample/", "--timeout", "1m", "--junit", report},
-					Streams{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: func(string) string { return "" }}, BuildInfo{Version: "test"})
-			}()
-			select {
-			case <-inFlight:
-			case code := <-done:
-				t.Fatalf("exit %d before the third request\n%s%s", code, out.String(), errb.String())
-			}
-			// The run catches the signal by now: it probed the receiver first.
-			syscall.Kill(os.Getpid(), sig)
-			var code int
-			select {
-			case code = <-done:
-			case <-time.After(30 * time.Second):
-				t.Fatal("the run did not stop after the signal")
-			}
-			if code != ExitInterrupted {
-				t.Errorf("exit %d, want %d", code, ExitInterrupted)
+			r := interruptAt(t, inFlight, sig, "test", "--to", srv.URL+"/cb", "--run", "^sample/", "--timeout", "1m", "--junit", report)
+			if r.code != ExitInterrupted {
+				t.Errorf("exit %d, want %d", r.code, ExitInterrupted)
 			}
 			for _, want := range []string{
 				"PASS  sample/publish_started ", "PASS  sample/publish_done ",
 				"SKIP  sample/record_done ", "      " + contract.ReasonInterrupted + "\n",
 				"\nfamily  passed  failed  skipped\nsample       2       0        4\nall          2       0        4\n",
 			} {
-				if !strings.Contains(out.String(), want) {
-					t.Errorf("stdout lacks %q:\n%s", want, out.String())
+				if !strings.Contains(r.out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, r.out)
 				}
 			}
-			if strings.Contains(out.String(), "FAIL") || strings.Contains(out.String(), "sample/snapshot") {
-				t.Errorf("stdout:\n%s", out.String())
+			if strings.Contains(r.out, "FAIL") || strings.Contains(r.out, "sample/snapshot") {
+				t.Errorf("stdout:\n%s", r.out)
 			}
 			for _, want := range []string{"INTERRUPTED 6 cases: 2 passed, 0 failed, 1 skipped, 3 not run in ", "JUnit report: " + report + "\n",
 				"Error: interrupted: the case in flight and the cases not run are reported as skipped\n"} {
-				if !strings.Contains(errb.String(), want) {
-					t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+				if !strings.Contains(r.err, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.err)
 				}
 			}
 			b, err := os.ReadFile(report)
