@@ -608,7 +608,7 @@ func (r *runner) target(it source.Item, ev *event.Event) (string, error) {
 		if ev == nil || ev.Kind == "" {
 			return "", errors.New("cannot route a body of unknown kind by family: give the receiver's URL")
 		}
-		u, err := r.opts.Routes.Resolve(ev.String("publishDomain"), ev.Kind.Family())
+		u, err := r.opts.Routes.Resolve(ev.Identity().Domain, ev.Kind.Family())
 		if err != nil {
 			return "", err
 		}
@@ -719,11 +719,12 @@ func (f Filter) match(it source.Item, ev *event.Event, fs event.Findings, base t
 			return false
 		}
 	}
-	for _, p := range [][2]string{{f.Domain, "publishDomain"}, {f.App, "appName"}, {f.Stream, "streamName"}} {
+	id := ev.Identity()
+	for _, p := range [][2]string{{f.Domain, id.Domain}, {f.App, id.App}, {f.Stream, id.Stream}} {
 		if p[0] == "" {
 			continue
 		}
-		if ok, _ := path.Match(p[0], ev.String(p[1])); !ok || ev == nil {
+		if ok, _ := path.Match(p[0], p[1]); !ok || ev == nil {
 			return false
 		}
 	}
