@@ -56,6 +56,15 @@ func (a *App) errorf(format string, args ...any) {
 	fmt.Fprintf(a.Err, format, args...)
 }
 
+// errLabel is "Error:", coloured when the command set colours up (before
+// that, as when flags could not be parsed, plain).
+func (a *App) errLabel() string {
+	if a.ErrColor == nil {
+		return "Error:"
+	}
+	return a.ErrColor.Bad("Error:")
+}
+
 // warnLabel is "Warning:", coloured on a terminal.
 func (a *App) warnLabel() string {
 	if a.ErrColor == nil {
@@ -75,11 +84,7 @@ func Main(args []string, s Streams, build BuildInfo) int {
 	s.Out = out
 	code, app := execute(args, s, build)
 	if out.err != nil && (code == ExitOK || code == ExitCheckFailed) {
-		palette := app.ErrColor
-		if palette == nil {
-			palette = term.NewPalette(false)
-		}
-		fmt.Fprintf(s.Err, "%s cannot write standard output: %s\n", palette.Bad("Error:"), source.Describe(out.err))
+		fmt.Fprintf(s.Err, "%s cannot write standard output: %s\n", app.errLabel(), source.Describe(out.err))
 		return ExitIO
 	}
 	return code
@@ -137,11 +142,7 @@ func execute(args []string, s Streams, build BuildInfo) (int, *App) {
 		ee = &ExitError{Code: ExitUsage, Err: err}
 	}
 	if ee.Err != nil {
-		palette := app.ErrColor
-		if palette == nil {
-			palette = term.NewPalette(false)
-		}
-		fmt.Fprintf(s.Err, "%s %s\n", palette.Bad("Error:"), term.SanitizeLines(redact.String(ee.Err.Error(), redact.Display)))
+		fmt.Fprintf(s.Err, "%s %s\n", app.errLabel(), term.SanitizeLines(redact.String(ee.Err.Error(), redact.Display)))
 		if ee.Code == ExitUsage && cmd != nil {
 			if cmd == root {
 				fmt.Fprintf(s.Err, "Run 'livecb --help' for the commands.\n")
