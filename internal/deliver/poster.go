@@ -384,9 +384,50 @@ func (p *Poster) post(ctx context.Context, t *Target, body []byte, cancel bool, 
 		}()
 	}
 	start := time.Now()
-	deadline := start.Add(p.policy.Timeout)
-	cur, uri, w, hc := t.first, t.uri, t.wire, t.hc
-	for n := 1; ; n++ {
+	p.hops(ctx, &res, req, resp, t, body, cancel, s, t.first, 1, start.Add(p.policy.Timeout))
+	res.Latency = time.Since(start)
+	return res
+}
+
+// redirected goes on with an attempt whose first answer, to a request of
+// the Pump's event loop, redirected it to next: the rest of the attempt as
+// post makes it, within the attempt's deadline, ended when ctx ends.
+func (p *Poster) redirected(ctx context.Context, t *Target, body []byte, next hop, deadline time.Time) Result {
+	res := Result{URL: t.raw, connected: true}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	if ctx.Done() != nil {
+		c := newCut(ctx)
+		p.cuts.Store(req, c)
+		defer func() {
+			c.stop()
+			p.cuts.Delete(req)
+		}()
+	}
+	p.hops(ctx, &res, req, resp, t, body, true, nil, next, 2, deadline)
+	return res
+}
+
+// hops makes the requests of one attempt to t, from cur, its n-th (from
+// 1), following redirects as the policy says, until an answer stands or
+// one fails, and fills in res (all but Latency).
+func (p *Poster) hops(ctx context.Context, res *Result, req *fasthttp.Request, resp *fasthttp.Response, t *Target, body []byte,
+	cancel bool, s *Sender, cur hop, n int, deadline time.Time) {
+	uri, w, hc := t.uri, t.wire, t.hc
+	if n > 1 {
+		var err error
+		if hc, err = p.hostClient(cur.url); err != nil {
+			res.Err, res.Cause = err, classify(err, stageHead)
+			return
+		}
+		uri, w = wireURI(cur.url), wireOf(p.policy.header(cur, t.ct, t.extra), cur.url)
+		req.Reset()
+		if s != nil {
+			s.built = nil
+		}
+	}
+	for ; ; n++ {
 		switch {
 		case s == nil:
 			build(req, uri, w, cur.body, body, nil)
@@ -419,7 +460,7 @@ func (p *Poster) post(ctx context.Context, t *Target, body []byte, cancel bool, 
 				err = cerr // (what cut it short, as the Client reports it)
 			}
 			res.Err, res.Cause = err, classify(err, st)
-			break
+			return
 		}
 		res.connected = true
 		res.Status = resp.StatusCode()
@@ -429,11 +470,11 @@ func (p *Poster) post(ctx context.Context, t *Target, body []byte, cancel bool, 
 		}
 		if err != nil {
 			res.Err, res.Cause = err, classify(err, stageHead)
-			break
+			return
 		}
 		if !follow {
 			res.Matched = p.policy.Expect.Match(res.Status)
-			break
+			return
 		}
 		cur, uri, w = next, wireURI(next.url), wireOf(p.policy.header(next, t.ct, t.extra), next.url)
 		req.Reset()
@@ -441,8 +482,6 @@ func (p *Poster) post(ctx context.Context, t *Target, body []byte, cancel bool, 
 			s.built = nil
 		}
 	}
-	res.Latency = time.Since(start)
-	return res
 }
 
 // digitPool holds the scratch space of a Content-Length (fasthttp keeps
@@ -554,39 +593,44 @@ func (t transport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, res
 	return false, nil
 }
 
-// reader is a bounded buffer over a connection that remembers whether the
-// connection ended, to tell a chunked body cut short from a complete one
-// (fasthttp's stream reports both as io.EOF).
+// reader is a bounded buffer over a connection (or what arrived of it)
+// that remembers whether the connection ended, to tell a chunked body cut
+// short from a complete one (fasthttp's stream reports both as io.EOF).
 type reader struct {
-	conn net.Conn
-	eof  bool
-	br   *bufio.Reader
+	src io.Reader
+	eof bool
+	br  *bufio.Reader
 }
 
 func (r *reader) Read(p []byte) (int, error) {
-	n, err := r.conn.Read(p)
+	n, err := r.src.Read(p)
 	if err == io.EOF {
 		r.eof = true
 	}
 	return n, err
 }
 
-var readers = sync.Pool{New: func() any {
+var readers = sync.Pool{New: func() any { return newReader() }}
+
+func newReader() *reader {
 	r := &reader{}
 	r.br = bufio.NewReaderSize(r, MaxHeaderBytes)
 	return r
-}}
+}
 
-func acquireReader(conn net.Conn) *reader {
+func acquireReader(src io.Reader) *reader {
 	r := readers.Get().(*reader)
-	r.conn, r.eof = conn, false
-	r.br.Reset(r)
+	r.reset(src)
 	return r
 }
 
-func releaseReader(r *reader) {
-	r.conn = nil
+func (r *reader) reset(src io.Reader) {
+	r.src, r.eof = src, false
 	r.br.Reset(r)
+}
+
+func releaseReader(r *reader) {
+	r.reset(nil)
 	readers.Put(r)
 }
 
