@@ -32,7 +32,8 @@ func checkOutcome(t *testing.T, peer delivertest.Peer, res deliver.Result) {
 	}
 }
 
-// TestHostileReceivers: the Client and the Poster (Post and Do), under the same policy,
+// TestHostileReceivers: the Client and the Poster (Post, Do and both engines
+// of its Pump), under the same policy,
 // report the same outcome against every hostile peer, without a panic,
 // within the timeout and without allocating what the peer announces.
 func TestHostileReceivers(t *testing.T) {
@@ -67,6 +68,25 @@ func TestHostileReceivers(t *testing.T) {
 				delivertest.Bounded(t, limit, func() { res = poster.Post(context.Background(), tgt, body) })
 				checkOutcome(t, peer, res)
 			})
+			for _, engine := range []struct {
+				name string
+				e    deliver.Engine
+			}{{"pump's loop", deliver.EngineLoop}, {"pump's goroutines", deliver.EngineGoroutines}} {
+				t.Run(engine.name, func(t *testing.T) {
+					tgt, err := poster.Target(url)
+					if err != nil {
+						t.Fatal(err)
+					}
+					f := &oneJob{job: deliver.Job{Target: &tgt, Body: body}}
+					delivertest.Bounded(t, limit, func() {
+						poster.NewPump(deliver.PumpOptions{Conns: 1, Engine: engine.e}, f).Run(context.Background())
+					})
+					if f.given != 1 || f.done != 1 || !f.sent {
+						t.Fatalf("the job was given %d times, given back %d times (sent %v)", f.given, f.done, f.sent)
+					}
+					checkOutcome(t, peer, f.res)
+				})
+			}
 			t.Run("poster's Do", func(t *testing.T) {
 				var res deliver.Result
 				delivertest.Bounded(t, limit, func() {
@@ -79,6 +99,26 @@ func TestHostileReceivers(t *testing.T) {
 			})
 		})
 	}
+}
+
+// oneJob is a Feed of one job.
+type oneJob struct {
+	job         deliver.Job
+	given, done int
+	sent        bool
+	res         deliver.Result
+}
+
+func (f *oneJob) Next(int, []byte) (deliver.Job, deliver.NextState) {
+	if f.given > 0 {
+		return deliver.Job{}, deliver.JobEnd
+	}
+	f.given++
+	return f.job, deliver.JobReady
+}
+
+func (f *oneJob) Done(_ int, j deliver.Job, res deliver.Result) {
+	f.done, f.sent, f.res = f.done+1, j.Sent, res
 }
 
 // TestHostileReceiversBehindTheListener: listen --forward-to answers 502

@@ -236,22 +236,27 @@ func (p *Poster) dial(isTLS bool, serverName string) fasthttp.DialFuncWithTimeou
 		if timeout <= 0 {
 			timeout = p.policy.Timeout
 		}
-		deadline := time.Now().Add(timeout)
-		conn, err := (&net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}).Dial("tcp", addr)
-		if err != nil || !isTLS {
-			return conn, err
-		}
-		tc := tls.Client(conn, &tls.Config{ServerName: serverName, InsecureSkipVerify: p.policy.Insecure}) //nolint:gosec // only when the policy says so
-		if err := tc.SetDeadline(deadline); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		if err := tc.Handshake(); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		return tc, tc.SetDeadline(time.Time{})
+		return p.dialContext(context.Background(), isTLS, serverName, addr, time.Now().Add(timeout))
 	}
+}
+
+// dialContext connects to addr by deadline (and shakes hands for https),
+// unless ctx ends first: the one way the Poster's connections are made.
+func (p *Poster) dialContext(ctx context.Context, isTLS bool, serverName, addr string, deadline time.Time) (net.Conn, error) {
+	conn, err := (&net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", addr)
+	if err != nil || !isTLS {
+		return conn, err
+	}
+	tc := tls.Client(conn, &tls.Config{ServerName: serverName, InsecureSkipVerify: p.policy.Insecure}) //nolint:gosec // only when the policy says so
+	if err := tc.SetDeadline(deadline); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := tc.Handshake(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, tc.SetDeadline(time.Time{})
 }
 
 // Post sends body to t, following redirects as the policy says, and
@@ -308,6 +313,13 @@ func (p *Poster) Do(ctx context.Context, r Request) Result { return p.do(ctx, r,
 // Do is Poster.Do through the Sender's request (its context watched for
 // as long as it is the one given: a replay's workers give theirs).
 func (s *Sender) Do(ctx context.Context, r Request) Result {
+	s.watch(ctx)
+	return s.p.do(ctx, r, s)
+}
+
+// watch makes ctx end the Sender's requests under way (the same ctx is
+// watched once for many requests).
+func (s *Sender) watch(ctx context.Context) {
 	switch {
 	case ctx.Done() == nil:
 		s.uncut()
@@ -316,7 +328,6 @@ func (s *Sender) Do(ctx context.Context, r Request) Result {
 		s.cut, s.cutCtx = newCut(ctx), ctx
 		s.p.cuts.Store(s.req, s.cut)
 	}
-	return s.p.do(ctx, r, s)
 }
 
 // uncut stops watching the Sender's context.
@@ -482,6 +493,27 @@ func (p *Poster) hops(ctx context.Context, res *Result, req *fasthttp.Request, r
 			s.built = nil
 		}
 	}
+}
+
+// settle is what an answer with status to the first request of an
+// attempt to t comes to, as hops decides it: the Result (but for its
+// latency), or the request to follow it with.
+func (p *Poster) settle(t *Target, status int, h *fasthttp.ResponseHeader) (res Result, next hop, follow bool) {
+	res = Result{URL: t.raw, Status: status, connected: true}
+	switch status {
+	case 301, 302, 303, 307, 308:
+		var err error
+		next, follow, err = p.policy.next(t.first, t.first, status, string(h.Peek("Location")), 1)
+		if err == nil && follow {
+			return res, next, true
+		}
+		if err != nil {
+			res.Err, res.Cause = err, classify(err, stageHead)
+			return res, hop{}, false
+		}
+	}
+	res.Matched = p.policy.Expect.Match(status)
+	return res, hop{}, false
 }
 
 // digitPool holds the scratch space of a Content-Length (fasthttp keeps
