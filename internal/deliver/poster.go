@@ -143,6 +143,9 @@ type Target struct {
 	hc    *fasthttp.HostClient
 }
 
+// TLS reports whether requests to t go over https.
+func (t *Target) TLS() bool { return t.hc.IsTLS }
+
 // Target checks a receiver URL once, for many posts of JSON bodies:
 // CheckURL's rule, and no proxy for it (a *SettingError).
 func (p *Poster) Target(raw string) (Target, error) { return p.target(raw, "application/json", nil) }
@@ -158,6 +161,16 @@ func (p *Poster) target(raw, ct string, extra http.Header) (Target, error) {
 	}
 	h := p.policy.firstHop(u, extra)
 	return Target{raw: raw, uri: wireURI(u), first: h, ct: ct, extra: extra, wire: wireOf(p.policy.header(h, ct, extra), u), hc: hc}, nil
+}
+
+// TargetFor is the Target of requests to url with content type ct ("":
+// application/json), checked once per URL and content type (the same
+// *Target each time): a replay's Jobs.
+func (p *Poster) TargetFor(url, ct string) (*Target, error) {
+	if ct == "" {
+		ct = "application/json"
+	}
+	return p.cachedTarget(url, ct)
 }
 
 // cachedTarget is target for a request without a header of its own,

@@ -61,7 +61,7 @@ func TestLoadAgainstHostileReceivers(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.CloseIdle()
-			l := &Load{Poster: p, Bodies: lb, Concurrency: 1, Count: 3}
+			l := &Load{Poster: p, Bodies: lb, Concurrency: 1, Count: 3, Engine: testEngine}
 			var rep LoadReport
 			delivertest.Bounded(t, 3*delivertest.Timeout+delivertest.Margin, func() {
 				rep, err = l.Run(context.Background())
@@ -98,7 +98,7 @@ func TestLoadFollowsRedirectsAsSingleSendsDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := (&Load{Poster: p, Bodies: lb, Concurrency: 2, Count: 3}).Run(context.Background())
+	rep, err := (&Load{Poster: p, Bodies: lb, Concurrency: 2, Count: 3, Engine: testEngine}).Run(context.Background())
 	if err != nil || rep.Matched != 3 || rep.ErrorRate() != 0 {
 		t.Fatalf("%v: report %+v", err, rep)
 	}

@@ -33,6 +33,8 @@ type Load struct {
 	// counted from when each request was due, not as a lower offered rate.
 	// 0 sends each request as soon as a sender is free (closed loop).
 	Rate float64
+	// Engine is the Pump's (tests run each); the zero value picks.
+	Engine deliver.Engine
 
 	// next numbers the requests; it is the one count every sender
 	// changes per request (started only with a Rate; the rest in shards),
@@ -202,13 +204,22 @@ func (l *Load) Run(ctx context.Context) (LoadReport, error) {
 		})
 	}
 
+	f := &loadFeed{l: l, ctx: ctx, targets: targets, shards: shards, stopped: &stopped}
+	tls := false
+	for _, t := range targets {
+		tls = tls || t.TLS()
+	}
+	pump := l.Poster.NewPump(deliver.PumpOptions{Conns: conc, TLS: tls, Engine: l.Engine}, f)
+
 	start := time.Now()
+	f.start = start
 	var deadline time.Time
 	if l.Duration > 0 {
 		deadline = start.Add(l.Duration)
 		t := time.AfterFunc(l.Duration, stopNow)
 		defer t.Stop()
 	}
+	f.deadline = deadline
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -220,16 +231,9 @@ func (l *Load) Run(ctx context.Context) (LoadReport, error) {
 	if l.Rate > 0 {
 		interval = float64(time.Second) / l.Rate
 	}
+	f.interval = interval
 
-	var wg sync.WaitGroup
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func(sh *shard) {
-			defer wg.Done()
-			l.sender(ctx, sh, targets, start, deadline, interval, stop, &stopped)
-		}(shards[w%len(shards)])
-	}
-	wg.Wait()
+	pump.Run(ctx)
 	elapsed := time.Since(start)
 	halt()
 
@@ -277,89 +281,82 @@ func (l *Load) Run(ctx context.Context) (LoadReport, error) {
 	return rep, nil
 }
 
-// sender takes the next request number until the count is reached or the
-// run is stopped, waits for its moment when a rate is set, and sends it.
-func (l *Load) sender(ctx context.Context, sh *shard, targets []deliver.Target, start, deadline time.Time, interval float64, stop <-chan struct{}, stopped *atomic.Bool) {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	// Each sender keeps its request (built once per target) and a buffer
-	// for the bodies it renders.
-	s := l.Poster.NewSender()
-	defer s.Close()
-	var buf []byte
-	for !stopped.Load() {
-		i := l.next.Add(1) - 1
-		if l.Count > 0 && i >= l.Count {
-			return
-		}
-		var sent time.Time
-		if interval > 0 {
-			at := float64(i) * interval
-			if at >= math.MaxInt64 {
-				return // beyond what a time can hold: past any deadline
-			}
-			due := start.Add(time.Duration(at))
-			if !deadline.IsZero() && !due.Before(deadline) {
-				return
-			}
-			if d := time.Until(due); d > 0 {
-				if timer == nil {
-					timer = time.NewTimer(d)
-				} else {
-					timer.Reset(d)
-				}
-				select {
-				case <-timer.C:
-				case <-stop:
-					// A request whose time came is sent even if the run
-					// ended as this sender woke: it was not late.
-					if time.Now().Before(due) {
-						return
-					}
-				}
-			}
-			// Open loop: latency counts from when the request was due, so
-			// time spent waiting for a free sender is the receiver's.
-			sent = due
-		}
-		k, body := l.Bodies.Request(i, buf[:0])
-		buf = body
-		if interval > 0 {
-			l.started.Add(1)
-		}
-		res := s.Post(ctx, &targets[k], body)
-		if ctx.Err() != nil {
-			return // abandoned: not counted
-		}
-		// Closed loop: the request's own latency (the Poster measured it
-		// from the moment this sender started it).
-		lat := res.Latency
-		if interval > 0 {
-			lat = time.Since(sent)
-		}
-		sh.mu.Lock()
-		ok := res.Matched
-		if res.Err != nil {
-			sh.failed++
-			sh.causes[res.Cause]++
-			if sh.first == nil || i < sh.firstAt {
-				sh.first, sh.firstAt = &LoadFailure{URL: l.Bodies.URL(k), Kind: string(l.Bodies.Kinds[k]), Cause: res.Cause, Err: res.Err}, i
-			}
-		} else {
-			sh.statuses[res.Status]++
-			if ok {
-				sh.matched++
-			} else {
-				sh.missed++
-			}
-		}
-		sh.hist.RecordValue(max(int64(lat), histMin))
-		sh.mu.Unlock()
+// loadFeed gives the Pump the run's requests and counts their results.
+type loadFeed struct {
+	l               *Load
+	ctx             context.Context
+	targets         []deliver.Target
+	shards          []*shard
+	start, deadline time.Time
+	interval        float64 // between requests (ns) with a Rate, else 0
+	stopped         *atomic.Bool
+}
+
+// Next takes the next request number until the count is reached or the
+// run is stopped, with its time when a rate is set.
+func (f *loadFeed) Next(_ int, buf []byte) (deliver.Job, deliver.NextState) {
+	l := f.l
+	if f.stopped.Load() {
+		return deliver.Job{}, deliver.JobEnd
 	}
+	i := l.next.Add(1) - 1
+	if l.Count > 0 && i >= l.Count {
+		return deliver.Job{}, deliver.JobEnd
+	}
+	var job deliver.Job
+	if f.interval > 0 {
+		at := float64(i) * f.interval
+		if at >= math.MaxInt64 {
+			return deliver.Job{}, deliver.JobEnd // beyond what a time can hold: past any deadline
+		}
+		due := f.start.Add(time.Duration(at))
+		if !f.deadline.IsZero() && !due.Before(f.deadline) {
+			return deliver.Job{}, deliver.JobEnd
+		}
+		job.At = due
+		l.started.Add(1)
+	}
+	k, body := l.Bodies.Request(i, buf)
+	job.ID, job.Tag, job.Target, job.Body = i, k, &f.targets[k], body
+	return job, deliver.JobReady
+}
+
+// Done counts a result in the connection's shard (a few connections share
+// one, so that they rarely wait for each other).
+func (f *loadFeed) Done(conn int, job deliver.Job, res deliver.Result) {
+	l := f.l
+	if f.interval > 0 && !job.Sent {
+		l.started.Add(-1) // its time never came
+	}
+	if f.ctx.Err() != nil {
+		return // abandoned: not counted
+	}
+	// Closed loop: the request's own latency (the Pump measured it from
+	// the moment it started it). Open loop: from when it was due, so that
+	// time spent waiting for a free connection is the receiver's.
+	lat := res.Latency
+	if f.interval > 0 {
+		lat = time.Since(job.At)
+	}
+	i, k := job.ID, job.Tag
+	sh := f.shards[conn%len(f.shards)]
+	sh.mu.Lock()
+	if res.Err != nil {
+		sh.failed++
+		sh.causes[res.Cause]++
+		if sh.first == nil || i < sh.firstAt {
+			sh.first, sh.firstAt = &LoadFailure{URL: l.Bodies.URL(k), Kind: string(l.Bodies.Kinds[k]), Cause: res.Cause, Err: res.Err}, i
+		}
+	} else {
+		sh.statuses[res.Status]++
+		if res.Matched {
+			sh.matched++
+		} else {
+			sh.missed++
+		}
+	}
+	sh.hist.RecordValue(max(int64(lat), histMin))
+	sh.mu.Unlock()
 }
 
 // StatusCounts returns the statuses in ascending order.

@@ -88,7 +88,28 @@ func newLoad(lb *LoadBodies, conc int) *Load {
 	if err != nil {
 		panic(err)
 	}
-	return &Load{Poster: p, Bodies: lb, Concurrency: conc}
+	return &Load{Poster: p, Bodies: lb, Concurrency: conc, Engine: testEngine}
+}
+
+// testEngine is the Pump engine the load tests run on: the default (the
+// event loop, on Linux), and again on goroutines (TestLoadOnGoroutines).
+var testEngine deliver.Engine
+
+// TestLoadOnGoroutines runs the load tests with a goroutine per
+// connection, the engine of the systems without the event loop and of
+// https runs.
+func TestLoadOnGoroutines(t *testing.T) {
+	testEngine = deliver.EngineGoroutines
+	defer func() { testEngine = deliver.EngineAuto }()
+	for name, test := range map[string]func(*testing.T){
+		"CountIsExact": TestLoadCountIsExactAndEveryRequestIsItsOwnStream, "KindsTakeTurns": TestLoadKindsTakeTurnsAboutOneStreamPerRound,
+		"SameBody": TestLoadSameBody, "RateIsHeld": TestLoadRateIsHeld, "OpenLoop": TestLoadOpenLoopShowsSlowReceiverAsLatency,
+		"DurationStops": TestLoadDurationStops, "StatusesAndCauses": TestLoadCountsStatusesAndCauses, "Interrupt": TestLoadInterrupt,
+		"Hostile": TestLoadAgainstHostileReceivers, "Redirects": TestLoadFollowsRedirectsAsSingleSendsDo,
+		"DueButNeverSent": TestLoadCountsRequestsDueButNeverSent,
+	} {
+		t.Run(name, test)
+	}
 }
 
 // names returns the stream names of bodies, each checked valid, and how
