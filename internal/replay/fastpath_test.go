@@ -49,10 +49,16 @@ func TestReplayFastPathWritesWhatTheClientWrites(t *testing.T) {
 	)
 	client := deliver.NewClient(deliver.Policy{Timeout: 5 * time.Second, UserAgent: "livecb/test", MaxResponse: 1000,
 		Header: http.Header{"X-Env": {"ci"}, "Authorization": {"Bearer t"}}})
+	for _, engine := range []deliver.Engine{deliver.EngineLoop, deliver.EngineGoroutines} {
+		testFastPathWire(t, rv, path, client, engine)
+	}
+}
+
+func testFastPathWire(t *testing.T, rv *wiretest.Receiver, path string, client *deliver.Client, engine deliver.Engine) {
 	var wires [2][]string
 	var outs [2][]Outcome
 	for i, clientOnly := range []bool{false, true} {
-		opts := Options{Inputs: inputs(path), To: rv.URL + "/base", PreservePath: true, Client: client, clientOnly: clientOnly}
+		opts := Options{Inputs: inputs(path), To: rv.URL + "/base", PreservePath: true, Client: client, clientOnly: clientOnly, engine: engine}
 		if (fastPath(opts) != nil) == clientOnly {
 			t.Fatalf("clientOnly %v: fast path %v", clientOnly, fastPath(opts) != nil)
 		}

@@ -24,17 +24,21 @@ func TestReplayAgainstHostileReceivers(t *testing.T) {
 		capRec{done, t0.Add(time.Second), "/", "application/json"})
 	client := deliver.NewClient(deliver.Policy{Timeout: delivertest.Timeout})
 	for _, peer := range delivertest.Peers() {
-		for _, clientOnly := range []bool{false, true} {
-			name := peer.Name + "/poster"
-			if clientOnly {
-				name = peer.Name + "/client"
-			}
-			t.Run(name, func(t *testing.T) {
-				testReplayAgainst(t, peer, Options{Inputs: inputs(path), Client: client, clientOnly: clientOnly})
+		for _, p := range paths {
+			t.Run(peer.Name+"/"+p.name, func(t *testing.T) {
+				testReplayAgainst(t, peer, Options{Inputs: inputs(path), Client: client, clientOnly: p.clientOnly, engine: p.engine})
 			})
 		}
 	}
 }
+
+// paths are the ways a replay delivers, each tested alike: the Pump's
+// event loop and its goroutines (the Poster), and the Client.
+var paths = []struct {
+	name       string
+	clientOnly bool
+	engine     deliver.Engine
+}{{"poster's loop", false, deliver.EngineLoop}, {"poster's goroutines", false, deliver.EngineGoroutines}, {"client", true, 0}}
 
 // testReplayAgainst replays opts' two records into peer.
 func testReplayAgainst(t *testing.T, peer delivertest.Peer, opts Options) {

@@ -60,8 +60,10 @@ type Options struct {
 	MaxInFlight int
 	// Read bounds the records read from the inputs (source.Options).
 	Read source.Options
-	// clientOnly keeps every delivery on Client (tests compare the paths).
+	// clientOnly keeps every delivery on Client (tests compare the paths);
+	// engine is the Pump's on the fast path (tests run each).
 	clientOnly bool
+	engine     deliver.Engine
 }
 
 // State says what became of a record.
@@ -190,19 +192,31 @@ type runner struct {
 	shiftSet bool
 	shift    time.Duration
 
-	stop      atomic.Bool
-	stopMu    sync.Mutex
-	stopWhy   string // why it stopped early; "" for a --limit reached
-	sem       chan struct{}
-	order     chan chan Outcome
+	stop atomic.Bool
+	// unreachable is set when a delivery could not reach its receiver:
+	// what is queued for the Pump is not sent either (a --limit or a
+	// broken record only stop the reading).
+	unreachable atomic.Bool
+	stopMu      sync.Mutex
+	stopWhy     string // why it stopped early; "" for a --limit reached
+	// out keeps the outcomes until their turn to be reported; unsent
+	// counts the records selected but never sent, the replay having
+	// stopped first.
+	out       *outbox
 	reporting sync.WaitGroup
-	// jobs feeds MaxInFlight delivering goroutines, started with the first
+	unsent    int
+	// On the Client's path, sem bounds the deliveries under way, and jobs
+	// feeds MaxInFlight delivering goroutines, started with the first
 	// delivery and kept for the whole replay (a goroutine per delivery grew
 	// a fresh stack through net/http each time: 7% of an unpaced replay).
+	sem     chan struct{}
 	jobs    chan job
 	workers sync.WaitGroup
-	// poster, when set, delivers instead of the Client (fastPath).
+	// poster, when set, delivers instead of the Client (fastPath), through
+	// a Pump that feed feeds, started with the first delivery.
 	poster *deliver.Poster
+	feed   *feed
+	pumped chan struct{} // closed when the Pump has stopped
 	// checkedURL is the last target that passed deliver.CheckURL.
 	checkedURL string
 }
@@ -230,28 +244,30 @@ func fastPath(opts Options) *deliver.Poster {
 	return p
 }
 
-// job is one delivery: the outcome so far, and the slot its final outcome
-// goes to (in replay order).
+// job is one delivery on the Client's path: the outcome so far, and its
+// place in the outbox.
 type job struct {
-	o    Outcome
-	slot chan Outcome
+	o  Outcome
+	id int64
 }
+
+// minOutbox is the fewest outcomes an outbox holds: reading runs that far
+// ahead of the answers, so that the Pump always has the next request.
+const minOutbox = 256
 
 func (r *runner) run(ctx context.Context) (Summary, error) {
 	start := time.Now()
 	r.sem = make(chan struct{}, r.opts.MaxInFlight)
-	r.order = make(chan chan Outcome, r.opts.MaxInFlight+16)
+	r.out = newOutbox(max(4*r.opts.MaxInFlight, minOutbox))
 	r.reporting.Add(1)
 	go func() {
 		defer r.reporting.Done()
-		for slot := range r.order {
-			o := <-slot
-			slots.Put(slot)
+		r.out.run(func(o Outcome) {
 			r.count(o)
 			if r.report != nil {
 				r.report(o)
 			}
-		}
+		}, func() { r.unsent++ })
 	}()
 
 	err := merge(ctx, r.opts.Inputs, r.opts.Read, func(e entry) bool {
@@ -260,12 +276,18 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		}
 		return r.handle(ctx, e)
 	})
+	if r.feed != nil {
+		r.feed.finish()
+		<-r.pumped
+		r.feed.withdrawAll() // (what an interrupt left unsent)
+	}
 	if r.jobs != nil {
 		close(r.jobs)
 		r.workers.Wait()
 	}
-	close(r.order)
+	r.out.close()
 	r.reporting.Wait()
+	r.sum.Selected -= r.unsent
 	if err == nil && ctx.Err() != nil {
 		r.sum.Stopped = "interrupted"
 	}
@@ -282,15 +304,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 }
 
 // emit queues an outcome that is already known.
-func (r *runner) emit(o Outcome) {
-	slot := slots.Get().(chan Outcome)
-	slot <- o
-	r.order <- slot
-}
-
-// slots are the channels outcomes wait in for their turn to be reported:
-// one per record, reused once reported.
-var slots = sync.Pool{New: func() any { return make(chan Outcome, 1) }}
+func (r *runner) emit(o Outcome) { r.out.put(r.out.reserve(), o) }
 
 // halt stops the replay; the first reason given is kept, also when a
 // --limit stopped it first (deliveries under way may still fail).
@@ -494,15 +508,20 @@ func (r *runner) offset(key, now time.Time) time.Duration {
 }
 
 func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
+	if r.poster != nil {
+		return r.pump(ctx, o)
+	}
 	// Wait for a free slot first, so that lateness includes waiting for a
 	// slow receiver.
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
+		r.sum.Selected--
 		return false
 	}
 	if r.stop.Load() {
 		<-r.sem
+		r.sum.Selected--
 		return false
 	}
 	if r.opts.Speed > 0 {
@@ -512,40 +531,33 @@ func (r *runner) deliver(ctx context.Context, e entry, o Outcome) bool {
 			due := r.paceStart.Add(o.Offset)
 			if !waitUntil(ctx, due) {
 				<-r.sem
+				r.sum.Selected--
 				return false
 			}
 			o.Lateness = time.Since(due)
 		}
 	}
-	slot := slots.Get().(chan Outcome)
-	r.order <- slot
+	id := r.out.reserve()
 	if r.jobs == nil {
 		r.jobs = make(chan job, r.opts.MaxInFlight)
 		for range r.opts.MaxInFlight {
 			r.workers.Go(func() {
-				// Each worker keeps its request, built once per target
-				// (the Poster's Sender).
-				var s *deliver.Sender
-				if r.poster != nil {
-					s = r.poster.NewSender()
-					defer s.Close()
-				}
 				for j := range r.jobs {
-					j.slot <- r.send(ctx, j.o, s)
+					res := r.opts.Client.Do(ctx, deliver.Request{URL: j.o.URL, Body: j.o.Body, ContentType: j.o.ContentType}, nil)
+					r.settle(ctx, &j.o, res)
+					r.out.put(j.id, j.o)
 					<-r.sem
 				}
 			})
 		}
 	}
-	r.jobs <- job{o, slot} // never blocks: we hold one of sem's MaxInFlight places
+	r.jobs <- job{o, id} // never blocks: we hold one of sem's MaxInFlight places
 	return true
 }
 
-// send delivers one callback, through s when the replay has the Poster,
-// and completes its outcome.
-func (r *runner) send(ctx context.Context, o Outcome, s *deliver.Sender) Outcome {
-	res := r.do(ctx, deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}, s)
-	o.Status, o.Latency, o.Attempts = res.Status, res.Latency, len(res.Attempts)
+// settle completes o, sent, with how the receiver answered.
+func (r *runner) settle(ctx context.Context, o *Outcome, res deliver.Result) {
+	o.Status, o.Latency, o.Attempts = res.Status, res.Latency, max(len(res.Attempts), 1)
 	switch {
 	case res.Cause == deliver.CauseInterrupted:
 		o.State, o.Cause, o.Reason = Interrupted, res.Cause, "the replay was interrupted before its answer came"
@@ -553,6 +565,7 @@ func (r *runner) send(ctx context.Context, o Outcome, s *deliver.Sender) Outcome
 		// Nothing that follows can get through either.
 		o.State, o.Cause, o.Reason = Unreachable, res.Cause, res.Err.Error()
 		if ctx.Err() == nil {
+			r.unreachable.Store(true)
 			r.halt(fmt.Sprintf("%s unreachable (%s) at %s", o.URL, res.Cause, o.Source))
 		}
 	case res.Err != nil:
@@ -563,21 +576,110 @@ func (r *runner) send(ctx context.Context, o Outcome, s *deliver.Sender) Outcome
 			o.Reason = fmt.Sprintf("expected %s", r.opts.Client.Policy().Expect)
 		}
 	}
-	return o
 }
 
-// do delivers one request: through the Poster's Sender s when the replay
-// has the Poster, else (or for a host behind a proxy, which the Poster
-// refuses before sending anything) through the Client.
-func (r *runner) do(ctx context.Context, req deliver.Request, s *deliver.Sender) deliver.Result {
-	if s != nil {
-		res := s.Do(ctx, req)
-		var se *deliver.SettingError
-		if res.Cause != deliver.CauseSetting || !errors.As(res.Err, &se) || se.Setting != deliver.SettingProxy {
-			return res
+// pump queues o for the Pump, which it starts with the first.
+func (r *runner) pump(ctx context.Context, o Outcome) bool {
+	id := r.out.reserve()
+	job := deliver.Job{ID: id, Body: o.Body}
+	t, err := r.poster.TargetFor(o.URL, o.ContentType)
+	var se *deliver.SettingError
+	switch {
+	case errors.As(err, &se) && se.Setting == deliver.SettingProxy:
+		// A host behind a proxy: the Client's, which goes through it.
+		req := deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}
+		job.Send = func(ctx context.Context) deliver.Result { return r.opts.Client.Do(ctx, req, nil) }
+	case err != nil:
+		cause := deliver.CauseURL
+		if se != nil {
+			cause = deliver.CauseSetting
 		}
+		r.settle(ctx, &o, deliver.Result{URL: o.URL, Err: err, Cause: cause})
+		r.out.put(id, o)
+		return true
+	default:
+		job.Target = t
 	}
-	return r.opts.Client.Do(ctx, req, nil)
+	r.out.hold(id, o)
+	if r.feed == nil {
+		r.feed = &feed{r: r, ctx: ctx}
+		r.feed.pump = r.poster.NewPump(deliver.PumpOptions{Conns: r.opts.MaxInFlight, TLS: t != nil && t.TLS(), Engine: r.opts.engine}, r.feed)
+		r.pumped = make(chan struct{})
+		go func() {
+			defer close(r.pumped)
+			r.feed.pump.Run(ctx)
+		}()
+	}
+	r.feed.push(job)
+	return true
+}
+
+// feed gives the Pump the records to send, in replay order, and completes
+// their outcomes with the answers.
+type feed struct {
+	r    *runner
+	ctx  context.Context
+	pump *deliver.Pump
+	mu   sync.Mutex
+	// queue[head:] are the jobs not yet sent; done says no more come.
+	queue []deliver.Job
+	head  int
+	done  bool
+}
+
+func (f *feed) push(j deliver.Job) {
+	f.mu.Lock()
+	if f.head > 256 && 2*f.head > len(f.queue) {
+		n := copy(f.queue, f.queue[f.head:])
+		clear(f.queue[n:])
+		f.queue, f.head = f.queue[:n], 0
+	}
+	f.queue = append(f.queue, j)
+	f.mu.Unlock()
+	f.pump.Wake()
+}
+
+// finish says that no more jobs come.
+func (f *feed) finish() {
+	f.mu.Lock()
+	f.done = true
+	f.mu.Unlock()
+	f.pump.Wake()
+}
+
+func (f *feed) Next(int, []byte) (deliver.Job, deliver.NextState) {
+	if f.r.unreachable.Load() {
+		// What is queued would not get through either.
+		f.withdrawAll()
+		return deliver.Job{}, deliver.JobEnd
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.head == len(f.queue) {
+		if f.done {
+			return deliver.Job{}, deliver.JobEnd
+		}
+		return deliver.Job{}, deliver.JobLater
+	}
+	j := f.queue[f.head]
+	f.queue[f.head] = deliver.Job{}
+	f.head++
+	return j, deliver.JobReady
+}
+
+func (f *feed) Done(_ int, j deliver.Job, res deliver.Result) {
+	f.r.out.update(j.ID, func(o *Outcome) { f.r.settle(f.ctx, o, res) })
+}
+
+// withdrawAll takes back the jobs not sent.
+func (f *feed) withdrawAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, j := range f.queue[f.head:] {
+		f.r.out.withdraw(j.ID)
+	}
+	clear(f.queue)
+	f.queue, f.head = f.queue[:0], 0
 }
 
 // waitUntil sleeps until t, spinning for the last millisecond so callbacks
