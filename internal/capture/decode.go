@@ -3,8 +3,8 @@ package capture
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/jsonx"
@@ -47,6 +47,7 @@ type decoder struct {
 	s    string // b as a string, for substrings
 	i    int
 	vals []string // the header values read so far
+	body bool     // reading the body
 }
 
 func (d *decoder) ws() {
@@ -151,7 +152,9 @@ func (d *decoder) record(r *Record) bool {
 		case "trailer_raw":
 			r.TrailerRaw, ok = d.header()
 		case "body":
+			d.body = true
 			r.Body, ok = d.str()
+			d.body = false
 		case "encoding":
 			r.Encoding, ok = d.str()
 		case "size":
@@ -430,41 +433,20 @@ func (d *decoder) str() (string, bool) {
 }
 
 func (d *decoder) escaped(start int) (string, bool) {
-	// The string's end first, so that its bytes, never more unescaped,
-	// are decoded into one allocation of about their size.
-	end := d.i
-	for end < len(d.b) && d.b[end] != '"' {
-		if d.b[end] == '\\' {
-			end++
-		}
-		end++
-		end += jsonx.PlainRun(d.b[min(end, len(d.b)):])
+	// d.b[start:d.i] is plain; d.i is at the first escape. A body is made
+	// room for at once: it is at most as long as the rest of the line,
+	// which it mostly is.
+	size := d.i - start + 32
+	if d.body {
+		size = min(len(d.b)-start, 64<<10) + 8
 	}
-	var out strings.Builder
-	out.Grow(min(end, len(d.b)) - start)
-	out.Write(d.b[start:d.i])
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			return out.String(), true
-		case c < 0x20:
-			return "", false
-		case c != '\\':
-			// Runs of plain bytes at once (a body is mostly those).
-			from := d.i
-			d.i += jsonx.PlainRun(d.b[d.i:])
-			out.Write(d.b[from:d.i])
-			continue
-		}
-		var esc [utf8.UTFMax]byte
-		u, n, ok := jsonx.AppendUnescaped(esc[:0], d.b[d.i:])
-		if !ok {
-			return "", false
-		}
-		out.Write(u)
-		d.i += n
+	buf := make([]byte, 0, size)
+	buf = append(buf, d.b[start:d.i]...)
+	out, n, ok := jsonx.AppendUnescapedString(buf, d.b[d.i:])
+	if !ok {
+		return "", false
 	}
-	return "", false
+	d.i += n
+	// (out is this string's own memory, never written again: no copy.)
+	return unsafe.String(unsafe.SliceData(out), len(out)), true
 }

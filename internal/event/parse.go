@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"strconv"
+	"unsafe"
 
 	"github.com/livecb/livecb/internal/jsonx"
 )
@@ -325,29 +326,13 @@ func (p *parser) str() (string, bool) {
 // escaped finishes a string with escapes the way encoding/json's unquote
 // does, including its handling of lone surrogates (U+FFFD).
 func (p *parser) escaped(start int) (string, bool) {
-	out := make([]byte, 0, p.i-start+16)
-	out = append(out, p.b[start:p.i]...)
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return string(out), true
-		case c < 0x20:
-			return "", false
-		case c != '\\':
-			from := p.i
-			p.i += jsonx.PlainRun(p.b[p.i:])
-			out = append(out, p.b[from:p.i]...)
-			continue
-		}
-		// An escape.
-		var n int
-		var ok bool
-		if out, n, ok = jsonx.AppendUnescaped(out, p.b[p.i:]); !ok {
-			return "", false
-		}
-		p.i += n
+	buf := make([]byte, 0, p.i-start+32)
+	buf = append(buf, p.b[start:p.i]...)
+	out, n, ok := jsonx.AppendUnescapedString(buf, p.b[p.i:])
+	if !ok {
+		return "", false
 	}
-	return "", false
+	p.i += n
+	// (out is this string's own memory, never written again: no copy.)
+	return unsafe.String(unsafe.SliceData(out), len(out)), true
 }

@@ -2,6 +2,8 @@ package jsonx
 
 import (
 	"encoding/binary"
+	"math/bits"
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -106,3 +108,64 @@ var strPlain = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// AppendString appends to dst the contents of the JSON string that b
+// starts (b[0] is the first byte after its opening quote), unescaped as
+// encoding/json unescapes them, and reports the bytes of b up to and
+// including its closing quote; ok is false when b holds no valid rest of
+// a string (a control byte, a bad escape, no closing quote). Both of
+// livecb's hand-written JSON readers decode escaped strings with it.
+//
+// Plain bytes are copied eight at a time, before they are looked at, and
+// the copy cut at the first byte that is not plain: a callback's body in a
+// capture line is one string with an escaped quote every few bytes, and
+// looking for the next escape, then copying up to it, was a third of
+// decoding the line.
+func AppendUnescapedString(dst, b []byte) (out []byte, n int, ok bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for {
+		for i+8 <= len(b) {
+			if cap(dst)-len(dst) < 8 {
+				dst = slices.Grow(dst, 8) // (by append's rule: doubling)
+			}
+			x := binary.LittleEndian.Uint64(b[i:])
+			o := len(dst)
+			binary.LittleEndian.PutUint64(dst[o:o+8], x)
+			q, bs := x^(ones*'"'), x^(ones*'\\')
+			m := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
+			if m == 0 {
+				dst, i = dst[:o+8], i+8
+				continue
+			}
+			// The lowest flagged byte is the first that is not plain
+			// (borrows only ever flag bytes above it).
+			k := bits.TrailingZeros64(m) >> 3
+			dst, i = dst[:o+k], i+k
+			break
+		}
+		if i >= len(b) {
+			return dst, 0, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return dst, i + 1, true
+		case c == '\\':
+			if i+1 < len(b) {
+				if e := b[i+1]; e == '"' || e == '\\' || e == '/' {
+					dst, i = append(dst, e), i+2
+					continue
+				}
+			}
+			var k int
+			if dst, k, ok = AppendUnescaped(dst, b[i:]); !ok {
+				return dst, 0, false
+			}
+			i += k
+		case c < 0x20:
+			return dst, 0, false
+		default:
+			dst, i = append(dst, c), i+1
+		}
+	}
+}

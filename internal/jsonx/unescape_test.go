@@ -3,6 +3,7 @@ package jsonx
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -77,4 +78,37 @@ func TestPlainRun(t *testing.T) {
 			t.Errorf("%q: %d, want %d (all plain)", b, got, n)
 		}
 	}
+}
+
+// FuzzAppendUnescapedString: AppendUnescapedString reads a string's rest
+// as encoding/json reads the string (its value, where it ends, what it
+// refuses), appends after what dst held, whatever dst's spare capacity
+// (the eight-byte copies run ahead of what they keep).
+func FuzzAppendUnescapedString(f *testing.F) {
+	for _, s := range []string{`abc"`, `a\"b\\c\/d\be\ff\ng\rh\ti" tail`, `\u00e9\u0041"`, `\ud83d\ude00"x`, `\ud83d"`,
+		`{\"version\":\"v1.1\",\"publishDomain\":\"push.yourdomain.com\",\"appName\":\"live\"}\n","size":405`,
+		`no end`, "ctl\x01\"", `\x"`, `12345678"`, `1234567"`, `123456789012345678901234\"5"`, `\`} {
+		f.Add(s, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, s string, spare uint8) {
+		if !utf8.ValidString(s) {
+			return // (the readers check UTF-8 first)
+		}
+		dec := json.NewDecoder(strings.NewReader(`"` + s))
+		tok, err := dec.Token()
+		want, isString := tok.(string)
+		wantOK := err == nil && isString
+		dst := make([]byte, 3, 3+int(spare%24))
+		copy(dst, "pre")
+		out, n, ok := AppendUnescapedString(dst, []byte(s))
+		if ok != wantOK {
+			t.Fatalf("%q: ok %v, encoding/json %q %v", s, ok, tok, err)
+		}
+		if !ok {
+			return
+		}
+		if string(out[:3]) != "pre" || string(out[3:]) != want || n != int(dec.InputOffset())-1 {
+			t.Fatalf("%q: %q, %d bytes; encoding/json %q, %d bytes", s, out, n, want, dec.InputOffset()-1)
+		}
+	})
 }
