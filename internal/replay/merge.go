@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/livecb/livecb/internal/source"
@@ -55,6 +56,9 @@ func readInput(ctx context.Context, idx int, in Input, opts source.Options, out 
 // at a time: memory holds one pending item per input. It stops when ctx is
 // done or next returns false.
 func merge(ctx context.Context, inputs []Input, opts source.Options, next func(entry) bool) error {
+	if len(inputs) == 1 {
+		return readOne(inputs[0], opts, next)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chans := make([]chan entry, len(inputs))
@@ -102,4 +106,32 @@ func merge(ctx context.Context, inputs []Input, opts source.Options, next func(e
 			return err
 		}
 	}
+}
+
+// errStopped ends the reading of one input when next returns false.
+var errStopped = errors.New("replay: stopped")
+
+// readOne yields the items of a single input as merge does, read on the
+// caller's goroutine: nothing to merge, so no goroutine and channel
+// between the reading and the replay (one hand-off per record less).
+func readOne(in Input, opts source.Options, next func(entry) bool) error {
+	rc, err := in.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	var last time.Time
+	_, err = source.Read(in.Name, rc, opts, func(it source.Item) error {
+		if !it.Time.IsZero() {
+			last = it.Time
+		}
+		if !next(entry{item: it, key: last}) {
+			return errStopped
+		}
+		return nil
+	})
+	if errors.Is(err, errStopped) {
+		return nil
+	}
+	return err
 }
