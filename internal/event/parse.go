@@ -68,6 +68,9 @@ type parser struct {
 	// bodies that have none).
 	dups     [][]string
 	moreDups int
+	// keep, when set, are the only top-level members built (Glance): the
+	// others are read to check them, not kept.
+	keep map[string]bool
 }
 
 type pair struct {
@@ -150,6 +153,28 @@ func (p *parser) object(depth int) (any, bool) {
 		}
 		p.i++
 		p.ws()
+		if p.keep != nil && depth == 1 && !p.keep[key] {
+			if !p.skip(depth) {
+				return nil, false
+			}
+			p.ws()
+			if p.i < len(p.b) && p.b[p.i] == ',' {
+				p.i++
+				p.ws()
+				continue
+			}
+			if p.i < len(p.b) && p.b[p.i] == '}' {
+				p.i++
+				m := make(map[string]any, p.top-base)
+				for i := base; i < p.top; i++ {
+					kv := p.pair(i)
+					m[kv.key] = kv.val
+				}
+				p.top = base
+				return m, true
+			}
+			return nil, false
+		}
 		mark := len(p.dups)
 		v, ok := p.value(depth)
 		if !ok {
@@ -258,10 +283,86 @@ func (p *parser) array(depth int) (any, bool) {
 	}
 }
 
+// skip reads a value as value does, and checks it, without building it.
+func (p *parser) skip(depth int) bool {
+	if p.i >= len(p.b) {
+		return false
+	}
+	switch c := p.b[p.i]; {
+	case c == '{', c == '[':
+		if depth+1 > maxDepth {
+			return false
+		}
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		p.i++
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] == end {
+			p.i++
+			return true
+		}
+		for {
+			if c == '{' {
+				if p.i >= len(p.b) || p.b[p.i] != '"' {
+					return false
+				}
+				if _, ok := p.str(); !ok {
+					return false
+				}
+				p.ws()
+				if p.i >= len(p.b) || p.b[p.i] != ':' {
+					return false
+				}
+				p.i++
+				p.ws()
+			}
+			if !p.skip(depth + 1) {
+				return false
+			}
+			p.ws()
+			if p.i >= len(p.b) {
+				return false
+			}
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+				p.ws()
+			case end:
+				p.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case c == '"':
+		_, ok := p.str()
+		return ok
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.scanNumber()
+	case c == 't':
+		return p.lit("true")
+	case c == 'f':
+		return p.lit("false")
+	case c == 'n':
+		return p.lit("null")
+	}
+	return false
+}
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func (p *parser) number() (any, bool) {
 	start := p.i
+	if !p.scanNumber() {
+		return nil, false
+	}
+	return json.Number(p.s[start:p.i]), true
+}
+
+// scanNumber reads a number as encoding/json's grammar has it.
+func (p *parser) scanNumber() bool {
 	if p.b[p.i] == '-' {
 		p.i++
 	}
@@ -273,12 +374,12 @@ func (p *parser) number() (any, bool) {
 			p.i++
 		}
 	default:
-		return nil, false
+		return false
 	}
 	if p.i < len(p.b) && p.b[p.i] == '.' {
 		p.i++
 		if p.i >= len(p.b) || !isDigit(p.b[p.i]) {
-			return nil, false
+			return false
 		}
 		for p.i < len(p.b) && isDigit(p.b[p.i]) {
 			p.i++
@@ -290,13 +391,13 @@ func (p *parser) number() (any, bool) {
 			p.i++
 		}
 		if p.i >= len(p.b) || !isDigit(p.b[p.i]) {
-			return nil, false
+			return false
 		}
 		for p.i < len(p.b) && isDigit(p.b[p.i]) {
 			p.i++
 		}
 	}
-	return json.Number(p.s[start:p.i]), true
+	return true
 }
 
 // str reads a string at p.i (which holds the opening quote).

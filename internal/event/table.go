@@ -39,6 +39,9 @@ type registry struct {
 	// expected and older values), by length, each boxed once as the
 	// decoded tree holds it (boxing a string allocates; see intern).
 	boxed [maxBoxed + 1][]boxedString
+	// glanced are the top-level names Classify and Identity read ("event",
+	// the kinds' markers, the stream's identity): Glance decodes only them.
+	glanced map[string]bool
 
 	// The compiled schemas, built on first validation that needs them.
 	compileOnce sync.Once
@@ -192,6 +195,15 @@ func build(kinds []KindInfo, fams []FamilyInfo) (*registry, error) {
 	}
 	if err := checkRecognition(r.kinds); err != nil {
 		return nil, err
+	}
+	r.glanced = map[string]bool{"event": true}
+	for _, name := range identityFields {
+		r.glanced[name] = true
+	}
+	for _, k := range r.kinds {
+		for _, m := range k.Markers {
+			r.glanced[m] = true
+		}
 	}
 	sort.SliceStable(r.kinds, func(i, j int) bool {
 		a, b := r.kinds[i], r.kinds[j]

@@ -481,12 +481,9 @@ func (r *runner) check(body []byte) (*event.Event, event.Findings) {
 	if r.opts.Filter.ValidOnly || r.opts.Filter.InvalidOnly {
 		return event.Check(body, event.Options{})
 	}
-	ev, err := event.Decode(body)
+	ev, err := event.Glance(body) // (its kind and stream: all the rest reads)
 	if err != nil {
 		return nil, nil
-	}
-	if k, err := event.Classify(ev.Fields); err == nil {
-		ev.Kind = k
 	}
 	return ev, nil
 }
