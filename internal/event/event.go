@@ -134,7 +134,7 @@ func Glance(raw []byte) (*Event, error) {
 		return nil, &DecodeError{f}
 	}
 	r := table()
-	p := parser{b: raw, s: string(raw), reg: r, keep: r.glanced}
+	p := parser{b: raw, s: string(raw), reg: r, keep: &r.glanced}
 	p.ws()
 	var v any
 	ok := p.i < len(p.b) && p.b[p.i] == '{'

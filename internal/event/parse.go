@@ -70,7 +70,7 @@ type parser struct {
 	moreDups int
 	// keep, when set, are the only top-level members built (Glance): the
 	// others are read to check them, not kept.
-	keep map[string]bool
+	keep *nameSet
 }
 
 type pair struct {
@@ -153,7 +153,7 @@ func (p *parser) object(depth int) (any, bool) {
 		}
 		p.i++
 		p.ws()
-		if p.keep != nil && depth == 1 && !p.keep[key] {
+		if p.keep != nil && depth == 1 && !p.keep.has(key) {
 			if !p.skip(depth) {
 				return nil, false
 			}

@@ -41,7 +41,7 @@ type registry struct {
 	boxed [maxBoxed + 1][]boxedString
 	// glanced are the top-level names Classify and Identity read ("event",
 	// the kinds' markers, the stream's identity): Glance decodes only them.
-	glanced map[string]bool
+	glanced nameSet
 
 	// The compiled schemas, built on first validation that needs them.
 	compileOnce sync.Once
@@ -196,13 +196,13 @@ func build(kinds []KindInfo, fams []FamilyInfo) (*registry, error) {
 	if err := checkRecognition(r.kinds); err != nil {
 		return nil, err
 	}
-	r.glanced = map[string]bool{"event": true}
+	r.glanced.add("event")
 	for _, name := range identityFields {
-		r.glanced[name] = true
+		r.glanced.add(name)
 	}
 	for _, k := range r.kinds {
 		for _, m := range k.Markers {
-			r.glanced[m] = true
+			r.glanced.add(m)
 		}
 	}
 	sort.SliceStable(r.kinds, func(i, j int) bool {
@@ -428,4 +428,37 @@ func hasFieldAnywhere(fields []Field, name string) bool {
 		}
 	}
 	return false
+}
+
+// nameSet is a few names, found by their length first: most names a body
+// holds have no name of their length in the set, and comparing a few bytes
+// is far cheaper than hashing the name for a map.
+type nameSet struct{ byLen [64][]string }
+
+func (s *nameSet) add(name string) {
+	if len(name) < len(s.byLen) && !slices.Contains(s.byLen[len(name)], name) {
+		s.byLen[len(name)] = append(s.byLen[len(name)], name)
+	}
+}
+
+// has reports whether name is in the set.
+func (s *nameSet) has(name string) bool {
+	if len(name) >= len(s.byLen) {
+		return false
+	}
+	for _, n := range s.byLen[len(name)] {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// names are the names of the set.
+func (s *nameSet) names() []string {
+	var out []string
+	for _, ns := range s.byLen {
+		out = append(out, ns...)
+	}
+	return out
 }

@@ -91,8 +91,10 @@ func PlainRun(b []byte) int {
 		// A byte is a quote, a backslash or below 0x20 when the bytes
 		// x^'"', x^'\\' or x itself below 0x20 has a zero byte there.
 		q, bs := x^(ones*'"'), x^(ones*'\\')
-		if ((q-ones)&^q|(bs-ones)&^bs|(x-ones*0x20)&^x)&highs != 0 {
-			break
+		if m := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs; m != 0 {
+			// The lowest flagged byte is the first special one (borrows
+			// only flag bytes above it): no need to look byte by byte.
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for i < len(b) && strPlain[b[i]] {
