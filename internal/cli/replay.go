@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -263,6 +264,8 @@ type replayRenderer struct {
 	expect           deliver.Expect
 	bar              *progressbar.ProgressBar
 	firstUnreachable *replay.Outcome
+	pt               *paints // the palette's, made once
+	buf              []byte  // a line's
 }
 
 // replayRecord is one line of --output json.
@@ -353,12 +356,6 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 	case replay.Truncated, replay.Broken, replay.Off:
 		return
 	}
-	p := r.app.Color
-	kind := string(o.Kind)
-	if kind == "" {
-		kind = "-"
-	}
-	line := fmt.Sprintf("%s  %-16s  ", src, kind)
 	showURL := r.opts.Dest.To == "" || r.opts.PreservePath || o.State == replay.DryRun
 	if o.State == replay.DryRun && r.opts.As == "curl" {
 		url := o.URL
@@ -372,48 +369,81 @@ func (r *replayRenderer) outcome(o replay.Outcome) {
 		fmt.Fprintln(r.out.Writer(), curlCommand(url, h, o.Body, pol))
 		return
 	}
+	w := r.out.Writer()
+	r.buf = r.appendLine(r.buf[:0], o, src, showURL)
+	w.Write(r.buf) //nolint:errcheck // a closed stdout shows in the exit
+	if len(o.Changes) > 0 {
+		p := r.app.Color
+		fmt.Fprintf(w, "    changed: %s; now %s\n", display(strings.Join(o.Changes, "; ")), verdict(p, o.Findings))
+		printFindings(w, p, o.Findings, "    ")
+	}
+}
+
+// appendLine appends o's line to b. It is built by appending, not
+// formatted: it runs once per record, and fmt was a fifth of reporting
+// one (TestReplayLineMatchesFmt keeps the formatted form as the
+// reference).
+func (r *replayRenderer) appendLine(b []byte, o replay.Outcome, src string, showURL bool) []byte {
+	if r.pt == nil {
+		r.pt = paintsOf(r.app.Color)
+	}
+	pt := r.pt
+	kind := string(o.Kind)
+	if kind == "" {
+		kind = "-"
+	}
+	b = append(append(b, src...), "  "...)
+	b = append(appendPadded(b, kindWidth, kind), "  "...)
+	latency := func(b []byte, d time.Duration) []byte {
+		return pt.dim.append(append(b, "  "...), roundLatency(d).String())
+	}
 	switch o.State {
 	case replay.DryRun:
 		dest := display(o.URL)
 		if dest == "" {
 			dest = "no URL (pass --to)"
 		}
-		line += fmt.Sprintf("-> %s  %s, %s", dest, plural(o.Size, "byte"), term.Sanitize(o.ContentType))
+		b = append(append(append(b, "-> "...), dest...), "  "...)
+		b = append(appendPlural(b, o.Size, "byte"), ", "...)
+		b = append(b, term.Sanitize(o.ContentType)...)
 		if r.opts.Speed > 0 {
-			line += p.Dim(fmt.Sprintf("  at +%s", roundLatency(o.Offset)))
+			b = pt.dim.append(b, "  at +", roundLatency(o.Offset).String())
 		}
 		showURL = false
 	case replay.Skipped:
-		line += p.Bad("NOT SENT: " + display(o.Reason))
+		b = pt.bad.append(b, "NOT SENT: ", display(o.Reason))
 		showURL = false
 	case replay.Unreachable:
-		line += p.Bad("FAILED: "+string(o.Cause)) + "  " + p.Dim(roundLatency(o.Latency).String())
+		b = pt.bad.append(b, "FAILED: ", string(o.Cause))
+		b = latency(b, o.Latency)
 	case replay.Failed:
-		line += p.Bad("FAILED: "+string(o.Cause)+": "+display(o.Reason)) + "  " + p.Dim(roundLatency(o.Latency).String())
+		b = pt.bad.append(b, "FAILED: ", string(o.Cause), ": ", display(o.Reason))
+		b = latency(b, o.Latency)
 		showURL = true
 	case replay.Interrupted:
-		line += p.Warn("INTERRUPTED: no answer yet") + "  " + p.Dim(roundLatency(o.Latency).String())
+		b = pt.warn.append(b, "INTERRUPTED: no answer yet")
+		b = latency(b, o.Latency)
 	case replay.Answered:
-		status := fmt.Sprintf("%d %s", o.Status, http.StatusText(o.Status))
-		if o.OK {
-			status = p.OK(status)
-		} else {
-			status = p.Bad(status) + " " + p.Bad("(expected "+r.expect.String()+")")
+		paint := pt.ok
+		if !o.OK {
+			paint = pt.bad
 		}
-		line += status + "  " + p.Dim(roundLatency(o.Latency).String())
+		b = append(b, paint.open...)
+		b = strconv.AppendInt(b, int64(o.Status), 10)
+		b = append(append(b, ' '), http.StatusText(o.Status)...)
+		b = append(b, paint.close...)
+		if !o.OK {
+			b = pt.bad.append(append(b, ' '), "(expected ", r.expect.String(), ")")
+		}
+		b = latency(b, o.Latency)
 	}
 	if o.Paced {
-		line += p.Dim(fmt.Sprintf("  late %s", roundLatency(o.Lateness)))
+		b = pt.dim.append(b, "  late ", roundLatency(o.Lateness).String())
 	}
 	if showURL {
-		line += "  -> " + display(o.URL)
+		b = append(append(b, "  -> "...), display(o.URL)...)
 	}
-	w := r.out.Writer()
-	fmt.Fprintln(w, line)
-	if len(o.Changes) > 0 {
-		fmt.Fprintf(w, "    changed: %s; now %s\n", display(strings.Join(o.Changes, "; ")), verdict(p, o.Findings))
-		printFindings(w, p, o.Findings, "    ")
-	}
+	return append(b, '\n')
 }
 
 func (r *replayRenderer) summary(s replay.Summary) {
