@@ -143,6 +143,15 @@ func AppendUnescapedString(dst, b []byte) (out []byte, n int, ok bool) {
 			// The lowest flagged byte is the first that is not plain
 			// (borrows only ever flag bytes above it).
 			k := bits.TrailingZeros64(m) >> 3
+			// An escaped quote, backslash or slash (a body's escapes) is
+			// written over the backslash copied, without leaving the loop.
+			if j := i + k + 1; b[i+k] == '\\' && j < len(b) {
+				if e := b[j]; e == '"' || e == '\\' || e == '/' {
+					dst, i = dst[:o+k+1], j+1
+					dst[o+k] = e
+					continue
+				}
+			}
 			dst, i = dst[:o+k], i+k
 			break
 		}
