@@ -144,9 +144,11 @@ func (pu *Pump) Wake() {
 		return
 	}
 	pu.wakeMu.Lock()
-	close(pu.wakeCh)
-	pu.wakeCh = make(chan struct{})
 	loops := pu.loops
+	if loops == nil {
+		close(pu.wakeCh)
+		pu.wakeCh = make(chan struct{})
+	}
 	pu.wakeMu.Unlock()
 	for _, l := range loops {
 		l.wake()

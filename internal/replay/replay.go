@@ -580,22 +580,10 @@ func (r *runner) pump(ctx context.Context, o Outcome) bool {
 	id := r.out.reserve()
 	job := deliver.Job{ID: id, Body: o.Body}
 	t, err := r.poster.TargetFor(o.URL, o.ContentType)
-	var se *deliver.SettingError
-	switch {
-	case errors.As(err, &se) && se.Setting == deliver.SettingProxy:
-		// A host behind a proxy: the Client's, which goes through it.
-		req := deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}
-		job.Send = func(ctx context.Context) deliver.Result { return r.opts.Client.Do(ctx, req, nil) }
-	case err != nil:
-		cause := deliver.CauseURL
-		if se != nil {
-			cause = deliver.CauseSetting
-		}
-		r.settle(ctx, &o, deliver.Result{URL: o.URL, Err: err, Cause: cause})
-		r.out.put(id, o)
-		return true
-	default:
+	if err == nil {
 		job.Target = t
+	} else if !r.refused(ctx, id, &job, o, err) {
+		return true
 	}
 	r.out.hold(id, o)
 	if r.feed == nil {
@@ -609,6 +597,25 @@ func (r *runner) pump(ctx context.Context, o Outcome) bool {
 	}
 	r.feed.push(job)
 	return true
+}
+
+// refused handles a record whose URL the Poster refuses: one behind a
+// proxy is the Client's (which goes through it) and true; another is a
+// failed record, false.
+func (r *runner) refused(ctx context.Context, id int64, job *deliver.Job, o Outcome, err error) bool {
+	var se *deliver.SettingError
+	if errors.As(err, &se) && se.Setting == deliver.SettingProxy {
+		req := deliver.Request{URL: o.URL, Body: o.Body, ContentType: o.ContentType}
+		job.Send = func(ctx context.Context) deliver.Result { return r.opts.Client.Do(ctx, req, nil) }
+		return true
+	}
+	cause := deliver.CauseURL
+	if se != nil {
+		cause = deliver.CauseSetting
+	}
+	r.settle(ctx, &o, deliver.Result{URL: o.URL, Err: err, Cause: cause})
+	r.out.put(id, o)
+	return false
 }
 
 // feed gives the Pump the records to send, in replay order, and completes

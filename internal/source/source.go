@@ -136,12 +136,12 @@ func readText(name string, br *bufio.Reader, limit int64, fn func(Item) error) (
 			return FormatJSON, err
 		}
 		if l.tooLarge > 0 || len(bytes.TrimSpace(l.text)) > 0 {
-			first = l
+			first = l.clone()
 			break
 		}
 		pendingBytes += int64(len(l.text)) + 1
 		if pendingBytes <= limit {
-			pending = append(pending, l)
+			pending = append(pending, l.clone())
 		}
 	}
 	if first.tooLarge > 0 || json.Valid(first.text) {
@@ -166,7 +166,7 @@ func readText(name string, br *bufio.Reader, limit int64, fn func(Item) error) (
 			}
 			return lineMode(name, lr, lines, fn)
 		}
-		lines = append(lines, l)
+		lines = append(lines, l.clone())
 		if l.tooLarge > 0 {
 			size = limit + 1
 			break
@@ -227,15 +227,19 @@ func lineMode(name string, lr *lineReader, buffered []*line, fn func(Item) error
 				format = FormatCapture
 			}
 		}
-		it := Item{File: name, Line: l.no, Body: text, Format: format}
+		// text is the reader's until the next line: an Item keeps a copy
+		// (a capture record's decoder makes its own).
+		it := Item{File: name, Line: l.no, Format: format}
 		if !l.newline && !json.Valid(text) {
-			it.Truncated = true
+			it.Body, it.Truncated = bytes.Clone(text), true
 			return fn(it)
 		}
-		if format == FormatCapture {
+		if format != FormatCapture {
+			it.Body = bytes.Clone(text)
+		} else {
 			rec, err := capture.Parse(text)
 			if err != nil {
-				it.Broken = err
+				it.Body, it.Broken = bytes.Clone(text), err
 				return fn(it)
 			}
 			body, _ := rec.Bytes()
@@ -279,16 +283,29 @@ type line struct {
 	tooLarge int64
 }
 
-// lineReader returns lines of up to limit bytes, each a fresh copy. A longer
-// line is returned as soon as it passes the limit, with tooLarge set and
-// without its text; the next call first reads past the rest of it, keeping
-// nothing, so that a line without end (/dev/zero) costs no memory.
+// lineReader returns lines of up to limit bytes. A longer line is returned
+// as soon as it passes the limit, with tooLarge set and without its text;
+// the next call first reads past the rest of it, keeping nothing, so that a
+// line without end (/dev/zero) costs no memory.
+//
+// The line it returns, and its text, are the reader's until the next call
+// (the text is in the reader's buffer when it fits): whoever keeps one
+// clones it. A capture line is decoded, not kept, and copying every line
+// was a tenth of reading a capture.
 type lineReader struct {
 	r     *bufio.Reader
 	limit int64
 	off   int64 // offset of the next byte
 	no    int   // lines started
 	skip  bool  // the rest of an oversized line comes next
+	cur   line
+}
+
+// clone is a copy of l that stays.
+func (l *line) clone() *line {
+	c := *l
+	c.text = bytes.Clone(l.text)
+	return &c
 }
 
 // next returns the next line, or io.EOF after the last one; other errors
@@ -307,7 +324,8 @@ func (lr *lineReader) next() (*line, error) {
 			}
 		}
 	}
-	l := &line{no: lr.no + 1, off: lr.off}
+	l := &lr.cur
+	*l = line{no: lr.no + 1, off: lr.off}
 	var acc []byte
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
@@ -335,9 +353,10 @@ func (lr *lineReader) next() (*line, error) {
 		}
 		lr.no++
 		if acc == nil {
-			acc = make([]byte, 0, len(text))
+			l.text = text // (in the buffer, until the next read)
+		} else {
+			l.text = append(acc, text...)
 		}
-		l.text = append(acc, text...)
 		l.newline = err == nil
 		if err != nil && !errors.Is(err, io.EOF) {
 			// A read error after part of a line: the part is not a record.
