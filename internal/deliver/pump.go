@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -74,7 +75,8 @@ type Job struct {
 	ID  int64
 	Tag int
 	// Target and Body are the request: Body posted to Target (a Target of
-	// the Pump's Poster, which must not change while the Pump runs).
+	// the Pump's Poster, which must not change while the Pump runs; nil
+	// only with Send).
 	Target *Target
 	Body   []byte
 	// At, when set, is when the request is due: it does not leave before.
@@ -169,6 +171,10 @@ type loopWaker interface{ wake() }
 // processor, as wrk runs a thread per core.
 func loopCount(conns int) int { return max(min(runtime.GOMAXPROCS(0), conns), 1) }
 
+// errNoTarget is the failure of a Job with neither Target nor Send (a
+// Feed's mistake).
+var errNoTarget = errors.New("deliver: a Job without a Target")
+
 // interrupted is the Result of a request ctx ended.
 func interrupted(t *Target, ctx context.Context) Result {
 	res := Result{Err: ctx.Err(), Cause: CauseInterrupted}
@@ -221,9 +227,12 @@ func (pu *Pump) connLoop(ctx context.Context, conn int) {
 			}
 		}
 		var res Result
-		if job.Send != nil {
+		switch {
+		case job.Send != nil:
 			res = job.Send(ctx)
-		} else {
+		case job.Target == nil:
+			res = Result{Err: errNoTarget, Cause: CauseSetting}
+		default:
 			res = s.send(ctx, job.Target, job.Body)
 		}
 		job.Sent = true

@@ -38,6 +38,7 @@ const (
 	loopMaxReads = 8        // as does one still incomplete after this many reads
 	loopEvents   = 128      // events taken per epoll_wait
 	wakeIndex    = -1       // the epoll data of a loop's eventfd
+	timerIndex   = -2       // and of its timerfd
 	maxHeads     = maxTargets
 )
 
@@ -98,8 +99,13 @@ type evloop struct {
 	active int // connections not ended
 	away   int // goroutines out
 	events []unix.EpollEvent
-	// checkAt is the earliest deadline or due time to look at (zero: none).
+	// checkAt is the earliest deadline or due time to look at (zero:
+	// none); tfd, a timerfd, is armed for armed. (epoll_wait's own timeout
+	// counts milliseconds: a job due in 200 µs would leave up to a
+	// millisecond late, and an open-loop latency counts that.)
 	checkAt time.Time
+	tfd     int
+	armed   time.Time
 	heads   map[*Target]rawHead
 
 	resp *fasthttp.Response
@@ -159,13 +165,22 @@ func newLoop(pu *Pump, ctx context.Context) (*evloop, error) {
 		unix.Close(ep)
 		return nil, err
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeIndex}
-	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
 		unix.Close(ep)
 		unix.Close(efd)
 		return nil, err
 	}
-	return &evloop{pu: pu, ctx: ctx, ep: ep, efd: efd, events: make([]unix.EpollEvent, loopEvents),
+	for _, fd := range [...][2]int{{efd, wakeIndex}, {tfd, timerIndex}} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd[1])}
+		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd[0], &ev); err != nil {
+			unix.Close(ep)
+			unix.Close(efd)
+			unix.Close(tfd)
+			return nil, err
+		}
+	}
+	return &evloop{pu: pu, ctx: ctx, ep: ep, efd: efd, tfd: tfd, events: make([]unix.EpollEvent, loopEvents),
 		heads: map[*Target]rawHead{}, resp: &fasthttp.Response{}, rd: newReader()}, nil
 }
 
@@ -173,8 +188,22 @@ func (l *evloop) close() {
 	for _, c := range l.conns {
 		l.closeConn(c)
 	}
+	unix.Close(l.tfd)
 	unix.Close(l.efd)
 	unix.Close(l.ep)
+}
+
+// arm sets the timer for checkAt.
+func (l *evloop) arm() {
+	if l.checkAt.Equal(l.armed) {
+		return
+	}
+	var spec unix.ItimerSpec // (zero: disarmed)
+	if !l.checkAt.IsZero() {
+		spec.Value = unix.NsecToTimespec(int64(max(time.Until(l.checkAt), time.Nanosecond)))
+	}
+	unix.TimerfdSettime(l.tfd, 0, &spec, nil) //nolint:errcheck // a valid timerfd and time
+	l.armed = l.checkAt
 }
 
 // wake makes the loop look at its inbox and its parked connections.
@@ -208,12 +237,8 @@ func (l *evloop) run() {
 			l.abort()
 			continue
 		}
-		timeout := -1
-		if !l.checkAt.IsZero() {
-			d := time.Until(l.checkAt)
-			timeout = max(int((d+time.Millisecond-1)/time.Millisecond), 0)
-		}
-		n, err := unix.EpollWait(l.ep, l.events, timeout)
+		l.arm()
+		n, err := unix.EpollWait(l.ep, l.events, -1)
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -224,8 +249,14 @@ func (l *evloop) run() {
 			continue
 		}
 		for _, ev := range l.events[:n] {
-			if ev.Fd == wakeIndex {
+			switch ev.Fd {
+			case wakeIndex:
 				l.drain()
+				continue
+			case timerIndex:
+				var b [8]byte
+				unix.Read(l.tfd, b[:]) //nolint:errcheck // only to clear it
+				l.armed = time.Time{}
 				continue
 			}
 			c := l.conns[ev.Fd]
@@ -360,6 +391,10 @@ func (l *evloop) start(c *lconn) {
 	t := job.Target
 	c.start = time.Now()
 	c.deadline = c.start.Add(l.pu.p.policy.Timeout)
+	if t == nil && job.Send == nil {
+		l.finish(c, Result{Err: errNoTarget, Cause: CauseSetting})
+		return
+	}
 	if job.Send != nil || t.hc.IsTLS {
 		l.goAway(c, func(ctx context.Context) Result {
 			if job.Send != nil {

@@ -256,7 +256,7 @@ func TestPumpMaxResponse(t *testing.T) {
 
 // serveAnswers runs a receiver that reads each request and answers it with
 // answer(n), the n-th request it read (from 0), written by write.
-func serveAnswers(t *testing.T, answer func(n int64) string, write func(c net.Conn, a string) error) string {
+func serveAnswers(t testing.TB, answer func(n int64) string, write func(c net.Conn, a string) error) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
