@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/livecb/livecb/internal/source"
@@ -23,7 +24,7 @@ type entry struct {
 }
 
 // readInput streams one input's items into out, then closes it.
-func readInput(ctx context.Context, idx int, in Input, opts source.Options, out chan<- entry) {
+func readInput(ctx context.Context, idx int, in Input, opts source.Options, idle func(), out chan<- entry) {
 	defer close(out)
 	send := func(e entry) error {
 		select {
@@ -40,7 +41,7 @@ func readInput(ctx context.Context, idx int, in Input, opts source.Options, out 
 	}
 	defer rc.Close()
 	var last time.Time
-	_, err = source.Read(in.Name, rc, opts, func(it source.Item) error {
+	_, err = source.Read(in.Name, idleReader{rc, idle}, opts, func(it source.Item) error {
 		if !it.Time.IsZero() {
 			last = it.Time
 		}
@@ -54,17 +55,18 @@ func readInput(ctx context.Context, idx int, in Input, opts source.Options, out 
 // merge reads every input at once, each as a stream, and yields their items
 // in time order (ties: the earlier input on the command line first), one
 // at a time: memory holds one pending item per input. It stops when ctx is
-// done or next returns false.
-func merge(ctx context.Context, inputs []Input, opts source.Options, next func(entry) bool) error {
+// done or next returns false. idle is called before reading more of an
+// input, which may wait for it (from the inputs' goroutines).
+func merge(ctx context.Context, inputs []Input, opts source.Options, idle func(), next func(entry) bool) error {
 	if len(inputs) == 1 {
-		return readOne(inputs[0], opts, next)
+		return readOne(inputs[0], opts, idle, next)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chans := make([]chan entry, len(inputs))
 	for i, in := range inputs {
 		chans[i] = make(chan entry, 16)
-		go readInput(ctx, i, in, opts, chans[i])
+		go readInput(ctx, i, in, opts, idle, chans[i])
 	}
 	// heads[i] is input i's pending item while has[i] (values, not
 	// pointers: a pointer to each item read made one more allocation per
@@ -114,14 +116,14 @@ var errStopped = errors.New("replay: stopped")
 // readOne yields the items of a single input as merge does, read on the
 // caller's goroutine: nothing to merge, so no goroutine and channel
 // between the reading and the replay (one hand-off per record less).
-func readOne(in Input, opts source.Options, next func(entry) bool) error {
+func readOne(in Input, opts source.Options, idle func(), next func(entry) bool) error {
 	rc, err := in.Open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	var last time.Time
-	_, err = source.Read(in.Name, rc, opts, func(it source.Item) error {
+	_, err = source.Read(in.Name, idleReader{rc, idle}, opts, func(it source.Item) error {
 		if !it.Time.IsZero() {
 			last = it.Time
 		}
@@ -134,4 +136,18 @@ func readOne(in Input, opts source.Options, next func(entry) bool) error {
 		return nil
 	}
 	return err
+}
+
+// idleReader calls idle before each read of r: the reading's buffer is
+// empty then, and the read may wait (a pipe, a terminal).
+type idleReader struct {
+	r    io.Reader
+	idle func()
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	if r.idle != nil {
+		r.idle()
+	}
+	return r.r.Read(p)
 }

@@ -21,6 +21,9 @@ type outbox struct {
 	closed  bool  // no more places will be reserved
 	waiting bool  // the reporter waits for ready
 	full    bool  // reserve waits for room
+	// beforeWait, when set, is called before reserve waits for room (the
+	// places it waits for may need it to be filled).
+	beforeWait func()
 }
 
 type slot struct {
@@ -46,6 +49,11 @@ func newOutbox(size int) *outbox {
 func (b *outbox) reserve() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.next-b.head >= int64(len(b.slots)) && b.beforeWait != nil {
+		b.mu.Unlock()
+		b.beforeWait()
+		b.mu.Lock()
+	}
 	for b.next-b.head >= int64(len(b.slots)) {
 		b.full = true
 		b.room.Wait()

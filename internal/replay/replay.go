@@ -214,9 +214,10 @@ type runner struct {
 	workers sync.WaitGroup
 	// poster, when set, delivers instead of the Client (fastPath), through
 	// a Pump that feed feeds, started with the first delivery.
-	poster *deliver.Poster
-	feed   *feed
-	pumped chan struct{} // closed when the Pump has stopped
+	poster  *deliver.Poster
+	feed    *feed
+	started atomic.Pointer[feed] // feed, for the inputs' goroutines (flush)
+	pumped  chan struct{}        // closed when the Pump has stopped
 	// checkedURL is the last target that passed deliver.CheckURL.
 	checkedURL string
 }
@@ -259,6 +260,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	start := time.Now()
 	r.sem = make(chan struct{}, r.opts.MaxInFlight)
 	r.out = newOutbox(max(4*r.opts.MaxInFlight, minOutbox))
+	r.out.beforeWait = r.flush
 	r.reporting.Add(1)
 	go func() {
 		defer r.reporting.Done()
@@ -270,7 +272,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		}, func() { r.unsent++ })
 	}()
 
-	err := merge(ctx, r.opts.Inputs, r.opts.Read, func(e entry) bool {
+	err := merge(ctx, r.opts.Inputs, r.opts.Read, r.flush, func(e entry) bool {
 		if ctx.Err() != nil || r.stop.Load() {
 			return false
 		}
@@ -590,6 +592,7 @@ func (r *runner) pump(ctx context.Context, o Outcome) bool {
 		r.feed = &feed{r: r, ctx: ctx}
 		r.feed.pump = r.poster.NewPump(deliver.PumpOptions{Conns: r.opts.MaxInFlight, TLS: t != nil && t.TLS(), Engine: r.opts.engine}, r.feed)
 		r.pumped = make(chan struct{})
+		r.started.Store(r.feed)
 		go func() {
 			defer close(r.pumped)
 			r.feed.pump.Run(ctx)
@@ -597,6 +600,13 @@ func (r *runner) pump(ctx context.Context, o Outcome) bool {
 	}
 	r.feed.push(job)
 	return true
+}
+
+// flush wakes the Pump for what is queued (before the reading may wait).
+func (r *runner) flush() {
+	if f := r.started.Load(); f != nil {
+		f.flush()
+	}
 }
 
 // refused handles a record whose URL the Poster refuses: one behind a
@@ -626,11 +636,19 @@ type feed struct {
 	pump *deliver.Pump
 	mu   sync.Mutex
 	// queue[head:] are the jobs not yet sent; done says no more come.
-	queue []deliver.Job
-	head  int
-	done  bool
+	queue   []deliver.Job
+	head    int
+	done    bool
+	unwoken int // jobs queued since the Pump was last woken
 }
 
+// push queues a job. The Pump is woken for every wakeBatch jobs queued,
+// not for each: a connection waiting for a job is woken by a write to an
+// eventfd, and its thread by the kernel, which cost about as much as
+// sending the job when the reading keeps just ahead of the answers. What is
+// queued is flushed (the Pump woken) before the reading may wait: when
+// reading more of an input (idleReader), before the outbox has room, and at
+// the end.
 func (f *feed) push(j deliver.Job) {
 	f.mu.Lock()
 	if f.head > 256 && 2*f.head > len(f.queue) {
@@ -639,14 +657,36 @@ func (f *feed) push(j deliver.Job) {
 		f.queue, f.head = f.queue[:n], 0
 	}
 	f.queue = append(f.queue, j)
+	f.unwoken++
+	wake := f.unwoken >= wakeBatch
+	if wake {
+		f.unwoken = 0
+	}
 	f.mu.Unlock()
-	f.pump.Wake()
+	if wake {
+		f.pump.Wake()
+	}
+}
+
+// wakeBatch is how many jobs are queued before the Pump is woken.
+const wakeBatch = 8
+
+// flush wakes the Pump for the jobs queued since it last was.
+func (f *feed) flush() {
+	f.mu.Lock()
+	wake := f.unwoken > 0
+	f.unwoken = 0
+	f.mu.Unlock()
+	if wake {
+		f.pump.Wake()
+	}
 }
 
 // finish says that no more jobs come.
 func (f *feed) finish() {
 	f.mu.Lock()
 	f.done = true
+	f.unwoken = 0
 	f.mu.Unlock()
 	f.pump.Wake()
 }
