@@ -83,14 +83,18 @@ var (
 const maxCodes = 4
 
 // entry is the summary of one request: fixed size, no body. Every field
-// but rec is written once, before the entry is published (Index.publish),
-// and never again.
+// is written once, before the entry is published (Index.publish), and
+// never again.
 type entry struct {
-	id      int64 // position in the index, from 0
-	seq     uint64
-	time    int64 // arrival, Unix nanoseconds (0: unknown)
-	off     int64 // offset of its line in the file, -1 when not in one
-	length  int64 // length of that line, without its newline
+	id   int64 // position in the index, from 0
+	seq  uint64
+	time int64 // arrival, Unix nanoseconds (0: unknown)
+	// off is the offset of its line in the file, -1 when not in one; in a
+	// live index, where its record is in the window's stream of records
+	// (-1: the window never held it). length is the length of that line
+	// (without its newline), or of the record in the window.
+	off     int64
+	length  int64
 	size    int64 // body bytes received
 	file    uint16
 	line    int32 // 1-based line in the file the user gave (0: none)
@@ -105,8 +109,8 @@ type entry struct {
 	path    uint32
 	stream  uint32 // interned stream identity (0: none)
 	codes   [maxCodes]uint32
-	// (A live entry's record is in Index.window: an entry holds no
-	// pointer, so that the collector never scans the index.)
+	// (A live entry's record is in Index.win: an entry holds no pointer,
+	// so that the collector never scans the index.)
 }
 
 // chunkSize entries are allocated together; the live window drops whole
@@ -135,15 +139,9 @@ type Index struct {
 
 	strs *interner
 
-	// The live window of records: window[id % len(window)] holds the
-	// record of entry id while it is one of the newest, at most budget
-	// bytes of them (writer side: heldBytes from oldestRec on). Empty for
-	// an index of files, whose records are read back by offset.
-	window    []atomic.Pointer[capture.Record]
-	sizes     []int64 // what each slot's record costs (writer side)
-	budget    int64
-	heldBytes int64
-	oldestRec int64
+	// win holds the records of the newest entries of a live index; nil
+	// for an index of files, whose records are read back by offset.
+	win *window
 }
 
 func newIndex(max int64) *Index {
@@ -167,8 +165,8 @@ func (ix *Index) next() *entry {
 			// Keep about max entries: drop the oldest chunk.
 			nv.chunks = nv.chunks[1:]
 			nv.first += chunkSize
-			for len(ix.window) > 0 && ix.oldestRec < nv.first {
-				ix.release()
+			if ix.win != nil {
+				ix.win.releaseBefore(nv.first)
 			}
 		}
 		ix.view.Store(nv)
@@ -184,61 +182,13 @@ func (ix *Index) next() *entry {
 // publish makes the entry filled since next visible to readers.
 func (ix *Index) publish() { ix.count.Add(1) }
 
-// hold keeps rec in memory for e (the newest entry, not yet published),
-// dropping the oldest records held until they fit the budget and the
-// window again. The newest record is always held, whatever its size.
-func (ix *Index) hold(e *entry, rec *capture.Record) {
-	if len(ix.window) == 0 {
-		return
+// held returns the line of e's record (with its newline) as the live
+// window holds it, false when it holds none.
+func (ix *Index) held(e *entry) ([]byte, bool) {
+	if ix.win == nil {
+		return nil, false
 	}
-	for e.id-ix.oldestRec >= int64(len(ix.window)) {
-		ix.release()
-	}
-	i := e.id % int64(len(ix.window))
-	ix.window[i].Store(rec)
-	ix.sizes[i] = recordBytes(rec)
-	ix.heldBytes += ix.sizes[i]
-	for ix.heldBytes > ix.budget && ix.oldestRec < e.id {
-		ix.release()
-	}
-}
-
-// release drops the oldest record held (entry oldestRec's: the slots from
-// oldestRec to the newest entry hold their own records) from the window.
-func (ix *Index) release() {
-	i := ix.oldestRec % int64(len(ix.window))
-	if ix.window[i].Swap(nil) != nil {
-		ix.heldBytes -= ix.sizes[i]
-	}
-	ix.oldestRec++
-}
-
-// held returns the record of e while the window holds it.
-func (ix *Index) held(e *entry) *capture.Record {
-	if len(ix.window) == 0 {
-		return nil
-	}
-	rec := ix.window[e.id%int64(len(ix.window))].Load()
-	if rec == nil || rec.Seq != e.seq {
-		return nil // dropped, or the slot holds a newer one
-	}
-	return rec
-}
-
-// recordBytes is about how much memory holding rec costs: its strings and
-// a fixed share for the rest.
-func recordBytes(rec *capture.Record) int64 {
-	n := 512 + len(rec.Body) + len(rec.Target) + len(rec.Remote) + len(rec.Host) + len(rec.Answer.Body)
-	for k, vs := range rec.Header {
-		n += len(k) + 16
-		for _, v := range vs {
-			n += len(v) + 16
-		}
-	}
-	for _, f := range rec.Findings {
-		n += 96 + len(f.Message) + len(f.Path)
-	}
-	return int64(n)
+	return ix.win.appendHeld(nil, e.id, e.seq, e.off, e.length)
 }
 
 // Len is the number of requests the index has seen (including those the

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/listen"
@@ -34,6 +33,8 @@ type Inspector struct {
 
 	// changed gets a token (without waiting) when a request is added.
 	changed chan struct{}
+	// enc is where Add encodes a record the listener did not.
+	enc []byte
 
 	closeOnce sync.Once
 	closeErr  error
@@ -81,9 +82,7 @@ func NewLive(opts LiveOptions) (*Inspector, error) {
 		opts.WindowRecords = DefaultWindowRecords
 	}
 	in := &Inspector{ix: newIndex(opts.MaxEntries), live: true, changed: make(chan struct{}, 1)}
-	in.ix.budget = opts.WindowBytes
-	in.ix.window = make([]atomic.Pointer[capture.Record], opts.WindowRecords)
-	in.ix.sizes = make([]int64, opts.WindowRecords)
+	in.ix.win = newWindow(opts.WindowBytes, opts.WindowRecords)
 	in.files = []string{""}
 	in.readers = []io.ReaderAt{nil}
 	if opts.SavePath != "" {
@@ -100,20 +99,31 @@ func NewLive(opts LiveOptions) (*Inspector, error) {
 
 // Add is the listener's hook: it takes a request as listen.Options.OnRequest
 // gets it (one call at a time, in capture order) and returns at once. It
-// keeps a summary and (within the window) a shallow copy of the record,
-// never encodes or renders anything, and tells the pages without waiting
-// for them.
+// keeps a summary and, within the window, the record as encoded for the
+// capture log (encoding it when the listener did not), and tells the
+// pages without waiting for them.
 func (in *Inspector) Add(r *listen.Request) {
-	rec := *r.Record // (the listener may reuse its record afterwards)
+	enc := []byte(r.Encoded)
+	if enc == nil {
+		if b, err := capture.Encode(r.Record, in.enc); err == nil {
+			enc, in.enc = b, b[:0]
+		}
+	}
 	e := in.ix.next()
-	in.ix.summarize(e, &rec, r.Callback, r.Event, nil)
-	in.ix.hold(e, &rec)
+	in.ix.summarize(e, r.Record, r.Callback, r.Event, nil)
+	e.off, e.length = in.ix.win.hold(e.id, enc), int64(len(enc))
 	in.ix.publish()
+	if cap(in.enc) > maxKeptBuf {
+		in.enc = nil
+	}
 	select {
 	case in.changed <- struct{}{}:
 	default:
 	}
 }
+
+// maxKeptBuf is the largest encoding buffer kept for the next request.
+const maxKeptBuf = 64 << 10
 
 // Len is how many requests the inspector has seen.
 func (in *Inspector) Len() int64 { return in.ix.Len() }
@@ -149,15 +159,18 @@ const maxLine = 64 << 20
 
 // record returns the whole record of e, and the raw line for a broken one.
 func (in *Inspector) record(e *entry) (*capture.Record, []byte, error) {
-	if rec := in.ix.held(e); rec != nil {
-		return rec, nil, nil
+	if line, ok := in.ix.held(e); ok {
+		// (An error would be the encoder writing what its own reader
+		// refuses: the capture log, if any, has the same bytes.)
+		rec, err := capture.Parse(line[:len(line)-1])
+		return rec, nil, err
 	}
 	off, n := e.off, e.length
 	var r io.ReaderAt
 	switch {
 	case e.spilled && in.spillReader != nil:
 		r = in.spillReader
-	case off >= 0 && int(e.file) < len(in.readers) && in.readers[e.file] != nil:
+	case !in.live && off >= 0 && int(e.file) < len(in.readers) && in.readers[e.file] != nil:
 		r = in.readers[e.file]
 	case in.save != nil && e.seq > 0:
 		var err error
