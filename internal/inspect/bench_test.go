@@ -18,10 +18,10 @@ import (
 	"github.com/livecb/livecb/internal/listen"
 )
 
-// BenchmarkAdd is the inspector's cost on the listener's commit path, per
-// request: what listen --ui adds to each callback, with the record encoded
-// by the listener for its capture log ("save") or by Add ("nosave"). Run
-// with
+// BenchmarkAdd is the inspector's cost per request in a listener: Prepare,
+// on the request's goroutine (concurrently with others), and Add, in the
+// listener's commit (one at a time), with the record encoded by the
+// listener for its capture log ("save") or by Prepare ("nosave"). Run with
 //
 //	go test ./internal/inspect -run '^$' -bench Add -benchmem
 func BenchmarkAdd(b *testing.B) {
@@ -42,10 +42,18 @@ func BenchmarkAdd(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer in.Close()
-		b.Run(map[bool]string{true: "save", false: "nosave"}[save], func(b *testing.B) {
+		name := map[bool]string{true: "save", false: "nosave"}[save]
+		b.Run(name+"/Prepare", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				in.prepared.Put(in.Prepare(req))
+			}
+		})
+		b.Run(name+"/Prepare+Add", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rec.Seq++
+				req.Prepared = in.Prepare(req)
 				in.Add(req)
 			}
 		})

@@ -23,7 +23,7 @@ type listener struct {
 
 // startListener starts a listener; with in, it feeds *in (which may be set
 // once the listener's capture log exists, before the first request) as
-// listen --ui does.
+// listen --ui does: Prepare on each request's goroutine, Add in OnRequest.
 func startListener(t testing.TB, save bool, in **Inspector) *listener {
 	t.Helper()
 	l := &listener{}
@@ -38,6 +38,7 @@ func startListener(t testing.TB, save bool, in **Inspector) *listener {
 		opts.Capture = cw
 	}
 	if in != nil {
+		opts.Prepare = func(r *listen.Request) any { return (*in).Prepare(r) }
 		opts.OnRequest = func(r *listen.Request, _ *listen.Stats) { (*in).Add(r) }
 	}
 	srv, err := listen.Listen(opts)

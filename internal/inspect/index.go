@@ -11,8 +11,10 @@
 package inspect
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,11 +54,10 @@ func ParseVerdict(s string) (Verdict, bool) {
 	return 0, false
 }
 
-func verdictOf(callback bool, fs event.Findings) Verdict {
+func verdictOf(callback bool, errs, warns int) Verdict {
 	if !callback {
 		return VerdictOther
 	}
-	errs, warns := fs.Count()
 	switch {
 	case errs > 0:
 		return VerdictInvalid
@@ -265,9 +266,12 @@ type interned struct {
 	lower string
 }
 
-// interner numbers strings (writer side: the maps) and lets readers look
-// them up by number without a lock (the published table).
+// interner numbers strings (writers, under mu: the maps) and lets readers
+// look them up by number without a lock (the published table). A live
+// index's writers are the listener's requests, each summarised on its own
+// goroutine before it is committed (Inspector.Prepare).
 type interner struct {
+	mu      sync.Mutex
 	ids     map[string]uint32
 	streams map[StreamKey]uint32
 	keys    []StreamKey // by stream id (writer side; copied into tab)
@@ -288,7 +292,7 @@ func newInterner() *interner {
 	return in
 }
 
-// id returns s's number, adding it when new (writer only).
+// id returns s's number, adding it when new (mu held).
 func (in *interner) id(s string) uint32 {
 	if s == "" {
 		return 0
@@ -314,7 +318,7 @@ func (in *interner) id(s string) uint32 {
 	return id
 }
 
-// stream returns the number of a stream identity (writer only).
+// stream returns the number of a stream identity (mu held).
 func (in *interner) stream(k StreamKey) uint32 {
 	if k == (StreamKey{}) {
 		return 0
@@ -384,9 +388,11 @@ func cut(s string, n int) string {
 	return s[:n]
 }
 
-// summarize fills e (from next) with what the index keeps of rec. ev is the
-// decoded body when the caller has it (nil: it is decoded here when needed).
-func (ix *Index) summarize(e *entry, rec *capture.Record, callback bool, ev *event.Event, body []byte) {
+// summarize fills e with what the index keeps of rec (all but e's place:
+// id, off, length, file, line). ev is the decoded body when the caller has
+// it (nil: it is decoded here when needed). Any number of goroutines may
+// summarise at once, each with its own memo.
+func (ix *Index) summarize(e *entry, rec *capture.Record, callback bool, ev *event.Event, body []byte, m *memo) {
 	e.seq = rec.Seq
 	if !rec.Time.IsZero() {
 		e.time = rec.Time.UnixNano()
@@ -394,35 +400,132 @@ func (ix *Index) summarize(e *entry, rec *capture.Record, callback bool, ev *eve
 	e.size = rec.Size
 	e.status = int16(rec.Answer.Status)
 	e.fwd = rec.Answer.Forwarded != nil
-	e.kind = kindIDs[rec.Kind]
-	e.verdict = verdictOf(callback, rec.Findings)
+	if m.of != ix.strs {
+		*m = memo{of: ix.strs} // (another index's numbers)
+	}
+	if rec.Kind != m.kind || !m.kindSet {
+		m.kind, m.kindID, m.kindSet = rec.Kind, kindIDs[rec.Kind], true
+	}
+	e.kind = m.kindID
 	errs, warns := rec.Findings.Count()
+	e.verdict = verdictOf(callback, errs, warns)
 	e.errs, e.warns = clamp16(errs), clamp16(warns)
-	e.method = ix.strs.id(rec.Method)
 	path, _, _ := strings.Cut(rec.Target, "?")
-	e.path = ix.strs.id(path)
+	if ev == nil && body != nil {
+		ev, _ = event.Decode(body)
+	}
+	var key StreamKey
+	if ev != nil {
+		id := ev.Identity()
+		key = StreamKey{cut(id.Domain, maxInterned), cut(id.App, maxInterned), cut(id.Stream, maxInterned)}
+	}
+	// The strings of a request are most often those of the one before:
+	// the memo's numbers then do, without the interner's lock.
+	if m.numbers(e, rec.Method, path, rec.Findings, key) {
+		return
+	}
+	in := ix.strs
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	e.method = m.remember(in, rec.Method)
+	e.path = m.remember(in, path)
+	e.codes = [maxCodes]uint32{}
 	n := 0
 	for _, f := range rec.Findings {
 		if n == maxCodes {
 			break
 		}
-		id := ix.strs.id(string(f.Code))
-		dup := false
-		for _, c := range e.codes[:n] {
-			dup = dup || c == id
-		}
-		if !dup {
+		id := m.remember(in, string(f.Code))
+		if !slices.Contains(e.codes[:n], id) {
 			e.codes[n] = id
 			n++
 		}
 	}
-	if ev == nil && body != nil {
-		ev, _ = event.Decode(body)
+	e.stream = in.stream(key)
+	if e.stream != overflowID {
+		m.stream, m.streamID = key, e.stream
 	}
-	if ev != nil {
-		id := ev.Identity()
-		e.stream = ix.strs.stream(StreamKey{id.Domain, id.App, id.Stream})
+}
+
+// memo remembers the numbers of the last strings one summariser met. A
+// number never changes once given, so a memo is never stale.
+type memo struct {
+	of       *interner // whose numbers
+	strs     [8]memoStr
+	next     int // the slot replaced next
+	stream   StreamKey
+	streamID uint32
+	kind     event.Kind
+	kindID   uint8
+	kindSet  bool
+}
+
+type memoStr struct {
+	s  string // as interned (cut): the interner's copy
+	id uint32
+}
+
+// lookup returns s's number if the memo has it.
+func (m *memo) lookup(s string) (uint32, bool) {
+	if s == "" {
+		return 0, true
 	}
+	s = cut(s, maxInterned)
+	for i := range m.strs {
+		if m.strs[i].id != 0 && m.strs[i].s == s {
+			return m.strs[i].id, true
+		}
+	}
+	return 0, false
+}
+
+// numbers fills e's strings from the memo alone, false when it lacks one.
+func (m *memo) numbers(e *entry, method, path string, fs event.Findings, key StreamKey) bool {
+	var ok bool
+	if e.method, ok = m.lookup(method); !ok {
+		return false
+	}
+	if e.path, ok = m.lookup(path); !ok {
+		return false
+	}
+	e.codes = [maxCodes]uint32{}
+	n := 0
+	for _, f := range fs {
+		if n == maxCodes {
+			break
+		}
+		id, ok := m.lookup(string(f.Code))
+		if !ok {
+			return false
+		}
+		if !slices.Contains(e.codes[:n], id) {
+			e.codes[n] = id
+			n++
+		}
+	}
+	switch {
+	case key == StreamKey{}:
+		e.stream = 0
+	case m.streamID != 0 && key == m.stream:
+		e.stream = m.streamID
+	default:
+		return false
+	}
+	return true
+}
+
+// remember returns s's number from the interner (its lock held) and keeps
+// it in the memo.
+func (m *memo) remember(in *interner, s string) uint32 {
+	if id, ok := m.lookup(s); ok {
+		return id
+	}
+	id := in.id(s)
+	if id != overflowID {
+		m.strs[m.next] = memoStr{s: in.str(id).s, id: id}
+		m.next = (m.next + 1) % len(m.strs)
+	}
+	return id
 }
 
 func clamp16(n int) uint16 {

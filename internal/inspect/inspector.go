@@ -33,8 +33,9 @@ type Inspector struct {
 
 	// changed gets a token (without waiting) when a request is added.
 	changed chan struct{}
-	// enc is where Add encodes a record the listener did not.
-	enc []byte
+	// prepared keeps what Prepare makes, for the next request once Add
+	// used it.
+	prepared sync.Pool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -97,33 +98,70 @@ func NewLive(opts LiveOptions) (*Inspector, error) {
 	return in, nil
 }
 
-// Add is the listener's hook: it takes a request as listen.Options.OnRequest
-// gets it (one call at a time, in capture order) and returns at once. It
-// keeps a summary and, within the window, the record as encoded for the
-// capture log (encoding it when the listener did not), and tells the
-// pages without waiting for them.
-func (in *Inspector) Add(r *listen.Request) {
-	enc := []byte(r.Encoded)
-	if enc == nil {
-		if b, err := capture.Encode(r.Record, in.enc); err == nil {
-			enc, in.enc = b, b[:0]
+// prepared is what Prepare makes of a request for Add.
+type prepared struct {
+	sum entry
+	// enc is the record encoded, when the listener encoded none (no
+	// capture log): a buffer kept from one request to the next.
+	enc []byte
+	// memo is kept from one request to the next too: the summariser's.
+	memo memo
+}
+
+// maxKeptBuf is the largest encoding buffer kept for the next request.
+const maxKeptBuf = 64 << 10
+
+// Prepare is the listener's other hook (listen.Options.Prepare): called on
+// each request's own goroutine, at the same time as others, before the
+// request is committed, it does whatever Add would do that needs no
+// sequence number: the request's summary, and its encoding when the
+// listener has no capture log to encode it for. Add, under the listener's
+// commit, is then left with numbering and copying.
+func (in *Inspector) Prepare(r *listen.Request) any {
+	p, _ := in.prepared.Get().(*prepared)
+	if p == nil {
+		p = new(prepared)
+	}
+	p.sum = entry{}
+	in.ix.summarize(&p.sum, r.Record, r.Callback, r.Event, nil, &p.memo)
+	p.enc = p.enc[:0]
+	if r.Encoded == nil {
+		if enc, err := capture.Encode(r.Record, p.enc); err == nil {
+			p.enc = enc
 		}
 	}
-	e := in.ix.next()
-	in.ix.summarize(e, r.Record, r.Callback, r.Event, nil)
-	e.off, e.length = in.ix.win.hold(e.id, enc), int64(len(enc))
-	in.ix.publish()
-	if cap(in.enc) > maxKeptBuf {
-		in.enc = nil
+	return p
+}
+
+// Add is the listener's hook: it takes a request as listen.Options.OnRequest
+// gets it (one call at a time, in capture order) and returns at once. With
+// what Prepare made of the request it only numbers the summary, copies the
+// encoded record into the window and publishes both; without, it does
+// Prepare's work first. It tells the pages without waiting for them.
+func (in *Inspector) Add(r *listen.Request) {
+	p, _ := r.Prepared.(*prepared)
+	if p == nil {
+		p = in.Prepare(r).(*prepared)
 	}
+	enc := []byte(r.Encoded)
+	if enc == nil {
+		enc = p.enc
+	}
+	e := in.ix.next()
+	id := e.id
+	*e = p.sum
+	e.id, e.seq = id, r.Record.Seq
+	e.off, e.length = in.ix.win.hold(id, enc), int64(len(enc))
+	in.ix.publish()
+	if cap(p.enc) > maxKeptBuf {
+		p.enc = nil
+	}
+	in.prepared.Put(p)
 	select {
 	case in.changed <- struct{}{}:
 	default:
 	}
 }
-
-// maxKeptBuf is the largest encoding buffer kept for the next request.
-const maxKeptBuf = 64 << 10
 
 // Len is how many requests the inspector has seen.
 func (in *Inspector) Len() int64 { return in.ix.Len() }

@@ -37,7 +37,7 @@ func TestWindowGivesBackWhatTheListenerCaptured(t *testing.T) {
 			defer in.Close()
 			var mu sync.Mutex
 			want := map[uint64][]byte{} // seq: the listener's record, encoded
-			opts := listen.Options{Addr: "127.0.0.1:0", MaxBody: 1 << 20,
+			opts := listen.Options{Addr: "127.0.0.1:0", MaxBody: 1 << 20, Prepare: in.Prepare,
 				OnRequest: func(r *listen.Request, _ *listen.Stats) {
 					in.Add(r)
 					enc, err := capture.Encode(r.Record, nil)
@@ -267,6 +267,83 @@ func TestWindowFollowsDroppedEntries(t *testing.T) {
 	}
 	if got := mustRecord(t, in, first); got.Seq != uint64(first+1) {
 		t.Errorf("record %d has seq %d", first, got.Seq)
+	}
+}
+
+// Preparing requests on their own goroutines, at once, and adding them in
+// order summarises them as adding each alone does.
+func TestPrepareConcurrentlyAsAddAlone(t *testing.T) {
+	var reqs []*listen.Request
+	kinds := []event.Kind{event.PublishStarted, event.Snapshot, event.RecordDone, event.Quality, event.PublishDone}
+	for i := 0; i < 600; i++ {
+		b := body(t, kinds[i%len(kinds)], "streamName", fmt.Sprintf(`"cam%d"`, i%7))
+		if i%3 == 0 {
+			b = body(t, kinds[i%len(kinds)], "streamName", fmt.Sprintf(`"cam%d"`, i%7), "appName", "12")
+		}
+		ev, fs := event.Check(b, event.Options{})
+		rec := &capture.Record{Time: time.Now(), Method: []string{"POST", "POST", "PUT"}[i%3], Target: fmt.Sprintf("/p%d?x=%d", i%4, i),
+			Findings: fs, Answer: capture.Answer{Status: 200 + i%3}}
+		if ev != nil {
+			rec.Kind = ev.Kind
+		}
+		if i%11 == 0 {
+			rec.Answer.Forwarded = &capture.Forward{URL: "http://127.0.0.1:1/", Status: 202}
+		}
+		rec.SetBody(b)
+		reqs = append(reqs, &listen.Request{Record: rec, Event: ev, Callback: rec.Method == "POST"})
+	}
+	alone, err := NewLive(LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alone.Close()
+	prepared, err := NewLive(LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prepared.Close()
+	for i, r := range reqs {
+		r.Record.Seq = uint64(i + 1)
+		alone.Add(r)
+	}
+	// In batches, as a listener's requests come: what Prepare made is
+	// used again for later requests (its memo with it).
+	const batch = 40
+	for from := 0; from < len(reqs); from += batch {
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := from + g; i < from+batch; i += 8 {
+					reqs[i].Prepared = prepared.Prepare(reqs[i])
+				}
+			}()
+		}
+		wg.Wait()
+		for _, r := range reqs[from : from+batch] {
+			prepared.Add(r)
+		}
+	}
+	a := alone.ix.Query(Filter{}, -1, len(reqs), nil)
+	p := prepared.ix.Query(Filter{}, -1, len(reqs), nil)
+	if len(a.Rows) != len(reqs) || len(p.Rows) != len(reqs) {
+		t.Fatalf("%d rows prepared at once, %d added alone, want %d", len(p.Rows), len(a.Rows), len(reqs))
+	}
+	for i := range a.Rows {
+		if !reflect.DeepEqual(a.Rows[i], p.Rows[i]) {
+			t.Fatalf("prepared at once\n%+v\nadded alone\n%+v", p.Rows[i], a.Rows[i])
+		}
+	}
+	if sa, sp := alone.ix.Streams(100), prepared.ix.Streams(100); !reflect.DeepEqual(sa, sp) || len(sa) != 14 {
+		t.Errorf("%d streams prepared at once, %d added alone, or not the same", len(sp), len(sa))
+	}
+	for id := int64(0); id < int64(len(reqs)); id += 37 {
+		da, err1 := alone.Detail(id, "")
+		dp, err2 := prepared.Detail(id, "")
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(da, dp) {
+			t.Errorf("detail %d: %v %v", id, err1, err2)
+		}
 	}
 }
 
