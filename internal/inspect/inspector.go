@@ -43,11 +43,12 @@ type Inspector struct {
 
 // Defaults of LiveOptions.
 const (
-	// DefaultWindowBytes is how much memory the live window of records
-	// may take.
+	// DefaultWindowBytes is how much memory the records of the live
+	// window may take, encoded as for the capture log (its buffers may
+	// hold up to a 32nd more: the oldest one's records already dropped).
 	DefaultWindowBytes = 32 << 20
-	// DefaultWindowRecords is how many records the live window may hold
-	// (whatever their size): a bound on what it holds besides bodies.
+	// DefaultWindowRecords is how many records the live window may hold,
+	// whatever their size.
 	DefaultWindowRecords = 1 << 15
 	// DefaultMaxEntries is how many requests a live index keeps: a summary
 	// is about 100 bytes, so 262,144 take about 26 MB.
@@ -69,7 +70,7 @@ type LiveOptions struct {
 }
 
 // NewLive returns an inspector to feed with Add from a listener's
-// OnRequest. Without a capture log, it shows the details of the requests
+// OnRequest (and with Prepare from its Prepare). Without a capture log, it shows the details of the requests
 // its window still holds (the newest, WindowBytes of them); every request
 // stays in the list until MaxEntries newer ones arrived.
 func NewLive(opts LiveOptions) (*Inspector, error) {
