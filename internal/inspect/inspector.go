@@ -44,8 +44,9 @@ type Inspector struct {
 // Defaults of LiveOptions.
 const (
 	// DefaultWindowBytes is how much memory the records of the live
-	// window may take, encoded as for the capture log (its buffers may
-	// hold up to a 32nd more: the oldest one's records already dropped).
+	// window may take, encoded as for the capture log. Its buffers, of a
+	// 32nd of that each, take up to four more: the oldest one's records
+	// partly dropped, the newest one's room, two kept to be written again.
 	DefaultWindowBytes = 32 << 20
 	// DefaultWindowRecords is how many records the live window may hold,
 	// whatever their size.

@@ -65,9 +65,9 @@ const maxSpare = 2
 // (the newest one always, whatever its size).
 func newWindow(budget int64, records int) *window {
 	w := &window{budget: budget, lens: make([]int64, records)}
-	// Segments of a 32nd of the budget: at most about that much is held
-	// beyond it (the oldest segment's records already dropped), and there
-	// are few segments to look a record up in.
+	// Segments of a 32nd of the budget: little is held beyond it (the
+	// oldest segment's dropped records, the newest one's room, maxSpare
+	// spares), and there are few segments to look a record up in.
 	w.segSize = int(min(max(budget/32, 4<<10), 1<<20))
 	w.tab.Store(&[]*segment{})
 	return w
