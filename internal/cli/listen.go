@@ -310,6 +310,11 @@ func listenRun(app *App, opts *ListenOptions) error {
 			return pr.render(dst, r)
 		}
 	}
+	if ui != nil {
+		// The inspector summarises each request on its goroutine too; in
+		// OnRequest it only numbers and keeps it.
+		cfg.engine.Prepare = ui.in.Prepare
+	}
 	cfg.engine.OnRequest = func(r *listen.Request, st *listen.Stats) {
 		if ui != nil {
 			ui.in.Add(r)

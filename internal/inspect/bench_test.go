@@ -18,28 +18,45 @@ import (
 	"github.com/livecb/livecb/internal/listen"
 )
 
-// BenchmarkAdd is the inspector's cost on the listener's commit path, per
-// request: what listen --ui adds to each callback. Run with
+// BenchmarkAdd is the inspector's cost per request in a listener: Prepare,
+// on the request's goroutine (concurrently with others), and Add, in the
+// listener's commit (one at a time), with the record encoded by the
+// listener for its capture log ("save") or by Prepare ("nosave"). Run with
 //
 //	go test ./internal/inspect -run '^$' -bench Add -benchmem
 func BenchmarkAdd(b *testing.B) {
-	raw := body(b, event.RecordDone)
-	ev, fs := event.Check(raw, event.Options{})
-	rec := &capture.Record{Format: capture.Format, Time: time.Now(), Remote: "127.0.0.1:50000", Method: "POST", Target: "/record",
-		Host: "127.0.0.1:8080", Kind: ev.Kind, Findings: fs, Answer: capture.Answer{Status: 200}}
-	rec.SetHeader(http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Go-http-client/1.1"}})
-	rec.SetBody(raw)
-	rec.Size = int64(len(raw))
-	req := &listen.Request{Record: rec, Event: ev, Callback: true}
-	in, err := NewLive(LiveOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer in.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		rec.Seq++
-		in.Add(req)
+	for _, save := range []bool{true, false} {
+		raw := body(b, event.RecordDone, "duration", "598000.0", "fileSize", "186875000")
+		ev, fs := event.Check(raw, event.Options{})
+		rec := &capture.Record{Format: capture.Format, Time: time.Now(), Remote: "127.0.0.1:50000", Method: "POST", Target: "/record",
+			Host: "127.0.0.1:8080", Kind: ev.Kind, Findings: fs, Answer: capture.Answer{Status: 200}}
+		rec.SetHeader(http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Go-http-client/1.1"}})
+		rec.SetBody(raw)
+		rec.Size = int64(len(raw))
+		req := &listen.Request{Record: rec, Event: ev, Callback: true}
+		if save {
+			req.Encoded, _ = capture.Encode(rec, nil)
+		}
+		in, err := NewLive(LiveOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer in.Close()
+		name := map[bool]string{true: "save", false: "nosave"}[save]
+		b.Run(name+"/Prepare", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				in.prepared.Put(in.Prepare(req))
+			}
+		})
+		b.Run(name+"/Prepare+Add", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rec.Seq++
+				req.Prepared = in.Prepare(req)
+				in.Add(req)
+			}
+		})
 	}
 }
 
@@ -59,7 +76,7 @@ func BenchmarkListen(b *testing.B) {
 	}
 	defer in.Close()
 	bare := startListener(b, false, nil)
-	withUI := startListener(b, false, in.Add)
+	withUI := startListener(b, false, &in)
 	srv, err := NewServer(in, ServerOptions{Addr: "127.0.0.1:0"})
 	if err != nil {
 		b.Fatal(err)

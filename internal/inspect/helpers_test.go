@@ -21,7 +21,10 @@ type listener struct {
 	save string
 }
 
-func startListener(t testing.TB, save bool, hook func(*listen.Request)) *listener {
+// startListener starts a listener; with in, it feeds *in (which may be set
+// once the listener's capture log exists, before the first request) as
+// listen --ui does: Prepare on each request's goroutine, Add in OnRequest.
+func startListener(t testing.TB, save bool, in **Inspector) *listener {
 	t.Helper()
 	l := &listener{}
 	opts := listen.Options{Addr: "127.0.0.1:0"}
@@ -34,8 +37,9 @@ func startListener(t testing.TB, save bool, hook func(*listen.Request)) *listene
 		}
 		opts.Capture = cw
 	}
-	if hook != nil {
-		opts.OnRequest = func(r *listen.Request, _ *listen.Stats) { hook(r) }
+	if in != nil {
+		opts.Prepare = func(r *listen.Request) any { return (*in).Prepare(r) }
+		opts.OnRequest = func(r *listen.Request, _ *listen.Stats) { (*in).Add(r) }
 	}
 	srv, err := listen.Listen(opts)
 	if err != nil {

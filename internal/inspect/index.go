@@ -11,8 +11,10 @@
 package inspect
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,11 +54,10 @@ func ParseVerdict(s string) (Verdict, bool) {
 	return 0, false
 }
 
-func verdictOf(callback bool, fs event.Findings) Verdict {
+func verdictOf(callback bool, errs, warns int) Verdict {
 	if !callback {
 		return VerdictOther
 	}
-	errs, warns := fs.Count()
 	switch {
 	case errs > 0:
 		return VerdictInvalid
@@ -83,14 +84,18 @@ var (
 const maxCodes = 4
 
 // entry is the summary of one request: fixed size, no body. Every field
-// but rec is written once, before the entry is published (Index.publish),
-// and never again.
+// is written once, before the entry is published (Index.publish), and
+// never again.
 type entry struct {
-	id      int64 // position in the index, from 0
-	seq     uint64
-	time    int64 // arrival, Unix nanoseconds (0: unknown)
-	off     int64 // offset of its line in the file, -1 when not in one
-	length  int64 // length of that line, without its newline
+	id   int64 // position in the index, from 0
+	seq  uint64
+	time int64 // arrival, Unix nanoseconds (0: unknown)
+	// off is the offset of its line in the file, -1 when not in one; in a
+	// live index, where its record is in the window's stream of records
+	// (-1: the window never held it). length is the length of that line
+	// (without its newline), or of the record in the window.
+	off     int64
+	length  int64
 	size    int64 // body bytes received
 	file    uint16
 	line    int32 // 1-based line in the file the user gave (0: none)
@@ -105,8 +110,8 @@ type entry struct {
 	path    uint32
 	stream  uint32 // interned stream identity (0: none)
 	codes   [maxCodes]uint32
-	// (A live entry's record is in Index.window: an entry holds no
-	// pointer, so that the collector never scans the index.)
+	// (A live entry's record is in Index.win: an entry holds no pointer,
+	// so that the collector never scans the index.)
 }
 
 // chunkSize entries are allocated together; the live window drops whole
@@ -135,15 +140,9 @@ type Index struct {
 
 	strs *interner
 
-	// The live window of records: window[id % len(window)] holds the
-	// record of entry id while it is one of the newest, at most budget
-	// bytes of them (writer side: heldBytes from oldestRec on). Empty for
-	// an index of files, whose records are read back by offset.
-	window    []atomic.Pointer[capture.Record]
-	sizes     []int64 // what each slot's record costs (writer side)
-	budget    int64
-	heldBytes int64
-	oldestRec int64
+	// win holds the records of the newest entries of a live index; nil
+	// for an index of files, whose records are read back by offset.
+	win *window
 }
 
 func newIndex(max int64) *Index {
@@ -167,8 +166,8 @@ func (ix *Index) next() *entry {
 			// Keep about max entries: drop the oldest chunk.
 			nv.chunks = nv.chunks[1:]
 			nv.first += chunkSize
-			for len(ix.window) > 0 && ix.oldestRec < nv.first {
-				ix.release()
+			if ix.win != nil {
+				ix.win.releaseBefore(nv.first)
 			}
 		}
 		ix.view.Store(nv)
@@ -184,61 +183,13 @@ func (ix *Index) next() *entry {
 // publish makes the entry filled since next visible to readers.
 func (ix *Index) publish() { ix.count.Add(1) }
 
-// hold keeps rec in memory for e (the newest entry, not yet published),
-// dropping the oldest records held until they fit the budget and the
-// window again. The newest record is always held, whatever its size.
-func (ix *Index) hold(e *entry, rec *capture.Record) {
-	if len(ix.window) == 0 {
-		return
+// held returns the line of e's record (with its newline) as the live
+// window holds it, false when it holds none.
+func (ix *Index) held(e *entry) ([]byte, bool) {
+	if ix.win == nil {
+		return nil, false
 	}
-	for e.id-ix.oldestRec >= int64(len(ix.window)) {
-		ix.release()
-	}
-	i := e.id % int64(len(ix.window))
-	ix.window[i].Store(rec)
-	ix.sizes[i] = recordBytes(rec)
-	ix.heldBytes += ix.sizes[i]
-	for ix.heldBytes > ix.budget && ix.oldestRec < e.id {
-		ix.release()
-	}
-}
-
-// release drops the oldest record held (entry oldestRec's: the slots from
-// oldestRec to the newest entry hold their own records) from the window.
-func (ix *Index) release() {
-	i := ix.oldestRec % int64(len(ix.window))
-	if ix.window[i].Swap(nil) != nil {
-		ix.heldBytes -= ix.sizes[i]
-	}
-	ix.oldestRec++
-}
-
-// held returns the record of e while the window holds it.
-func (ix *Index) held(e *entry) *capture.Record {
-	if len(ix.window) == 0 {
-		return nil
-	}
-	rec := ix.window[e.id%int64(len(ix.window))].Load()
-	if rec == nil || rec.Seq != e.seq {
-		return nil // dropped, or the slot holds a newer one
-	}
-	return rec
-}
-
-// recordBytes is about how much memory holding rec costs: its strings and
-// a fixed share for the rest.
-func recordBytes(rec *capture.Record) int64 {
-	n := 512 + len(rec.Body) + len(rec.Target) + len(rec.Remote) + len(rec.Host) + len(rec.Answer.Body)
-	for k, vs := range rec.Header {
-		n += len(k) + 16
-		for _, v := range vs {
-			n += len(v) + 16
-		}
-	}
-	for _, f := range rec.Findings {
-		n += 96 + len(f.Message) + len(f.Path)
-	}
-	return int64(n)
+	return ix.win.appendHeld(nil, e.id, e.seq, e.off, e.length)
 }
 
 // Len is the number of requests the index has seen (including those the
@@ -315,9 +266,12 @@ type interned struct {
 	lower string
 }
 
-// interner numbers strings (writer side: the maps) and lets readers look
-// them up by number without a lock (the published table).
+// interner numbers strings (writers, under mu: the maps) and lets readers
+// look them up by number without a lock (the published table). A live
+// index's writers are the listener's requests, each summarised on its own
+// goroutine before it is committed (Inspector.Prepare).
 type interner struct {
+	mu      sync.Mutex
 	ids     map[string]uint32
 	streams map[StreamKey]uint32
 	keys    []StreamKey // by stream id (writer side; copied into tab)
@@ -338,7 +292,7 @@ func newInterner() *interner {
 	return in
 }
 
-// id returns s's number, adding it when new (writer only).
+// id returns s's number, adding it when new (mu held).
 func (in *interner) id(s string) uint32 {
 	if s == "" {
 		return 0
@@ -364,7 +318,7 @@ func (in *interner) id(s string) uint32 {
 	return id
 }
 
-// stream returns the number of a stream identity (writer only).
+// stream returns the number of a stream identity (mu held).
 func (in *interner) stream(k StreamKey) uint32 {
 	if k == (StreamKey{}) {
 		return 0
@@ -434,9 +388,11 @@ func cut(s string, n int) string {
 	return s[:n]
 }
 
-// summarize fills e (from next) with what the index keeps of rec. ev is the
-// decoded body when the caller has it (nil: it is decoded here when needed).
-func (ix *Index) summarize(e *entry, rec *capture.Record, callback bool, ev *event.Event, body []byte) {
+// summarize fills e with what the index keeps of rec (all but e's place:
+// id, off, length, file, line). ev is the decoded body when the caller has
+// it (nil: it is decoded here when needed). Any number of goroutines may
+// summarise at once, each with its own memo.
+func (ix *Index) summarize(e *entry, rec *capture.Record, callback bool, ev *event.Event, body []byte, m *memo) {
 	e.seq = rec.Seq
 	if !rec.Time.IsZero() {
 		e.time = rec.Time.UnixNano()
@@ -444,35 +400,132 @@ func (ix *Index) summarize(e *entry, rec *capture.Record, callback bool, ev *eve
 	e.size = rec.Size
 	e.status = int16(rec.Answer.Status)
 	e.fwd = rec.Answer.Forwarded != nil
-	e.kind = kindIDs[rec.Kind]
-	e.verdict = verdictOf(callback, rec.Findings)
+	if m.of != ix.strs {
+		*m = memo{of: ix.strs} // (another index's numbers)
+	}
+	if rec.Kind != m.kind || !m.kindSet {
+		m.kind, m.kindID, m.kindSet = rec.Kind, kindIDs[rec.Kind], true
+	}
+	e.kind = m.kindID
 	errs, warns := rec.Findings.Count()
+	e.verdict = verdictOf(callback, errs, warns)
 	e.errs, e.warns = clamp16(errs), clamp16(warns)
-	e.method = ix.strs.id(rec.Method)
 	path, _, _ := strings.Cut(rec.Target, "?")
-	e.path = ix.strs.id(path)
+	if ev == nil && body != nil {
+		ev, _ = event.Decode(body)
+	}
+	var key StreamKey
+	if ev != nil {
+		id := ev.Identity()
+		key = StreamKey{cut(id.Domain, maxInterned), cut(id.App, maxInterned), cut(id.Stream, maxInterned)}
+	}
+	// The strings of a request are most often those of the one before:
+	// the memo's numbers then do, without the interner's lock.
+	if m.numbers(e, rec.Method, path, rec.Findings, key) {
+		return
+	}
+	in := ix.strs
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	e.method = m.remember(in, rec.Method)
+	e.path = m.remember(in, path)
+	e.codes = [maxCodes]uint32{}
 	n := 0
 	for _, f := range rec.Findings {
 		if n == maxCodes {
 			break
 		}
-		id := ix.strs.id(string(f.Code))
-		dup := false
-		for _, c := range e.codes[:n] {
-			dup = dup || c == id
-		}
-		if !dup {
+		id := m.remember(in, string(f.Code))
+		if !slices.Contains(e.codes[:n], id) {
 			e.codes[n] = id
 			n++
 		}
 	}
-	if ev == nil && body != nil {
-		ev, _ = event.Decode(body)
+	e.stream = in.stream(key)
+	if e.stream != overflowID {
+		m.stream, m.streamID = key, e.stream
 	}
-	if ev != nil {
-		id := ev.Identity()
-		e.stream = ix.strs.stream(StreamKey{id.Domain, id.App, id.Stream})
+}
+
+// memo remembers the numbers of the last strings one summariser met. A
+// number never changes once given, so a memo is never stale.
+type memo struct {
+	of       *interner // whose numbers
+	strs     [8]memoStr
+	next     int // the slot replaced next
+	stream   StreamKey
+	streamID uint32
+	kind     event.Kind
+	kindID   uint8
+	kindSet  bool
+}
+
+type memoStr struct {
+	s  string // as interned (cut): the interner's copy
+	id uint32
+}
+
+// lookup returns s's number if the memo has it.
+func (m *memo) lookup(s string) (uint32, bool) {
+	if s == "" {
+		return 0, true
 	}
+	s = cut(s, maxInterned)
+	for i := range m.strs {
+		if m.strs[i].id != 0 && m.strs[i].s == s {
+			return m.strs[i].id, true
+		}
+	}
+	return 0, false
+}
+
+// numbers fills e's strings from the memo alone, false when it lacks one.
+func (m *memo) numbers(e *entry, method, path string, fs event.Findings, key StreamKey) bool {
+	var ok bool
+	if e.method, ok = m.lookup(method); !ok {
+		return false
+	}
+	if e.path, ok = m.lookup(path); !ok {
+		return false
+	}
+	e.codes = [maxCodes]uint32{}
+	n := 0
+	for _, f := range fs {
+		if n == maxCodes {
+			break
+		}
+		id, ok := m.lookup(string(f.Code))
+		if !ok {
+			return false
+		}
+		if !slices.Contains(e.codes[:n], id) {
+			e.codes[n] = id
+			n++
+		}
+	}
+	switch {
+	case key == StreamKey{}:
+		e.stream = 0
+	case m.streamID != 0 && key == m.stream:
+		e.stream = m.streamID
+	default:
+		return false
+	}
+	return true
+}
+
+// remember returns s's number from the interner (its lock held) and keeps
+// it in the memo.
+func (m *memo) remember(in *interner, s string) uint32 {
+	if id, ok := m.lookup(s); ok {
+		return id
+	}
+	id := in.id(s)
+	if id != overflowID {
+		m.strs[m.next] = memoStr{s: in.str(id).s, id: id}
+		m.next = (m.next + 1) % len(m.strs)
+	}
+	return id
 }
 
 func clamp16(n int) uint16 {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/listen"
@@ -34,6 +33,9 @@ type Inspector struct {
 
 	// changed gets a token (without waiting) when a request is added.
 	changed chan struct{}
+	// prepared keeps what Prepare makes, for the next request once Add
+	// used it.
+	prepared sync.Pool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -41,11 +43,13 @@ type Inspector struct {
 
 // Defaults of LiveOptions.
 const (
-	// DefaultWindowBytes is how much memory the live window of records
-	// may take.
+	// DefaultWindowBytes is how much memory the records of the live
+	// window may take, encoded as for the capture log. Its buffers, of a
+	// 32nd of that each, take up to four more: the oldest one's records
+	// partly dropped, the newest one's room, two kept to be written again.
 	DefaultWindowBytes = 32 << 20
-	// DefaultWindowRecords is how many records the live window may hold
-	// (whatever their size): a bound on what it holds besides bodies.
+	// DefaultWindowRecords is how many records the live window may hold,
+	// whatever their size.
 	DefaultWindowRecords = 1 << 15
 	// DefaultMaxEntries is how many requests a live index keeps: a summary
 	// is about 100 bytes, so 262,144 take about 26 MB.
@@ -67,7 +71,7 @@ type LiveOptions struct {
 }
 
 // NewLive returns an inspector to feed with Add from a listener's
-// OnRequest. Without a capture log, it shows the details of the requests
+// OnRequest (and with Prepare from its Prepare). Without a capture log, it shows the details of the requests
 // its window still holds (the newest, WindowBytes of them); every request
 // stays in the list until MaxEntries newer ones arrived.
 func NewLive(opts LiveOptions) (*Inspector, error) {
@@ -81,9 +85,7 @@ func NewLive(opts LiveOptions) (*Inspector, error) {
 		opts.WindowRecords = DefaultWindowRecords
 	}
 	in := &Inspector{ix: newIndex(opts.MaxEntries), live: true, changed: make(chan struct{}, 1)}
-	in.ix.budget = opts.WindowBytes
-	in.ix.window = make([]atomic.Pointer[capture.Record], opts.WindowRecords)
-	in.ix.sizes = make([]int64, opts.WindowRecords)
+	in.ix.win = newWindow(opts.WindowBytes, opts.WindowRecords)
 	in.files = []string{""}
 	in.readers = []io.ReaderAt{nil}
 	if opts.SavePath != "" {
@@ -98,17 +100,65 @@ func NewLive(opts LiveOptions) (*Inspector, error) {
 	return in, nil
 }
 
+// prepared is what Prepare makes of a request for Add.
+type prepared struct {
+	sum entry
+	// enc is the record encoded, when the listener encoded none (no
+	// capture log): a buffer kept from one request to the next.
+	enc []byte
+	// memo is kept from one request to the next too: the summariser's.
+	memo memo
+}
+
+// maxKeptBuf is the largest encoding buffer kept for the next request.
+const maxKeptBuf = 64 << 10
+
+// Prepare is the listener's other hook (listen.Options.Prepare): called on
+// each request's own goroutine, at the same time as others, before the
+// request is committed, it does whatever Add would do that needs no
+// sequence number: the request's summary, and its encoding when the
+// listener has no capture log to encode it for. Add, under the listener's
+// commit, is then left with numbering and copying.
+func (in *Inspector) Prepare(r *listen.Request) any {
+	p, _ := in.prepared.Get().(*prepared)
+	if p == nil {
+		p = new(prepared)
+	}
+	p.sum = entry{}
+	in.ix.summarize(&p.sum, r.Record, r.Callback, r.Event, nil, &p.memo)
+	p.enc = p.enc[:0]
+	if r.Encoded == nil {
+		if enc, err := capture.Encode(r.Record, p.enc); err == nil {
+			p.enc = enc
+		}
+	}
+	return p
+}
+
 // Add is the listener's hook: it takes a request as listen.Options.OnRequest
-// gets it (one call at a time, in capture order) and returns at once. It
-// keeps a summary and (within the window) a shallow copy of the record,
-// never encodes or renders anything, and tells the pages without waiting
-// for them.
+// gets it (one call at a time, in capture order) and returns at once. With
+// what Prepare made of the request it only numbers the summary, copies the
+// encoded record into the window and publishes both; without, it does
+// Prepare's work first. It tells the pages without waiting for them.
 func (in *Inspector) Add(r *listen.Request) {
-	rec := *r.Record // (the listener may reuse its record afterwards)
+	p, _ := r.Prepared.(*prepared)
+	if p == nil {
+		p = in.Prepare(r).(*prepared)
+	}
+	enc := []byte(r.Encoded)
+	if enc == nil {
+		enc = p.enc
+	}
 	e := in.ix.next()
-	in.ix.summarize(e, &rec, r.Callback, r.Event, nil)
-	in.ix.hold(e, &rec)
+	id := e.id
+	*e = p.sum
+	e.id, e.seq = id, r.Record.Seq
+	e.off, e.length = in.ix.win.hold(id, enc), int64(len(enc))
 	in.ix.publish()
+	if cap(p.enc) > maxKeptBuf {
+		p.enc = nil
+	}
+	in.prepared.Put(p)
 	select {
 	case in.changed <- struct{}{}:
 	default:
@@ -149,15 +199,18 @@ const maxLine = 64 << 20
 
 // record returns the whole record of e, and the raw line for a broken one.
 func (in *Inspector) record(e *entry) (*capture.Record, []byte, error) {
-	if rec := in.ix.held(e); rec != nil {
-		return rec, nil, nil
+	if line, ok := in.ix.held(e); ok {
+		// (An error would be the encoder writing what its own reader
+		// refuses: the capture log, if any, has the same bytes.)
+		rec, err := capture.Parse(line[:len(line)-1])
+		return rec, nil, err
 	}
 	off, n := e.off, e.length
 	var r io.ReaderAt
 	switch {
 	case e.spilled && in.spillReader != nil:
 		r = in.spillReader
-	case off >= 0 && int(e.file) < len(in.readers) && in.readers[e.file] != nil:
+	case !in.live && off >= 0 && int(e.file) < len(in.readers) && in.readers[e.file] != nil:
 		r = in.readers[e.file]
 	case in.save != nil && e.seq > 0:
 		var err error

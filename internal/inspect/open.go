@@ -104,6 +104,7 @@ func (in *Inspector) indexCapture(file uint16, f *os.File) error {
 	br := bufio.NewReaderSize(f, 256<<10)
 	var off int64
 	lineNo := int32(0)
+	var m memo
 	for {
 		line, nl, err := nextLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -124,7 +125,7 @@ func (in *Inspector) indexCapture(file uint16, f *os.File) error {
 				e.verdict = VerdictBroken
 			} else {
 				body, _ := rec.Bytes()
-				in.ix.summarize(e, rec, rec.Method == http.MethodPost, nil, body)
+				in.ix.summarize(e, rec, rec.Method == http.MethodPost, nil, body, &m)
 			}
 			in.ix.publish()
 		}
@@ -166,6 +167,7 @@ type spiller struct {
 	off  int64
 	seq  uint64
 	file uint16 // the spill file's own index in in.readers
+	memo memo
 }
 
 func (in *Inspector) newSpiller(dir string) (*spiller, error) {
@@ -215,7 +217,7 @@ func (sp *spiller) read(file uint16, name string, r io.Reader, read source.Optio
 		line := capture.AppendLine(nil, sp.seq, enc)
 		e := sp.in.ix.next()
 		e.file, e.line = file, int32(it.Line)
-		sp.in.ix.summarize(e, rec, true, ev, nil)
+		sp.in.ix.summarize(e, rec, true, ev, nil, &sp.memo)
 		if verdict != 0 {
 			e.verdict = verdict
 		}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/livecb/livecb/internal/event"
-	"github.com/livecb/livecb/internal/listen"
 )
 
 // liveSetup is a real listener feeding an inspector served on loopback.
@@ -32,7 +31,7 @@ func startLive(t testing.TB, opts ServerOptions) *liveSetup {
 	if s.in, err = NewLive(LiveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	s.l = startListener(t, false, func(r *listen.Request) { s.in.Add(r) })
+	s.l = startListener(t, false, &s.in)
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}

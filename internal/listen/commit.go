@@ -118,8 +118,13 @@ func (s *Server) flush(g *group) {
 		}
 		if req.CaptureErr != nil {
 			failCapture(req)
+			// The record changed: what was made of it before is remade.
+			req.Encoded = nil
 			if s.opts.Render != nil {
 				req.Line = s.opts.Render(req.Line[:0], req)
+			}
+			if s.opts.Prepare != nil {
+				req.Prepared = s.opts.Prepare(req)
 			}
 		}
 		s.stats.add(req)

@@ -189,3 +189,87 @@ func TestRemovedCaptureDirectoryIs500(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestPrepareAndEncodedReachOnRequest: Prepare runs for every request
+// before its commit (no seq yet), concurrently, and what it returns is the
+// request's Prepared in OnRequest; Encoded is, with the request's seq, the
+// very line written to the capture log.
+func TestPrepareAndEncodedReachOnRequest(t *testing.T) {
+	const senders, each = 8, 20
+	var mu sync.Mutex
+	lines := map[uint64][]byte{}
+	s, path := start(t, Options{
+		Prepare: func(r *Request) any {
+			if r.Record.Seq != 0 {
+				t.Errorf("Prepare saw seq %d: it runs before the commit", r.Record.Seq)
+			}
+			if r.Encoded == nil {
+				t.Error("Prepare has no Encoded record with a capture log")
+			}
+			return r.Record.Body
+		},
+		OnRequest: func(r *Request, _ *Stats) {
+			if r.Prepared != r.Record.Body {
+				t.Errorf("seq %d: Prepared %v, want what Prepare returned", r.Record.Seq, r.Prepared)
+			}
+			mu.Lock()
+			lines[r.Record.Seq] = capture.AppendLine(nil, r.Record.Seq, r.Encoded)
+			mu.Unlock()
+		},
+	})
+	var wg sync.WaitGroup
+	for g := 0; g < senders; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				// (not UTF-8: a body stored as base64)
+				body := []byte(fmt.Sprintf("{\"sender\":%d,\"n\":%d,\"x\":\"\xff\"}", g, i))
+				resp, err := http.Post(s.URL(), "application/json", bytes.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}
+		}(g)
+	}
+	wg.Wait()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := bytes.SplitAfter(data, []byte("\n"))
+	got = got[:len(got)-1] // (after the last newline)
+	if len(got) != senders*each || len(lines) != senders*each {
+		t.Fatalf("%d lines in the log, %d reported; want %d", len(got), len(lines), senders*each)
+	}
+	for i, line := range got {
+		if want := lines[uint64(i+1)]; !bytes.Equal(line, want) {
+			t.Fatalf("line %d of the log\n%s\nbut OnRequest's Encoded makes\n%s", i+1, line, want)
+		}
+	}
+}
+
+// TestPrepareAgainWhenTheCaptureFails: a record changed under the commit
+// (its capture failed: answered 500) is prepared again, and has no Encoded
+// record: the one encoded before is not what the record now says.
+func TestPrepareAgainWhenTheCaptureFails(t *testing.T) {
+	w, err := capture.Create(filepath.Join(t.TempDir(), "c.ndjson"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close() // every write now fails
+	reported := make(chan string, 1)
+	s := serve(t, Options{Capture: w,
+		Prepare: func(r *Request) any { return r.Record.Answer.Status },
+		OnRequest: func(r *Request, _ *Stats) {
+			reported <- fmt.Sprintf("prepared %v, encoded %v", r.Prepared, r.Encoded != nil)
+		}})
+	if resp, _ := post(t, s.URL(), "application/json", sample(t, event.RecordDone)); resp.StatusCode != 500 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if got, want := <-reported, "prepared 500, encoded false"; got != want {
+		t.Errorf("OnRequest got %s, want %s", got, want)
+	}
+}

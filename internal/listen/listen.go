@@ -125,6 +125,13 @@ type Options struct {
 	// formatting stays out of the capture's critical section (and again,
 	// under it, if a failed capture changes the record).
 	Render func(dst []byte, r *Request) []byte
+	// Prepare, when set, is called for each request as Render is: on the
+	// request's own goroutine, concurrently, before the request is
+	// committed (and again, under the commit, if a failed capture changes
+	// the record). What it returns is the request's Prepared in OnRequest:
+	// work that does not need the request's place in the capture (its
+	// Seq) is done there, outside the capture's critical section.
+	Prepare func(r *Request) any
 }
 
 // Request is one request the listener received and what it made of it.
@@ -144,6 +151,15 @@ type Request struct {
 	// Line is what Options.Render made of the request (valid during
 	// OnRequest only).
 	Line []byte
+	// Encoded is the record as capture.Encode made it for the capture log
+	// (capture.AppendLine with Record.Seq makes it the line written): nil
+	// without a capture log, and when the record is not what was written
+	// (its encoding or its capture failed). Valid during Options.Prepare
+	// and OnRequest only.
+	Encoded capture.Encoded
+	// Prepared is what Options.Prepare returned for the request (valid
+	// during OnRequest only).
+	Prepared any
 	// errs and warns count Record.Findings, counted before the commit so
 	// that reporting a group does nothing per finding.
 	errs, warns int
@@ -450,11 +466,19 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		if enc, err = capture.Encode(rec, *buf); err != nil {
 			req.CaptureErr = err
 		}
+		req.Encoded = enc
+		if s.opts.Prepare != nil {
+			req.Prepared = s.opts.Prepare(req)
+		}
 		s.commit(req, enc)
 		putBuf(&encodeBufs, buf, enc)
 	} else {
+		if s.opts.Prepare != nil {
+			req.Prepared = s.opts.Prepare(req)
+		}
 		s.commit(req, nil)
 	}
+	req.Encoded, req.Prepared = nil, nil
 	if line != nil {
 		putBuf(&lineBufs, line, req.Line)
 		req.Line = nil
