@@ -785,7 +785,7 @@ func checkLengths(head []byte) error {
 		} else {
 			head = nil
 		}
-		if len(line) < len(contentLength) || !bytes.EqualFold(line[:len(contentLength)], contentLength) {
+		if len(line) < len(contentLength) || line[0]|0x20 != 'c' || !bytes.EqualFold(line[:len(contentLength)], contentLength) {
 			continue
 		}
 		v := bytes.TrimSpace(line[len(contentLength):])
