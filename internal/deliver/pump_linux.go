@@ -623,6 +623,16 @@ func (l *evloop) read(c *lconn) {
 // parse looks at what arrived of c's answer; term, when set, is how the
 // connection ended after it.
 func (l *evloop) parse(c *lconn, term error) {
+	if status, closes, n, ok := quickAnswer(c.in, l.pu.p.policy.MaxResponse); ok {
+		// The answer nearly every receiver gives, all there: read by
+		// quickAnswer as readAnswer reads it. (Bytes beyond it, or a
+		// receiver that closes, and the connection is not used again.)
+		if term != nil || n != len(c.in) || closes {
+			l.closeConn(c)
+		}
+		l.finish(c, Result{Status: status, Matched: l.pu.p.policy.Expect.Match(status), connected: true})
+		return
+	}
 	if term == nil && !c.headDone && c.reads > 1 {
 		// Nothing to parse before the end of a head has arrived. (The
 		// first read is parsed at once: it mostly holds the whole answer,
