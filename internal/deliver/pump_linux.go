@@ -94,16 +94,20 @@ type loopMsg struct {
 }
 
 type evloop struct {
-	pu     *Pump
-	ctx    context.Context
-	ep     int
-	epf    *os.File        // ep, in Go's poller
-	poll   syscall.RawConn // epf's
-	efd    int
-	conns  []*lconn
-	active int // connections not ended
-	away   int // goroutines out
-	events []unix.EpollEvent
+	pu   *Pump
+	ctx  context.Context
+	ep   int
+	epf  *os.File        // ep, in Go's poller
+	poll syscall.RawConn // epf's
+	// pollOnce is pollOnceFunc, and polled and pollErr its results.
+	pollOnce func(uintptr) bool
+	polled   int
+	pollErr  error
+	efd      int
+	conns    []*lconn
+	active   int // connections not ended
+	away     int // goroutines out
+	events   []unix.EpollEvent
 	// checkAt is the earliest deadline or due time to look at (zero:
 	// none); tfd, a timerfd, is armed for armed. (epoll_wait's own timeout
 	// counts milliseconds: a job due in 200 µs would leave up to a
@@ -204,8 +208,10 @@ func newLoop(pu *Pump, ctx context.Context) (*evloop, error) {
 		unix.Close(tfd)
 		return nil, err
 	}
-	return &evloop{pu: pu, ctx: ctx, ep: ep, epf: epf, poll: poll, efd: efd, tfd: tfd, events: make([]unix.EpollEvent, loopEvents),
-		heads: map[*Target]rawHead{}, resp: &fasthttp.Response{}, rd: newReader()}, nil
+	l := &evloop{pu: pu, ctx: ctx, ep: ep, epf: epf, poll: poll, efd: efd, tfd: tfd, events: make([]unix.EpollEvent, loopEvents),
+		heads: map[*Target]rawHead{}, resp: &fasthttp.Response{}, rd: newReader()}
+	l.pollOnce = l.pollOnceFunc
+	return l, nil
 }
 
 func (l *evloop) close() {
@@ -235,16 +241,18 @@ func (l *evloop) wait() (int, error) {
 		}
 		return unix.EpollWait(l.ep, l.events, -1)
 	}
-	var n int
-	var err error
-	rerr := l.poll.Read(func(uintptr) bool {
-		n, err = rawPoll(l.ep, l.events)
-		return n > 0 || err != nil && err != unix.EINTR
-	})
-	if rerr != nil && err == nil {
-		err = rerr
+	l.polled, l.pollErr = 0, nil
+	if err := l.poll.Read(l.pollOnce); err != nil && l.pollErr == nil {
+		l.pollErr = err
 	}
-	return n, err
+	return l.polled, l.pollErr
+}
+
+// pollOnce polls the epoll for wait's RawConn.Read (made once: a closure
+// made for each wait was an allocation a wait).
+func (l *evloop) pollOnceFunc(uintptr) bool {
+	l.polled, l.pollErr = rawPoll(l.ep, l.events)
+	return l.polled > 0 || l.pollErr != nil && l.pollErr != unix.EINTR
 }
 
 // arm sets the timer for checkAt.

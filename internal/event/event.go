@@ -122,40 +122,96 @@ func Decode(raw []byte) (*Event, error) {
 	return &Event{Raw: raw, Fields: obj}, nil
 }
 
-// Glance decodes raw as Decode does, and classifies it, keeping only what
-// Classify and Identity read: Fields holds the top-level "event", the
-// kinds' markers and the stream's identity, the rest of the body being
-// checked as JSON without being built. It fails where Decode fails (a
-// *DecodeError); Kind is "" for a body Classify refuses. A replay needs
-// nothing more of a body to route, filter and report it, and building
-// the whole tree was a seventh of an unpaced replay's CPU.
-func Glance(raw []byte) (*Event, error) {
+// A Glimpse is what Glance sees of a body: its kind ("" for a body
+// Classify refuses) and its stream.
+type Glimpse struct {
+	Kind     Kind
+	Identity Identity
+}
+
+// Glance decodes raw as Decode does and finds its kind and stream, reading
+// only what Classify and Identity read ("event", the kinds' markers, the
+// stream's identity): the rest of the body is checked as JSON, not built.
+// It fails where Decode fails, with Decode's error. A replay needs nothing
+// more of a body to route, filter and report it, and building the whole
+// tree (a map, a value boxed per member) was a seventh of an unpaced
+// replay's CPU.
+func Glance(raw []byte) (Glimpse, error) {
 	if f, bad := checkBytes(raw); bad {
-		return nil, &DecodeError{f}
+		return Glimpse{}, &DecodeError{f}
 	}
 	r := table()
-	p := parser{b: raw, s: string(raw), reg: r, keep: &r.glanced}
+	p := parser{b: raw, s: string(raw), reg: r}
+	var g glanced
 	p.ws()
-	var v any
-	ok := p.i < len(p.b) && p.b[p.i] == '{'
+	ok := p.i < len(p.b) && p.b[p.i] == '{' && p.glanceObject(&r.glanced, &g)
 	if ok {
-		v, ok = p.object(1)
 		p.ws()
 	}
-	var ev *Event
-	if ok && p.i == len(p.b) {
-		ev = &Event{Raw: raw, Fields: v.(map[string]any)}
-	} else {
+	if !ok || p.i != len(p.b) {
 		// Not one JSON object: Decode says what is wrong.
-		var err error
-		if ev, err = Decode(raw); err != nil {
-			return nil, err
+		ev, err := Decode(raw)
+		if err != nil {
+			return Glimpse{}, err
+		}
+		k, _ := Classify(ev.Fields)
+		return Glimpse{Kind: k, Identity: ev.Identity()}, nil
+	}
+	k, _ := classify(func(name string) (any, bool) {
+		m := g.get(name)
+		switch {
+		case m == nil:
+			return nil, false
+		case m.isString:
+			return r.intern(m.s), true // (a kind's event name: boxed once, with the table)
+		}
+		return glancedOther{}, true
+	})
+	id := Identity{}
+	for i, s := range []*string{&id.Domain, &id.App, &id.Stream} {
+		if m := g.get(identityFields[i]); m != nil && m.isString {
+			*s = m.s
 		}
 	}
-	if k, err := Classify(ev.Fields); err == nil {
-		ev.Kind = k
+	return Glimpse{Kind: k, Identity: id}, nil
+}
+
+// glanced are the members Glance kept, by name (the last of a name given
+// twice, as Decode's map keeps it).
+type glanced struct {
+	n       int
+	members [16]glancedMember
+}
+
+type glancedMember struct {
+	name     string
+	s        string // when isString
+	isString bool
+}
+
+// glancedOther stands for a kept member that is not a string.
+type glancedOther struct{}
+
+func (g *glanced) get(name string) *glancedMember {
+	for i := range g.members[:g.n] {
+		if g.members[i].name == name {
+			return &g.members[i]
+		}
 	}
-	return ev, nil
+	return nil
+}
+
+func (g *glanced) put(m glancedMember) bool {
+	if old := g.get(m.name); old != nil {
+		*old = m
+		return true
+	}
+	if g.n == len(g.members) {
+		return false
+	}
+	g.members[g.n] = m
+	g.n++
+	return true
 }
 
 func checkBytes(raw []byte) (Finding, bool) {
@@ -249,8 +305,24 @@ func (e *ClassifyError) Error() string { return e.Message }
 // snapshot; module: a quality detection), the first in Kinds' order when
 // it has markers of two.
 func Classify(fields map[string]any) (Kind, error) {
+	return classify(func(name string) (any, bool) {
+		v, ok := fields[name]
+		return v, ok
+	})
+}
+
+// classify is Classify of the members get finds by name.
+func classify(get func(name string) (any, bool)) (Kind, error) {
 	r := table()
-	ev, present := fields["event"]
+	hasAny := func(names []string) bool {
+		for _, n := range names {
+			if _, ok := get(n); ok {
+				return true
+			}
+		}
+		return false
+	}
+	ev, present := get("event")
 	if present {
 		s, ok := ev.(string)
 		if !ok {
@@ -264,7 +336,7 @@ func Classify(fields map[string]any) (Kind, error) {
 			}
 			if len(k.Markers) == 0 {
 				plain = k
-			} else if marked == nil && hasAny(fields, k.Markers) {
+			} else if marked == nil && hasAny(k.Markers) {
 				marked = k
 			}
 		}
@@ -282,7 +354,7 @@ func Classify(fields map[string]any) (Kind, error) {
 		return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("unknown event %q: expected %s (%s callbacks carry no \"event\")", s, orList(eventValues(r)), andList(noEventKinds(r)))}
 	}
 	for _, k := range r.kinds {
-		if k.Event == "" && hasAny(fields, k.Markers) {
+		if k.Event == "" && hasAny(k.Markers) {
 			return k.Kind, nil
 		}
 	}
@@ -293,15 +365,6 @@ func Classify(fields map[string]any) (Kind, error) {
 		}
 	}
 	return "", &ClassifyError{Message: "cannot tell which callback this is: " + andList(clues)}
-}
-
-func hasAny(fields map[string]any, names []string) bool {
-	for _, n := range names {
-		if _, ok := fields[n]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // eventValues are the "event" values of the table, each once, in Kinds'

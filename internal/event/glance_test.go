@@ -1,13 +1,10 @@
 package event
 
-import (
-	"reflect"
-	"testing"
-)
+import "testing"
 
-// FuzzGlance: whatever the bytes, Glance fails where Decode fails, and
-// otherwise finds the kind Classify finds in Decode's tree, the same
-// identity, and exactly the members it keeps, as Decode decodes them.
+// FuzzGlance: whatever the bytes, Glance fails where Decode fails, with
+// the same words, and otherwise finds the kind Classify finds in Decode's
+// tree and the same identity.
 func FuzzGlance(f *testing.F) {
 	for _, k := range KindNames() {
 		f.Add(Fixture(Kind(k)))
@@ -32,20 +29,8 @@ func FuzzGlance(f *testing.F) {
 		if k, err := Classify(want.Fields); (err == nil && k != got.Kind) || (err != nil && got.Kind != "") {
 			t.Fatalf("%q: kind %q, Classify of Decode's %q (%v)", raw, got.Kind, k, err)
 		}
-		if got.Identity() != want.Identity() {
-			t.Fatalf("%q: identity %v, Decode's %v", raw, got.Identity(), want.Identity())
-		}
-		for _, name := range table().glanced.names() {
-			g, gok := got.Fields[name]
-			w, wok := want.Fields[name]
-			if gok != wok || !reflect.DeepEqual(g, w) {
-				t.Fatalf("%q: %q is %v (%v), Decode's %v (%v)", raw, name, g, gok, w, wok)
-			}
-		}
-		for name := range got.Fields {
-			if !table().glanced.has(name) {
-				t.Fatalf("%q: %q kept", raw, name)
-			}
+		if got.Identity != want.Identity() {
+			t.Fatalf("%q: identity %v, Decode's %v", raw, got.Identity, want.Identity())
 		}
 	})
 }
@@ -56,7 +41,7 @@ func BenchmarkGlance(b *testing.B) {
 	body := Fixture(RecordDone)
 	b.ReportAllocs()
 	for b.Loop() {
-		if ev, err := Glance(body); err != nil || ev.Kind != RecordDone {
+		if g, err := Glance(body); err != nil || g.Kind != RecordDone {
 			b.Fatal(err)
 		}
 	}

@@ -68,9 +68,6 @@ type parser struct {
 	// bodies that have none).
 	dups     [][]string
 	moreDups int
-	// keep, when set, are the only top-level members built (Glance): the
-	// others are read to check them, not kept.
-	keep *nameSet
 }
 
 type pair struct {
@@ -153,28 +150,6 @@ func (p *parser) object(depth int) (any, bool) {
 		}
 		p.i++
 		p.ws()
-		if p.keep != nil && depth == 1 && !p.keep.has(key) {
-			if !p.skip(depth) {
-				return nil, false
-			}
-			p.ws()
-			if p.i < len(p.b) && p.b[p.i] == ',' {
-				p.i++
-				p.ws()
-				continue
-			}
-			if p.i < len(p.b) && p.b[p.i] == '}' {
-				p.i++
-				m := make(map[string]any, p.top-base)
-				for i := base; i < p.top; i++ {
-					kv := p.pair(i)
-					m[kv.key] = kv.val
-				}
-				p.top = base
-				return m, true
-			}
-			return nil, false
-		}
 		mark := len(p.dups)
 		v, ok := p.value(depth)
 		if !ok {
@@ -279,6 +254,63 @@ func (p *parser) array(depth int) (any, bool) {
 			return a, true
 		default:
 			return nil, false
+		}
+	}
+}
+
+// glanceObject reads a top-level object (at p.i) as object does, keeping
+// in g only its members named in keep (their strings; whether the others
+// are there), without building anything else.
+func (p *parser) glanceObject(keep *nameSet, g *glanced) bool {
+	p.i++ // {
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return true
+	}
+	for {
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return false
+		}
+		key, ok := p.str()
+		if !ok {
+			return false
+		}
+		p.ws()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return false
+		}
+		p.i++
+		p.ws()
+		name, kept := keep.find(key)
+		switch {
+		case kept && p.i < len(p.b) && p.b[p.i] == '"':
+			s, ok := p.str()
+			if !ok || !g.put(glancedMember{name: name, s: s, isString: true}) {
+				return false
+			}
+		case kept:
+			if !p.skip(1) || !g.put(glancedMember{name: name}) {
+				return false
+			}
+		default:
+			if !p.skip(1) {
+				return false
+			}
+		}
+		p.ws()
+		if p.i >= len(p.b) {
+			return false
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+			p.ws()
+		case '}':
+			p.i++
+			return true
+		default:
+			return false
 		}
 	}
 }

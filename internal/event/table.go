@@ -443,15 +443,21 @@ func (s *nameSet) add(name string) {
 
 // has reports whether name is in the set.
 func (s *nameSet) has(name string) bool {
+	_, ok := s.find(name)
+	return ok
+}
+
+// find returns the set's own copy of name, if it has it.
+func (s *nameSet) find(name string) (string, bool) {
 	if len(name) >= len(s.byLen) {
-		return false
+		return "", false
 	}
 	for _, n := range s.byLen[len(name)] {
 		if n == name {
-			return true
+			return n, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // names are the names of the set.

@@ -358,14 +358,11 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		r.timeBase = it.Time
 	}
 
-	ev, findings := r.check(it.Body)
-	kind := event.Kind("")
-	if ev != nil {
-		kind = ev.Kind
-	}
+	g, decoded, findings := r.check(it.Body)
+	kind := g.Kind
 	o.Kind = kind
 	r.sum.Read++
-	if !r.opts.Filter.match(it, ev, findings, r.timeBase) {
+	if !r.opts.Filter.match(it, g, decoded, findings, r.timeBase) {
 		if len(r.opts.Filter.Seqs) > 0 && it.Capture == nil {
 			r.sum.NoSeq++
 		}
@@ -433,7 +430,7 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 	if r.opts.DryRun && r.opts.Speed > 0 {
 		o.Offset = r.offset(e.key, time.Time{})
 	}
-	target, err := r.target(it, ev)
+	target, err := r.target(it, g)
 	if err != nil {
 		o.State, o.Reason = Skipped, err.Error()
 		var off *route.SkippedError
@@ -479,15 +476,17 @@ func notJSON(body []byte) error {
 // check decodes and classifies a body, and validates it when a filter
 // asks about its findings (--valid-only, --invalid-only): nothing else in
 // a replay reads them, and validating was a third of checking.
-func (r *runner) check(body []byte) (*event.Event, event.Findings) {
+// decoded is false for a body that is not one JSON object.
+func (r *runner) check(body []byte) (g event.Glimpse, decoded bool, fs event.Findings) {
 	if r.opts.Filter.ValidOnly || r.opts.Filter.InvalidOnly {
-		return event.Check(body, event.Options{})
+		ev, fs := event.Check(body, event.Options{})
+		if ev == nil {
+			return event.Glimpse{}, false, fs
+		}
+		return event.Glimpse{Kind: ev.Kind, Identity: ev.Identity()}, true, fs
 	}
-	ev, err := event.Glance(body) // (its kind and stream: all the rest reads)
-	if err != nil {
-		return nil, nil
-	}
-	return ev, nil
+	g, err := event.Glance(body) // (its kind and stream: all the rest reads)
+	return g, err == nil, nil
 }
 
 // offset is when a callback captured at key is due after the start.
@@ -748,13 +747,13 @@ func waitUntil(ctx context.Context, t time.Time) bool {
 }
 
 // target is where a callback goes: --to, or the route of its family.
-func (r *runner) target(it source.Item, ev *event.Event) (string, error) {
+func (r *runner) target(it source.Item, g event.Glimpse) (string, error) {
 	base := r.opts.To
 	if base == "" {
-		if ev == nil || ev.Kind == "" {
+		if g.Kind == "" {
 			return "", errors.New("cannot route a body of unknown kind by family: give the receiver's URL")
 		}
-		u, err := r.opts.Routes.Resolve(ev.Identity().Domain, ev.Kind.Family())
+		u, err := r.opts.Routes.Resolve(g.Identity.Domain, g.Kind.Family())
 		if err != nil {
 			return "", err
 		}
@@ -845,7 +844,7 @@ type Filter struct {
 	Limit int
 }
 
-func (f Filter) match(it source.Item, ev *event.Event, fs event.Findings, base time.Time) bool {
+func (f Filter) match(it source.Item, g event.Glimpse, decoded bool, fs event.Findings, base time.Time) bool {
 	at := it.Time
 	if len(f.Seqs) > 0 && (it.Capture == nil || !f.Seqs.Contains(it.Capture.Seq)) {
 		return false
@@ -856,8 +855,8 @@ func (f Filter) match(it source.Item, ev *event.Event, fs event.Findings, base t
 	if len(f.Kinds) > 0 {
 		ok := false
 		for _, k := range f.Kinds {
-			if ev != nil && ev.Kind != "" {
-				m, _ := path.Match(k, string(ev.Kind))
+			if g.Kind != "" {
+				m, _ := path.Match(k, string(g.Kind))
 				ok = ok || m
 			}
 		}
@@ -865,12 +864,12 @@ func (f Filter) match(it source.Item, ev *event.Event, fs event.Findings, base t
 			return false
 		}
 	}
-	id := ev.Identity()
+	id := g.Identity
 	for _, p := range [][2]string{{f.Domain, id.Domain}, {f.App, id.App}, {f.Stream, id.Stream}} {
 		if p[0] == "" {
 			continue
 		}
-		if ok, _ := path.Match(p[0], p[1]); !ok || ev == nil {
+		if ok, _ := path.Match(p[0], p[1]); !ok || !decoded {
 			return false
 		}
 	}
