@@ -51,6 +51,9 @@ type decoder struct {
 }
 
 func (d *decoder) ws() {
+	if d.i < len(d.b) && d.b[d.i] > ' ' {
+		return // (the encoder writes none: the one look most calls need)
+	}
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -369,6 +372,18 @@ func (d *decoder) integer() (int64, bool) {
 	}
 	if d.i == digits || d.b[digits] == '0' && d.i > digits+1 || d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
 		return 0, false
+	}
+	if d.i-digits < 19 {
+		// Fewer than 19 digits cannot overflow: summed here, not parsed
+		// again by strconv.
+		var n int64
+		for _, c := range d.b[digits:d.i] {
+			n = n*10 + int64(c-'0')
+		}
+		if digits > start {
+			n = -n
+		}
+		return n, true
 	}
 	n, err := strconv.ParseInt(d.s[start:d.i], 10, 64)
 	return n, err == nil

@@ -83,6 +83,9 @@ func (p *parser) within(mark int, token string) {
 }
 
 func (p *parser) ws() {
+	if p.i < len(p.b) && p.b[p.i] > ' ' {
+		return // (most bodies are compact: the one look most calls need)
+	}
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\n', '\r':
