@@ -857,29 +857,8 @@ func monoNow() mono            { return mono(time.Since(monoEpoch)) }
 func monoOf(t time.Time) mono  { return mono(t.Sub(monoEpoch)) }
 func (m mono) time() time.Time { return monoEpoch.Add(time.Duration(m)) }
 
-// rawRead, rawWrite and rawPoll are read(2), write(2) and an epoll_wait(2)
-// that does not wait, on descriptors that never block: made without
-// telling the scheduler, as a system call that may block is. The
-// scheduler's bookkeeping around each was a sixth of a loop's own CPU, and
-// a write to loopback that ran past 20 µs (it carries the receiver's side
-// of the delivery) could have the runtime hand the loop's processor to
-// another thread.
-func rawRead(fd int, p []byte) (int, error) {
-	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-func rawWrite(fd int, p []byte) (int, error) {
-	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
+// rawPoll is an epoll_wait(2) that does not wait, made without telling
+// the scheduler (see rawRead).
 func rawPoll(ep int, events []unix.EpollEvent) (int, error) {
 	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
 	if e != 0 {
