@@ -207,3 +207,22 @@ func FuzzEncodeFindings(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEncode encodes a listener's typical record (a record_done): the
+// work each request's handler does before the commit.
+func BenchmarkEncode(b *testing.B) {
+	r, err := Parse(typicalRecord)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(typicalRecord)))
+	for b.Loop() {
+		enc, err := Encode(r, buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = enc[:0]
+	}
+}
