@@ -1,6 +1,9 @@
 package event
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 // FuzzGlance: whatever the bytes, Glance fails where Decode fails, with
 // the same words, and otherwise finds the kind Classify finds in Decode's
@@ -59,4 +62,19 @@ func BenchmarkDecodeClassify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzParseInt: parseInt reads what strconv.ParseInt reads, as it reads it.
+func FuzzParseInt(f *testing.F) {
+	for _, s := range []string{"0", "-0", "+7", "1796122411815", "999999999999999999", "9223372036854775807", "-9223372036854775808",
+		"9223372036854775808", "", "-", "+", "1.5", "1e3", " 1", "٣", "0x10", "1_000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := strconv.ParseInt(s, 10, 64)
+		got, ok := parseInt(s)
+		if ok != (err == nil) || ok && got != want {
+			t.Fatalf("%q: %d %v, strconv %d %v", s, got, ok, want, err)
+		}
+	})
 }

@@ -74,8 +74,8 @@ func splitMillis(s string) (int64, string, bool) {
 			}
 		}
 	}
-	ms, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
+	ms, ok := parseInt(whole)
+	if !ok {
 		return 0, "", false
 	}
 	return ms, frac, true

@@ -596,7 +596,7 @@ func (v *validator) number(f *Field, val any, p place) {
 // millisOf reads a timestamp's digits: as an integer when they are one
 // (every callback's, and cheaper), else as ParseFloat reads them.
 func millisOf(digits string) (float64, bool) {
-	if n, err := strconv.ParseInt(digits, 10, 64); err == nil && n > -1<<53 && n < 1<<53 {
+	if n, ok := parseInt(digits); ok && n > -1<<53 && n < 1<<53 {
 		return float64(n), true
 	}
 	f, err := strconv.ParseFloat(digits, 64)
@@ -754,8 +754,33 @@ func intOf(val any) (int64, bool) {
 	default:
 		return 0, false
 	}
-	i, err := strconv.ParseInt(s, 10, 64)
-	return i, err == nil
+	return parseInt(s)
+}
+
+// parseInt is strconv.ParseInt(s, 10, 64) that sums up to 18 digits as it
+// reads them (they cannot overflow) instead of going through strconv:
+// every numeric field of every callback is read this way, some twice.
+func parseInt(s string) (int64, bool) {
+	digits := s
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		digits = s[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if s[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
 
 // child returns loc extended by name, never sharing loc's backing array.
