@@ -153,3 +153,16 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonicalKey: canonicalKey is textproto.CanonicalMIMEHeaderKey.
+func FuzzCanonicalKey(f *testing.F) {
+	for _, k := range []string{"Content-Type", "content-type", "X-Trace-Id", "X-B3-TraceId", "Www-Authenticate", "ETag", "A", "", "-", "A-", "-A", "X--Y",
+		"Host", "2fa", "X-2fa", "Content Type", "É-A", "Content-Type\x00"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, k string) {
+		if got, want := canonicalKey(k), textproto.CanonicalMIMEHeaderKey(k); got != want {
+			t.Fatalf("%q: %q, textproto %q", k, got, want)
+		}
+	})
+}
