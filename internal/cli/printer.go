@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
@@ -17,6 +16,7 @@ import (
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/listen"
+	"github.com/livecb/livecb/internal/memo"
 	"github.com/livecb/livecb/internal/redact"
 	"github.com/livecb/livecb/internal/term"
 )
@@ -38,7 +38,7 @@ func appendFindings(b []byte, pt *paints, fs event.Findings, indent string) []by
 	paths := small[:0]
 	width := 0
 	for _, f := range fs {
-		path := term.Sanitize(displayPath(f.Path))
+		path := shownPaths.Get(f.Path)
 		paths = append(paths, path)
 		width = max(width, len(path))
 	}
@@ -55,7 +55,7 @@ func appendFindings(b []byte, pt *paints, fs event.Findings, indent string) []by
 			b = append(b, ' ')
 		}
 		b = append(b, "  "...)
-		b = append(b, shownMessages.get(f.Message)...)
+		b = append(b, shownMessages.Get(f.Message)...)
 		b = append(b, ' ')
 		b = pt.dim.append(b, "[", string(f.Code), "]")
 		b = append(b, '\n')
@@ -90,43 +90,24 @@ func paintsOf(p *term.Palette) *paints {
 	return &paints{ok: paintOf(p.OK), bad: paintOf(p.Bad), warn: paintOf(p.Warn), dim: paintOf(p.Dim)}
 }
 
-// memo remembers what a function of a string (display, for one) made of
-// the strings it was given lately: requests repeat the same few paths and
-// finding messages, and masking secrets and escaping them is the costliest
-// part of a request's line. Direct-mapped, one slot per hash: bounded, and
-// safe for concurrent use without a lock. The function must be pure.
-type memo struct {
-	f     func(string) string
-	seed  maphash.Seed
-	slots [256]atomic.Pointer[memoEntry]
-}
-
-type memoEntry struct{ in, out string }
-
-// maxMemoized is the longest string a memo keeps.
-const maxMemoized = 512
-
-func newMemo(f func(string) string) *memo { return &memo{f: f, seed: maphash.MakeSeed()} }
-
-func (m *memo) get(s string) string {
-	if len(s) > maxMemoized {
-		return m.f(s)
-	}
-	slot := &m.slots[maphash.String(m.seed, s)%uint64(len(m.slots))]
-	if e := slot.Load(); e != nil && e.in == s {
-		return e.out
-	}
-	out := m.f(s)
-	slot.Store(&memoEntry{s, out})
-	return out
-}
-
 // shownMessages and shownTargets are display's messages and request
 // targets.
 var (
-	shownMessages = newMemo(display)
-	shownTargets  = newMemo(func(t string) string { return term.Sanitize(redact.Target(t, redact.Display)) })
+	shownMessages = memo.New(display)
+	shownTargets  = memo.New(func(t string) string { return term.Sanitize(redact.Target(t, redact.Display)) })
+	// shownPaths are the paths of findings, as a terminal shows them.
+	shownPaths = memo.New(func(p string) string { return term.Sanitize(displayPath(p)) })
+	// clockSeconds are the clock of the request lines, once a second.
+	clockSeconds = memo.NewSeconds(func(t time.Time) (string, string) { return t.Format("15:04:05"), "" })
 )
+
+// appendClock appends t's local clock time to the millisecond (what
+// "15:04:05.000" formats: the milliseconds cut, not rounded).
+func appendClock(b []byte, t time.Time) []byte {
+	hms, _ := clockSeconds.Get(t.Local())
+	ms := t.Nanosecond() / 1e6
+	return append(append(b, hms...), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+}
 
 func displayPath(p string) string {
 	if p == "" {
@@ -221,11 +202,11 @@ func (pr *requestPrinter) print(r *listen.Request) error {
 func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 	rec := r.Record
 	// Built by appending: this runs once per request.
-	var tbuf [32]byte
+	var tbuf [16]byte
 	b := dst
-	b = pr.pt.dim.append(b, string(rec.Time.Local().AppendFormat(tbuf[:0], "15:04:05.000")))
+	b = pr.pt.dim.append(b, string(appendClock(tbuf[:0], rec.Time)))
 	b = append(b, "  "...)
-	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", shownTargets.get(rec.Target))
+	b = appendPadded(b, len("POST /snapshot"), term.Sanitize(rec.Method), " ", shownTargets.Get(rec.Target))
 	kind := string(rec.Kind)
 	if kind == "" {
 		kind = "-"

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,41 +171,20 @@ func TestRenderMatchesFmt(t *testing.T) {
 	}
 }
 
-// TestMemoIsBoundedAndRight: a memo gives what its function gives, for
-// strings that collide in its slots, long ones it does not keep, and from
-// many goroutines at once (go test -race).
-func TestMemoIsBoundedAndRight(t *testing.T) {
-	calls := 0
-	var mu sync.Mutex
-	m := newMemo(func(s string) string {
-		mu.Lock()
-		calls++
-		mu.Unlock()
-		return "<" + s + ">"
-	})
-	long := strings.Repeat("x", maxMemoized+1)
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 2000; i++ {
-				s := strconv.Itoa(i % 700)
-				if got := m.get(s); got != "<"+s+">" {
-					t.Errorf("get(%q) = %q", s, got)
-					return
-				}
+// TestClockMatchesFormat: a request line's clock is what
+// Local().Format("15:04:05.000") writes, for times given in any location,
+// fractions that round up (cut, not rounded), and seconds in turn new and
+// remembered.
+func TestClockMatchesFormat(t *testing.T) {
+	base := time.Date(2026, 12, 7, 23, 59, 58, 0, time.UTC)
+	zones := []*time.Location{time.UTC, time.Local, time.FixedZone("", -(9*3600 + 30*60))}
+	for i := 0; i < 3000; i++ {
+		at := base.Add(time.Duration(i) * 1777777 * time.Microsecond / 3).In(zones[i%len(zones)])
+		for _, ns := range []int{0, 999999999, 999500000, 1000000, 123456789} {
+			tm := at.Truncate(time.Second).Add(time.Duration(ns))
+			if got, want := string(appendClock(nil, tm)), tm.Local().Format("15:04:05.000"); got != want {
+				t.Fatalf("appendClock(%v) = %q, want %q", tm, got, want)
 			}
-			if got := m.get(long); got != "<"+long+">" {
-				t.Error("a long string came back changed")
-			}
-		}()
-	}
-	wg.Wait()
-	if calls == 4*2001 {
-		t.Error("the memo never answered from a slot")
-	}
-	if m.get("same") != "<same>" || m.get("same") != "<same>" {
-		t.Error("a repeated string came back changed")
+		}
 	}
 }
