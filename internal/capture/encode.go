@@ -8,6 +8,7 @@ import (
 
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/jsonx"
+	"github.com/livecb/livecb/internal/memo"
 )
 
 // The encoder of records, without reflection: a listener encodes one per
@@ -146,7 +147,7 @@ func appendFindings(dst []byte, fs event.Findings) []byte {
 		dst = append(dst, `,"code":`...)
 		dst = appendString(dst, string(f.Code))
 		dst = append(dst, `,"message":`...)
-		dst = appendString(dst, f.Message)
+		dst = append(dst, quotedMessages.Get(f.Message)...)
 		if f.Line != 0 {
 			dst = append(dst, `,"line":`...)
 			dst = strconv.AppendInt(dst, int64(f.Line), 10)
@@ -160,6 +161,20 @@ func appendFindings(dst []byte, fs event.Findings) []byte {
 	return append(dst, ']')
 }
 
+// quotedMessages are finding messages as JSON strings. Most are the same
+// few texts on every drifting body, and each has quotes to escape: escaped
+// again for every record they cost a record's body.
+var quotedMessages = memo.New(func(s string) string { return string(appendString(nil, s)) })
+
+// rfc3339Seconds is the text RFC3339Nano makes of a second in its location,
+// before and after the fraction: the date, clock and zone of a listener's
+// records change once a second.
+var rfc3339Seconds = memo.NewSeconds(func(t time.Time) (string, string) {
+	b := t.AppendFormat(nil, time.RFC3339) // with no fraction the same as Nano
+	const zoneless = len("2006-01-02T15:04:05")
+	return string(b[:zoneless]), string(b[zoneless:])
+})
+
 // appendTime is time.Time's MarshalJSON (RFC 3339 with nanoseconds) for
 // the years it accepts.
 func appendTime(dst []byte, t time.Time) []byte {
@@ -167,9 +182,31 @@ func appendTime(dst []byte, t time.Time) []byte {
 		b, _ := json.Marshal(t) // encoding/json's error, as json.Marshal
 		return append(dst, b...)
 	}
+	prefix, zone := rfc3339Seconds.Get(t)
 	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, prefix...)
+	dst = appendFraction(dst, t.Nanosecond())
+	dst = append(dst, zone...)
 	return append(dst, '"')
+}
+
+// appendFraction appends ns as RFC3339Nano writes it: a dot and nine
+// digits without their trailing zeros, nothing for zero.
+func appendFraction(dst []byte, ns int) []byte {
+	if ns == 0 {
+		return dst
+	}
+	var buf [10]byte
+	buf[0] = '.'
+	for i := 9; i > 0; i-- {
+		buf[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	n := 10
+	for buf[n-1] == '0' {
+		n--
+	}
+	return append(dst, buf[:n]...)
 }
 
 // appendHeader encodes a header as encoding/json encodes a map of string

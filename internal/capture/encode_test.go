@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -225,4 +226,34 @@ func BenchmarkEncode(b *testing.B) {
 		}
 		buf = enc[:0]
 	}
+}
+
+// FuzzAppendTime: a record's time is written as encoding/json writes it,
+// in any location, whether its second's text was made now or remembered
+// (each time is written twice, and with another fraction of its second,
+// then in another location, which must not be given the first's text).
+func FuzzAppendTime(f *testing.F) {
+	f.Add(int64(1796637220), 120000000, 0)
+	f.Add(int64(1796637220), 0, 1)
+	f.Add(int64(-62135596800), 999999999, 2)
+	f.Add(int64(253402300799), 1, 3)
+	locs := []*time.Location{time.UTC, time.FixedZone("", 5*3600+30*60), time.FixedZone("LMT", -(3*3600 + 17*60 + 11)), time.Local}
+	if ny, err := time.LoadLocation("America/New_York"); err == nil {
+		locs = append(locs, ny)
+	}
+	f.Fuzz(func(t *testing.T, sec int64, ns int, loc int) {
+		ns = (ns%1e9 + 1e9) % 1e9
+		for i := range 3 {
+			tm := time.Unix(sec, int64(ns)).In(locs[((loc+i)%len(locs)+len(locs))%len(locs)])
+			for _, at := range []time.Time{tm, tm, tm.Add(time.Duration(1e9-1-ns) / 2)} {
+				want, err := json.Marshal(at)
+				if err != nil {
+					continue // out of RFC 3339's years: appendTime returns json's error text
+				}
+				if got := appendTime(nil, at); !bytes.Equal(got, want) {
+					t.Fatalf("appendTime(%v) = %s, want %s", at, got, want)
+				}
+			}
+		}
+	})
 }
