@@ -3,6 +3,7 @@ package jsonx
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode"
@@ -132,4 +133,31 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("Marshal(%q) = %s, String = %s", s, m, b)
 		}
 	})
+}
+
+// TestAppendStringDenseEscapes: strings thick with what a word at a time
+// must find exactly (quotes and backslashes side by side, next to controls,
+// DEL, multi-byte characters and invalid bytes, at every offset of a word)
+// encode as Marshal encodes them.
+func TestAppendStringDenseEscapes(t *testing.T) {
+	alphabet := []string{`"`, `\`, "a", "\x01", "\x7f", "é", "\u2028", "\xff", "~", " ", "#", "]"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var b strings.Builder
+		for n := r.IntN(40); n > 0; n-- {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		s := b.String()
+		want, err := Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := String(s); !bytes.Equal(got, want) {
+			t.Fatalf("String(%q) = %s, want %s", s, got, want)
+		}
+		// Appended after other bytes: the words fall elsewhere in dst.
+		if got := AppendString([]byte("xyz"), s); !bytes.Equal(got[3:], want) {
+			t.Fatalf("AppendString(xyz, %q) = %s, want %s", s, got[3:], want)
+		}
+	}
 }
