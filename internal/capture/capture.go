@@ -86,6 +86,16 @@ func (r *Record) SetBody(b []byte) {
 	}
 }
 
+// SetBodyString is SetBody of a body held in a string, kept as it is
+// (no copy) when it is UTF-8.
+func (r *Record) SetBodyString(s string) {
+	if utf8.ValidString(s) {
+		r.Body, r.Encoding = s, ""
+	} else {
+		r.Body, r.Encoding = base64.StdEncoding.EncodeToString([]byte(s)), "base64"
+	}
+}
+
 // Bytes returns the body exactly as received.
 func (r *Record) Bytes() ([]byte, error) {
 	switch r.Encoding {

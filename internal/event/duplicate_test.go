@@ -191,7 +191,7 @@ func FuzzDuplicates(f *testing.F) {
 		if !utf8.Valid(b) {
 			return
 		}
-		_, dups, more, ok := fastDecode(b)
+		_, dups, more, ok := fastDecode(b, string(b))
 		if !ok || more > 0 {
 			return
 		}

@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Event is one decoded callback body.
 //
-// Raw holds the bytes exactly as received; nothing in livecb re-encodes an
+// Raw holds the bytes exactly as received, never to be written (they may
+// be a string's: DecodeString); nothing in livecb re-encodes an
 // Event unless it means to change it (see Set). Fields holds the decoded
 // object with every field, known or not; numbers are json.Number so they keep
 // their exact digits (ids beyond 2^53 survive).
@@ -82,11 +84,26 @@ func (e *DecodeError) Error() string { return e.Finding.Message }
 // modifies raw; the returned Event keeps it. Problems of the bytes themselves
 // (empty, BOM, invalid UTF-8, syntax, not an object) are returned as a
 // *DecodeError.
-func Decode(raw []byte) (*Event, error) {
+func Decode(raw []byte) (*Event, error) { return decode(raw, "") }
+
+// DecodeString is Decode of a body held in a string: the event's strings
+// are the body's own (Decode copies raw once to make them), and its Raw
+// is the string's bytes, which nothing may write. A listener, which keeps
+// each body as a string in its capture record, decodes it so.
+func DecodeString(raw string) (*Event, error) {
+	return decode(unsafe.Slice(unsafe.StringData(raw), len(raw)), raw)
+}
+
+// decode is Decode of raw, whose bytes s holds as a string when it is not
+// "" (else they are copied into one).
+func decode(raw []byte, s string) (*Event, error) {
 	if f, bad := checkBytes(raw); bad {
 		return nil, &DecodeError{f}
 	}
-	if v, dups, more, ok := fastDecode(raw); ok {
+	if s == "" {
+		s = string(raw)
+	}
+	if v, dups, more, ok := fastDecode(raw, s); ok {
 		if obj, ok := v.(map[string]any); ok {
 			ev := &Event{Raw: raw, Fields: obj, MoreDuplicates: more}
 			if len(dups) > 0 {
@@ -163,7 +180,10 @@ func Glance(raw []byte) (Glimpse, error) {
 		case m == nil:
 			return nil, false
 		case m.isString:
-			return r.intern(m.s), true // (a kind's event name: boxed once, with the table)
+			if v := r.intern(m.s); v != nil {
+				return v, true // (a kind's event name: boxed once, with the table)
+			}
+			return m.s, true
 		}
 		return glancedOther{}, true
 	})

@@ -56,6 +56,11 @@ func FuzzCheck(f *testing.F) {
 		if !reflect.DeepEqual(fs, again) {
 			t.Fatalf("not deterministic:\n%v\n%v", fs, again)
 		}
+		// A body held in a string checks the same, sharing its bytes.
+		sev, sfs := CheckString(string(raw), Options{})
+		if !reflect.DeepEqual(sev, ev) || !reflect.DeepEqual(sfs, fs) {
+			t.Fatalf("CheckString differs from Check:\n%#v %v\n%#v %v", sev, sfs, ev, fs)
+		}
 	})
 }
 

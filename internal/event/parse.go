@@ -27,8 +27,8 @@ import (
 // dups are the keys an object holds more than once, as reference tokens
 // from the root (at most maxDuplicates of them; more counts the rest). The
 // tree keeps a duplicated key's last value, as encoding/json does.
-func fastDecode(b []byte) (v any, dups [][]string, more int, ok bool) {
-	p := parser{b: b, s: string(b), reg: table()}
+func fastDecode(b []byte, s string) (v any, dups [][]string, more int, ok bool) {
+	p := parser{b: b, s: s, reg: table()}
 	p.ws()
 	v, ok = p.value(0)
 	if !ok {
@@ -58,7 +58,9 @@ type parser struct {
 	// (on the caller's stack), the rest in more.
 	pairs [32]pair
 	more  []pair
-	top   int
+	// slab holds the string headers of the values boxed so far (box).
+	slab []string
+	top  int
 	// reg boxes the string values the kinds document once (intern): a
 	// body's version, event, status and format cost no allocation.
 	reg *registry
@@ -107,7 +109,10 @@ func (p *parser) value(depth int) (any, bool) {
 		return p.array(depth + 1)
 	case c == '"':
 		s, ok := p.str()
-		return p.reg.intern(s), ok
+		if v := p.reg.intern(s); v != nil {
+			return v, ok
+		}
+		return p.box(stringType, s), ok
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -393,8 +398,41 @@ func (p *parser) number() (any, bool) {
 	if !p.scanNumber() {
 		return nil, false
 	}
-	return json.Number(p.s[start:p.i]), true
+	return p.box(numberType, p.s[start:p.i]), true
 }
+
+// box returns s in an interface of type typ (string or json.Number) whose
+// string header is in the parser's slab: one allocation for a body's
+// values instead of one for each (converting a string to any allocates its
+// header, and a body has a dozen). A slab is never written again once a
+// header is in it, and outlives the parse for as long as one of its values
+// is kept (an interface's pointer into it keeps it all).
+func (p *parser) box(typ unsafe.Pointer, s string) any {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]string, 0, slabSize)
+	}
+	p.slab = append(p.slab, s)
+	var v any
+	*(*eface)(unsafe.Pointer(&v)) = eface{typ, unsafe.Pointer(&p.slab[len(p.slab)-1])}
+	return v
+}
+
+// slabSize is how many values a slab holds: those of a typical callback.
+const slabSize = 16
+
+// eface is the layout of an interface{} (runtime.eface): its type, and a
+// pointer to its value.
+type eface struct{ typ, data unsafe.Pointer }
+
+// typeOf is the type word of an interface holding v.
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+// stringType and numberType are the type words of a string and of a
+// json.Number in an interface.
+var (
+	stringType = typeOf("")
+	numberType = typeOf(json.Number(""))
+)
 
 // scanNumber reads a number as encoding/json's grammar has it.
 func (p *parser) scanNumber() bool {

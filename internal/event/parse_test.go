@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -41,7 +42,7 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 		manyMembers(30, manyMembers(40, `{"x":1}`)), manyMembers(70, `1`), `{"a":1,` + manyMembers(40, `2`)[1:],
 	}
 	for _, c := range cases {
-		got, _, _, gotOK := fastDecode([]byte(c))
+		got, _, _, gotOK := fastDecode([]byte(c), c)
 		want, wantOK := decodeStd([]byte(c))
 		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
 			name := c
@@ -76,10 +77,44 @@ func FuzzDecode(f *testing.F) {
 		if !utf8.Valid(b) {
 			return // Decode rejects it before parsing
 		}
-		got, _, _, gotOK := fastDecode(b)
+		got, _, _, gotOK := fastDecode(b, string(b))
 		want, wantOK := decodeStd(b)
 		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: fast %v %#v, encoding/json %v %#v", b, gotOK, got, wantOK, want)
 		}
 	})
+}
+
+// TestBoxedValuesOutliveTheParse: the values a body decodes to share one
+// slab of string headers (parser.box); a value kept alone, its map and
+// event dropped, collected and the memory reused, still holds its string.
+func TestBoxedValuesOutliveTheParse(t *testing.T) {
+	const n = 2000
+	kept := make([]any, 0, 2*n)
+	for i := range n {
+		body := fmt.Sprintf(`{"a":"value %d","b":%d,"c":["x%d",%d.5],"d":{"e":"deep %d"}}`, i, i, i, i, i)
+		v, _, _, ok := fastDecode([]byte(body), body)
+		if !ok {
+			t.Fatalf("%s did not decode", body)
+		}
+		m := v.(map[string]any)
+		// Keep one string and one number of every body, nothing else.
+		kept = append(kept, m["a"], m["c"].([]any)[1])
+	}
+	for range 3 {
+		runtime.GC()
+		garbage := make([][]byte, 0, 1000)
+		for j := range 1000 {
+			garbage = append(garbage, bytes.Repeat([]byte{byte(j)}, 64))
+		}
+		runtime.KeepAlive(garbage)
+	}
+	for i := range n {
+		if s, ok := kept[2*i].(string); !ok || s != fmt.Sprintf("value %d", i) {
+			t.Fatalf("body %d: the kept string is %#v", i, kept[2*i])
+		}
+		if num, ok := kept[2*i+1].(json.Number); !ok || num != json.Number(fmt.Sprintf("%d.5", i)) {
+			t.Fatalf("body %d: the kept number is %#v", i, kept[2*i+1])
+		}
+	}
 }

@@ -263,8 +263,7 @@ func (r *registry) boxFields(fields []Field) {
 	}
 }
 
-// intern returns s boxed: the table's box when it documents s, else a new
-// one.
+// intern returns s boxed: the table's box when it documents s, else nil.
 func (r *registry) intern(s string) any {
 	if len(s) <= maxBoxed {
 		for _, b := range r.boxed[len(s)] {
@@ -273,7 +272,7 @@ func (r *registry) intern(s string) any {
 			}
 		}
 	}
-	return s
+	return nil
 }
 
 func checkEntry(info *KindInfo, famRank map[Family]int) error {

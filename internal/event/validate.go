@@ -40,6 +40,17 @@ type Options struct {
 // known kinds.
 func Check(raw []byte, opts Options) (*Event, Findings) {
 	ev, err := Decode(raw)
+	return checkDecoded(ev, err, opts)
+}
+
+// CheckString is Check of a body held in a string (DecodeString).
+func CheckString(raw string, opts Options) (*Event, Findings) {
+	ev, err := DecodeString(raw)
+	return checkDecoded(ev, err, opts)
+}
+
+// checkDecoded is Check of what Decode returned.
+func checkDecoded(ev *Event, err error, opts Options) (*Event, Findings) {
 	if err != nil {
 		return nil, Findings{err.(*DecodeError).Finding}
 	}

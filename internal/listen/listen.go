@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
@@ -396,7 +397,10 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		s.checks <- struct{}{}
 	}
 
-	rec.SetBody(b.data)
+	// b.data is this request's own and never written again: the record's
+	// body and the event's strings are it, not copies of it.
+	text := unsafe.String(unsafe.SliceData(b.data), len(b.data))
+	rec.SetBodyString(text)
 	rec.Size = b.size
 	rec.Truncated = b.truncated
 
@@ -424,7 +428,7 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		fs = append(fs, event.Finding{Severity: event.Error, Code: event.CodeTruncated,
 			Message: fmt.Sprintf("reading the body failed after %d bytes: %v", b.size, b.err)})
 	default:
-		ev, bodyFindings := event.Check(b.data, event.Options{Strict: s.opts.Strict})
+		ev, bodyFindings := event.CheckString(text, event.Options{Strict: s.opts.Strict})
 		req.Event = ev
 		if ev != nil {
 			rec.Kind = ev.Kind
