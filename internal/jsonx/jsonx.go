@@ -106,8 +106,14 @@ func AppendString(dst []byte, s string) []byte {
 			x := binary.LittleEndian.Uint64(sb[i:])
 			o := len(dst)
 			binary.LittleEndian.PutUint64(dst[o:o+8], x)
-			q, bs, del := x^(ones*'"'), x^(ones*'\\'), x^(ones*0x7f)
-			m := ((q-ones)&^q | (bs-ones)&^bs | (del-ones)&^del | (x-ones*0x20)&^x | x) & highs
+			// A byte needs a look when its high bit is set in x (from
+			// 0x80), in x+1 (0x7f), in x-0x20 (below 0x20), or in q-1
+			// or bs-1 (a quote or backslash). Each of these sets the
+			// high bit of bytes from 0x80 on anyway, so none needs the
+			// usual "and not itself" of a zero-byte test; carries and
+			// borrows only ever flag bytes above one that needs a look.
+			q, bs := x^(ones*'"'), x^(ones*'\\')
+			m := (x | (x + ones) | (x - ones*0x20) | (q - ones) | (bs - ones)) & highs
 			if m == 0 {
 				dst, i, start = dst[:o+8], i+8, i+8
 				continue

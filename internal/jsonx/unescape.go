@@ -89,9 +89,10 @@ func PlainRun(b []byte) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		// A byte is a quote, a backslash or below 0x20 when the bytes
-		// x^'"', x^'\\' or x itself below 0x20 has a zero byte there.
+		// x^'"', x^'\\' or x itself below 0x20 has a zero byte there
+		// (the three share x's high bits: one "and not x" for all).
 		q, bs := x^(ones*'"'), x^(ones*'\\')
-		if m := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs; m != 0 {
+		if m := ((q - ones) | (bs - ones) | (x - ones*0x20)) &^ x & highs; m != 0 {
 			// The lowest flagged byte is the first special one (borrows
 			// only flag bytes above it): no need to look byte by byte.
 			return i + bits.TrailingZeros64(m)>>3
@@ -135,7 +136,7 @@ func AppendUnescapedString(dst, b []byte) (out []byte, n int, ok bool) {
 			o := len(dst)
 			binary.LittleEndian.PutUint64(dst[o:o+8], x)
 			q, bs := x^(ones*'"'), x^(ones*'\\')
-			m := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
+			m := ((q - ones) | (bs - ones) | (x - ones*0x20)) &^ x & highs
 			if m == 0 {
 				dst, i = dst[:o+8], i+8
 				continue
