@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -109,7 +110,7 @@ func appendRecord(dst []byte, r *Record) ([]byte, error) {
 	}
 	if len(r.Findings) > 0 {
 		dst = append(dst, `,"findings":`...)
-		dst = appendFindings(dst, r.Findings)
+		dst = append(dst, lastFindings.Get(r.Findings)...)
 	}
 	dst = append(dst, `,"answer":{"status":`...)
 	dst = strconv.AppendInt(dst, int64(r.Answer.Status), 10)
@@ -165,6 +166,11 @@ func appendFindings(dst []byte, fs event.Findings) []byte {
 // few texts on every drifting body, and each has quotes to escape: escaped
 // again for every record they cost a record's body.
 var quotedMessages = memo.New(func(s string) string { return string(appendString(nil, s)) })
+
+// lastFindings are the findings encoded last, as JSON: most records of a
+// sender have the same ones.
+var lastFindings = memo.NewLast(func(fs event.Findings) string { return string(appendFindings(nil, fs)) },
+	slices.Equal[event.Findings], slices.Clone[event.Findings])
 
 // rfc3339Seconds is the text RFC3339Nano makes of a second in its location,
 // before and after the fraction: the date, clock and zone of a listener's

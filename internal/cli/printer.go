@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,6 +165,8 @@ type requestPrinter struct {
 	pt      *paints // p's
 	verbose bool
 	buf     []byte // print's buffer
+	// findings are the lines of the findings printed last.
+	findings *memo.Last[event.Findings, string]
 }
 
 func newRequestPrinter(app *App, verbose bool) *requestPrinter {
@@ -171,7 +174,11 @@ func newRequestPrinter(app *App, verbose bool) *requestPrinter {
 }
 
 func makeRequestPrinter(out *Output, p *term.Palette, verbose bool) *requestPrinter {
-	return &requestPrinter{out: out, p: p, pt: paintsOf(p), verbose: verbose}
+	pr := &requestPrinter{out: out, p: p, pt: paintsOf(p), verbose: verbose}
+	pr.findings = memo.NewLast(func(fs event.Findings) string {
+		return string(appendFindings(nil, pr.pt, fs, requestIndent))
+	}, slices.Equal[event.Findings], slices.Clone[event.Findings])
+	return pr
 }
 
 // listenRecord is the data record of one request: the capture record plus
@@ -183,6 +190,9 @@ type listenRecord struct {
 }
 
 const kindWidth = len("task_record_done")
+
+// requestIndent is what a request's findings are indented by.
+const requestIndent = "    "
 
 // print writes r: its data record, or what render makes of it.
 func (pr *requestPrinter) print(r *listen.Request) error {
@@ -241,7 +251,9 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 	b = append(b, "  "...)
 	b = pr.appendAnswer(b, rec.Answer)
 	b = append(b, '\n')
-	b = appendFindings(b, pr.pt, rec.Findings, "    ")
+	if len(rec.Findings) > 0 {
+		b = append(b, pr.findings.Get(rec.Findings)...)
+	}
 	if !pr.verbose {
 		return b
 	}

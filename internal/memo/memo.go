@@ -93,3 +93,36 @@ func (s *Seconds) Get(t time.Time) (prefix, suffix string) {
 	s.last.Store(&second{unix, loc, p, x})
 	return p, x
 }
+
+// Last remembers what a pure function made of the value it was given last:
+// consecutive requests from one sender mostly carry the same findings, and
+// rendering and encoding them is a drifting request's extra work. One
+// entry: bounded whatever the values; a value unlike the last one costs a
+// copy of it besides the function.
+type Last[K, V any] struct {
+	f     func(K) V
+	equal func(a, b K) bool
+	clone func(K) K
+	last  atomic.Pointer[lastEntry[K, V]]
+}
+
+type lastEntry[K, V any] struct {
+	in  K
+	out V
+}
+
+// NewLast returns a Last over f, which must be pure; equal compares two
+// values, and clone copies one so that the caller may change its own.
+func NewLast[K, V any](f func(K) V, equal func(a, b K) bool, clone func(K) K) *Last[K, V] {
+	return &Last[K, V]{f: f, equal: equal, clone: clone}
+}
+
+// Get returns f(k), remembered when k equals the value given last.
+func (l *Last[K, V]) Get(k K) V {
+	if e := l.last.Load(); e != nil && l.equal(e.in, k) {
+		return e.out
+	}
+	out := l.f(k)
+	l.last.Store(&lastEntry[K, V]{l.clone(k), out})
+	return out
+}

@@ -1,6 +1,7 @@
 package memo
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,5 +116,33 @@ func TestSecondsMakesOncePerSecondAndLocation(t *testing.T) {
 		if p != c.prefix || x != c.suffix || calls != c.calls {
 			t.Errorf("Get(%v) = %q %q after %d calls, want %q %q after %d", c.t, p, x, calls, c.prefix, c.suffix, c.calls)
 		}
+	}
+}
+
+// TestLastRemembersTheLastValue: a value equal to the last one is not made
+// again, another is, and changing the caller's copy after the call does not
+// change what is remembered.
+func TestLastRemembersTheLastValue(t *testing.T) {
+	calls := 0
+	l := NewLast(func(k []string) string { calls++; return strings.Join(k, "+") }, slices.Equal[[]string], slices.Clone[[]string])
+	a := []string{"x", "y"}
+	for _, c := range []struct {
+		k     []string
+		want  string
+		calls int
+	}{
+		{a, "x+y", 1},
+		{[]string{"x", "y"}, "x+y", 1},
+		{[]string{"x"}, "x", 2},
+		{[]string{"x"}, "x", 2},
+		{a, "x+y", 3},
+	} {
+		if got := l.Get(c.k); got != c.want || calls != c.calls {
+			t.Errorf("Get(%q) = %q after %d calls, want %q after %d", c.k, got, calls, c.want, c.calls)
+		}
+	}
+	a[1] = "z" // the caller's slice changes: what was remembered does not
+	if got := l.Get(a); got != "x+z" || calls != 4 {
+		t.Errorf("after the caller changed its value: %q after %d calls, want x+z after 4", got, calls)
 	}
 }
