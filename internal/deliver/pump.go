@@ -40,6 +40,12 @@ type Pump struct {
 	wakeMu sync.Mutex
 	wakeCh chan struct{} // closed by Wake (goroutine engine)
 	loops  []loopWaker   // (event loop engine)
+	// away counts the goroutines the loops sent work to (dials, answers
+	// handed off, redirects, TLS) that have not come back: while any is
+	// out, no loop holds its processor in a wait (pump_linux.go's wait).
+	away atomic.Int32
+	// starving says whether the loops may hold their processors (Linux).
+	starving starvation
 }
 
 // Engine is how a Pump drives its connections.

@@ -7,8 +7,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
+	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -234,10 +237,28 @@ func (l *evloop) close() {
 // Go's poller). The loop's epoll is itself pollable: Go's poller says when
 // it has events, and the loop parks until then as any goroutine waiting for
 // the network does.
+//
+// A loop of load mode with no goroutine of its Pump's out waits without
+// telling the scheduler (rawWait), holding its processor: told, the
+// runtime's monitor takes a processor from a goroutine blocked 20 µs in a
+// system call and wakes a thread to look for other work (there is none),
+// and the loop, woken, waits for a processor again. That was a thread
+// woken and put back to sleep for most requests, and 15% of load mode's
+// rate (wrk does neither). What else the process runs waits for the
+// monitor's preemption instead (it interrupts the wait within 10 ms), and
+// a goroutine of the Pump out (a dial, an answer handed off) makes every
+// loop wait the usual way until it is back. So do all, for holdPause, once
+// the scheduler says goroutines waited holdLatency or more to run: the
+// answers may come from goroutines of this process (a receiver in a test),
+// which the held processors kept from running until the monitor's
+// preemption (starvation).
 func (l *evloop) wait() (int, error) {
 	if !l.yield {
 		if n, err := rawPoll(l.ep, l.events); n > 0 || err != nil && err != unix.EINTR {
 			return n, err
+		}
+		if holdWait && l.pu.away.Load() == 0 && l.pu.starving.allows(monoNow()) {
+			return rawWait(l.ep, l.events)
 		}
 		return unix.EpollWait(l.ep, l.events, -1)
 	}
@@ -498,12 +519,14 @@ func (l *evloop) start(c *lconn) {
 func (l *evloop) goAway(c *lconn, f func(context.Context) Result) {
 	c.state = csAway
 	l.away++
+	l.pu.away.Add(1)
 	start, ctx := c.start, l.ctx
 	go func() {
 		res := f(ctx)
 		if res.Latency == 0 {
 			res.Latency = time.Duration(monoNow() - start)
 		}
+		l.pu.away.Add(-1)
 		l.post(loopMsg{c: c, res: res})
 	}()
 }
@@ -512,6 +535,7 @@ func (l *evloop) goAway(c *lconn, f func(context.Context) Result) {
 func (l *evloop) dial(c *lconn, addr string) {
 	c.state = csDialing
 	l.away++
+	l.pu.away.Add(1)
 	deadline, ctx, p := c.deadline.time(), l.ctx, l.pu.p
 	go func() {
 		m := loopMsg{c: c, dial: true, fd: -1, addr: addr}
@@ -520,6 +544,7 @@ func (l *evloop) dial(c *lconn, addr string) {
 			m.fd, err = detach(conn)
 		}
 		m.err = err
+		l.pu.away.Add(-1)
 		l.post(m)
 	}()
 }
@@ -856,6 +881,82 @@ var monoEpoch = time.Now()
 func monoNow() mono            { return mono(time.Since(monoEpoch)) }
 func monoOf(t time.Time) mono  { return mono(t.Sub(monoEpoch)) }
 func (m mono) time() time.Time { return monoEpoch.Add(time.Duration(m)) }
+
+// holdWait: loops may wait holding their processor (wait). Not when
+// asynchronous preemption is off (GODEBUG=asyncpreemptoff=1): the monitor
+// could not interrupt the wait for the rest of the process.
+var holdWait = !strings.Contains(os.Getenv("GODEBUG"), "asyncpreemptoff=1")
+
+// starvation watches how long goroutines wait to run, from the runtime's
+// own metric (/sched/latencies:seconds), for the loops holding their
+// processors (wait): it allows holding unless, at its last look, some
+// goroutine had waited holdLatency or more since the look before; then not
+// for holdPause. It looks at most every holdCheck.
+type starvation struct {
+	mu     sync.Mutex
+	next   atomic.Int64 // when to look again (a mono)
+	sample []metrics.Sample
+	from   int    // the first bucket of latencies from holdLatency on
+	seen   uint64 // the waits in those buckets at the last look
+	off    atomic.Int64
+}
+
+const (
+	holdLatency = 1e-3 // seconds
+	holdPause   = mono(100 * time.Millisecond)
+	holdCheck   = mono(5 * time.Millisecond)
+)
+
+func (s *starvation) allows(now mono) bool {
+	if now < mono(s.off.Load()) {
+		return false
+	}
+	if now < mono(s.next.Load()) || !s.mu.TryLock() {
+		return true
+	}
+	defer s.mu.Unlock()
+	s.next.Store(int64(now + holdCheck))
+	first := s.sample == nil
+	if first {
+		s.sample = []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	}
+	metrics.Read(s.sample)
+	if s.sample[0].Value.Kind() != metrics.KindFloat64Histogram {
+		s.off.Store(math.MaxInt64) // (no such metric: never hold)
+		return false
+	}
+	h := s.sample[0].Value.Float64Histogram()
+	if s.from == 0 {
+		s.from = len(h.Counts)
+		for i := range h.Counts {
+			if h.Buckets[i] >= holdLatency {
+				s.from = i
+				break
+			}
+		}
+	}
+	var n uint64
+	for _, c := range h.Counts[s.from:] {
+		n += c
+	}
+	starved := n > s.seen && !first // (the first look counts what came before the Pump)
+	s.seen = n
+	if starved {
+		s.off.Store(int64(now + holdPause))
+		return false
+	}
+	return true
+}
+
+// rawWait is an epoll_wait(2) that waits, made without telling the
+// scheduler (see wait).
+func rawWait(ep int, events []unix.EpollEvent) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), ^uintptr(0), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
 
 // rawPoll is an epoll_wait(2) that does not wait, made without telling
 // the scheduler (see rawRead).

@@ -9,3 +9,6 @@ import "context"
 const loopAvailable = false
 
 func (pu *Pump) runLoops(ctx context.Context) { pu.runGoroutines(ctx) }
+
+// starvation is the event loop's (pump_linux.go).
+type starvation struct{}
