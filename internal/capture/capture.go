@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/livecb/livecb/internal/event"
 )
@@ -105,6 +106,15 @@ func (r *Record) Bytes() ([]byte, error) {
 		return base64.StdEncoding.DecodeString(r.Body)
 	}
 	return nil, fmt.Errorf("unknown body encoding %q (want \"\" or \"base64\")", r.Encoding)
+}
+
+// BytesShared is Bytes without a copy of a UTF-8 body: the string's own
+// memory, which the caller must never write.
+func (r *Record) BytesShared() ([]byte, error) {
+	if r.Encoding == "" {
+		return unsafe.Slice(unsafe.StringData(r.Body), len(r.Body)), nil
+	}
+	return r.Bytes()
 }
 
 // IsRecord reports whether line is a capture record (by its format field),

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -258,6 +259,23 @@ func TestContentTypeWarnings(t *testing.T) {
 	resp.Body.Close()
 	recs := records(t, path)
 	want := [][]string{nil, {"warning:content_type"}, {"warning:content_type"}}
+	for i, rec := range recs {
+		if fmt.Sprint(codes(rec.Findings)) != fmt.Sprint(want[i]) {
+			t.Errorf("request %d: findings %v, want %v", i, codes(rec.Findings), want[i])
+		}
+	}
+}
+
+// TestContentHeadersFoundWhateverTheirCase: Content-Type and
+// Content-Encoding are read however the sender spelt their names.
+func TestContentHeadersFoundWhateverTheirCase(t *testing.T) {
+	s, path := start(t, Options{})
+	body := string(sample(t, event.PublishDone))
+	for _, h := range []string{"content-type: text/plain\r\n", "CONTENT-TYPE: application/json\r\ncontent-encoding: gzip\r\n"} {
+		rawExchange(t, s.Addr().String(), "POST /cb HTTP/1.1\r\nHost: x\r\n"+h+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+	}
+	recs := records(t, path)
+	want := [][]string{{"warning:content_type"}, {"error:content_encoding"}}
 	for i, rec := range recs {
 		if fmt.Sprint(codes(rec.Findings)) != fmt.Sprint(want[i]) {
 			t.Errorf("request %d: findings %v, want %v", i, codes(rec.Findings), want[i])

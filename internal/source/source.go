@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 type Item struct {
 	File string
 	Line int // 1-based line where the callback starts
+	// Body is the callback's bytes, never to be written: a capture
+	// record's is the memory of its decoded body string.
 	Body []byte
 	// Time is when the callback arrived, for inputs that know it (captures);
 	// zero otherwise.
@@ -41,6 +44,16 @@ type Item struct {
 	// request, for inputs that recorded it (captures, HAR); "" otherwise.
 	ContentType string
 	Target      string
+}
+
+// contentType is a captured header's Content-Type: the capture's keys are
+// canonical (the listener wrote them so), which Get would make them again
+// on every record; a hand-made capture's may not be.
+func contentType(h http.Header) string {
+	if vs, ok := h["Content-Type"]; ok && len(vs) > 0 {
+		return vs[0]
+	}
+	return h.Get("Content-Type")
 }
 
 // Where is file:line, for messages. validate and replay make it for every
@@ -242,7 +255,7 @@ func lineMode(name string, lr *lineReader, buffered []*line, fn func(Item) error
 				it.Body, it.Broken = bytes.Clone(text), err
 				return fn(it)
 			}
-			body, _ := rec.Bytes()
+			body, _ := rec.BytesShared()
 			it.Body, it.Capture, it.Time = body, rec, rec.Time
 			// The exact target (bytes that are not UTF-8 kept), for
 			// replay's --preserve-path.
@@ -250,7 +263,7 @@ func lineMode(name string, lr *lineReader, buffered []*line, fn func(Item) error
 			if err != nil {
 				target = rec.Target
 			}
-			it.ContentType, it.Target = rec.Header.Get("Content-Type"), target
+			it.ContentType, it.Target = contentType(rec.Header), target
 		}
 		return fn(it)
 	}
