@@ -153,12 +153,25 @@ type Glimpse struct {
 // more of a body to route, filter and report it, and building the whole
 // tree (a map, a value boxed per member) was a seventh of an unpaced
 // replay's CPU.
-func Glance(raw []byte) (Glimpse, error) {
+func Glance(raw []byte) (Glimpse, error) { return glance(raw, "") }
+
+// GlanceString is Glance of a body held in a string: its stream's strings
+// are the body's own, not a copy's.
+func GlanceString(raw string) (Glimpse, error) {
+	return glance(unsafe.Slice(unsafe.StringData(raw), len(raw)), raw)
+}
+
+// glance is Glance of raw, whose bytes s holds as a string when it is not
+// "" (else they are copied into one).
+func glance(raw []byte, s string) (Glimpse, error) {
 	if f, bad := checkBytes(raw); bad {
 		return Glimpse{}, &DecodeError{f}
 	}
+	if s == "" {
+		s = string(raw)
+	}
 	r := table()
-	p := parser{b: raw, s: string(raw), reg: r}
+	p := parser{b: raw, s: s, reg: r}
 	var g glanced
 	p.ws()
 	ok := p.i < len(p.b) && p.b[p.i] == '{' && p.glanceObject(&r.glanced, &g)

@@ -35,6 +35,9 @@ func FuzzGlance(f *testing.F) {
 		if got.Identity != want.Identity() {
 			t.Fatalf("%q: identity %v, Decode's %v", raw, got.Identity, want.Identity())
 		}
+		if gs, err := GlanceString(string(raw)); err != nil || gs != got {
+			t.Fatalf("%q: GlanceString %v (%v), Glance %v", raw, gs, err, got)
+		}
 	})
 }
 
