@@ -33,6 +33,7 @@ type Pump struct {
 	// Engine chooses the engine; EngineAuto the loop where it runs.
 	engine Engine
 	tls    bool
+	hold   bool
 
 	// parked counts connections waiting for a job (the Feed said Later);
 	// Wake only wakes anyone when it is above 0.
@@ -73,6 +74,15 @@ type PumpOptions struct {
 	// takes goroutines.
 	TLS    bool
 	Engine Engine
+	// Hold lets the event loops wait holding their processors while the
+	// process has nothing else to run (pump_linux.go's wait): for a Feed
+	// that makes its jobs when asked and wants them sent as fast as they
+	// go (load mode's closed loop). Not for jobs due at times (a paced
+	// replay, a rate): a loop waits for a due time most of the time, and
+	// held, would keep whatever else the process runs waiting for the
+	// runtime's preemption, where nothing is gained (those runs are not
+	// bound by the loops' CPU).
+	Hold bool
 }
 
 // A Job is one request of a Feed.
@@ -127,7 +137,7 @@ type Feed interface {
 
 // NewPump returns a Pump of p's requests, fed by feed.
 func (p *Poster) NewPump(opts PumpOptions, feed Feed) *Pump {
-	return &Pump{p: p, conns: max(opts.Conns, 1), feed: feed, engine: opts.Engine, tls: opts.TLS, wakeCh: make(chan struct{})}
+	return &Pump{p: p, conns: max(opts.Conns, 1), feed: feed, engine: opts.Engine, tls: opts.TLS, hold: opts.Hold, wakeCh: make(chan struct{})}
 }
 
 // Run sends what the Feed gives until it has no more for any connection or

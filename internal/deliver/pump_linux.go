@@ -238,8 +238,9 @@ func (l *evloop) close() {
 // it has events, and the loop parks until then as any goroutine waiting for
 // the network does.
 //
-// A loop of load mode with no goroutine of its Pump's out waits without
-// telling the scheduler (rawWait), holding its processor: told, the
+// A loop of a Pump that may hold (PumpOptions.Hold: load mode's closed
+// loop), with no goroutine of its Pump's out, waits without telling the
+// scheduler (rawWait), holding its processor: told, the
 // runtime's monitor takes a processor from a goroutine blocked 20 µs in a
 // system call and wakes a thread to look for other work (there is none),
 // and the loop, woken, waits for a processor again. That was a thread
@@ -257,7 +258,7 @@ func (l *evloop) wait() (int, error) {
 		if n, err := rawPoll(l.ep, l.events); n > 0 || err != nil && err != unix.EINTR {
 			return n, err
 		}
-		if holdWait && l.pu.away.Load() == 0 && l.pu.starving.allows(monoNow()) {
+		if l.pu.hold && holdWait && l.pu.away.Load() == 0 && l.pu.starving.allows(monoNow()) {
 			return rawWait(l.ep, l.events)
 		}
 		return unix.EpollWait(l.ep, l.events, -1)

@@ -209,7 +209,7 @@ func (l *Load) Run(ctx context.Context) (LoadReport, error) {
 	for _, t := range targets {
 		tls = tls || t.TLS()
 	}
-	pump := l.Poster.NewPump(deliver.PumpOptions{Conns: conc, TLS: tls, Engine: l.Engine}, f)
+	pump := l.Poster.NewPump(deliver.PumpOptions{Conns: conc, TLS: tls, Engine: l.Engine, Hold: l.Rate <= 0}, f)
 
 	start := time.Now()
 	f.start = start
