@@ -137,27 +137,15 @@ func (p *parser) object(depth int) (any, bool) {
 	if depth > maxDepth {
 		return nil, false
 	}
-	p.i++ // {
-	p.ws()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if p.open('}') {
 		return map[string]any{}, true
 	}
 	base := p.top
 	for {
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return nil, false
-		}
-		key, ok := p.str()
+		key, ok := p.member()
 		if !ok {
 			return nil, false
 		}
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return nil, false
-		}
-		p.i++
-		p.ws()
 		mark := len(p.dups)
 		v, ok := p.value(depth)
 		if !ok {
@@ -172,16 +160,9 @@ func (p *parser) object(depth int) (any, bool) {
 			p.more = append(p.more, pair{key, v})
 		}
 		p.top++
-		p.ws()
-		if p.i >= len(p.b) {
-			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-			p.ws()
-		case '}':
-			p.i++
+		switch p.next('}') {
+		case afterMore:
+		case afterEnd:
 			// Made at its size: a map grown member by member (a body has
 			// 7 to 13) is made twice and rehashed, and a size hint of a
 			// guess (16 was) makes a table of 32 slots.
@@ -232,11 +213,8 @@ func (p *parser) array(depth int) (any, bool) {
 	if depth > maxDepth {
 		return nil, false
 	}
-	p.i++ // [
 	a := []any{}
-	p.ws()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
+	if p.open(']') {
 		return a, true
 	}
 	for {
@@ -249,16 +227,9 @@ func (p *parser) array(depth int) (any, bool) {
 			p.within(mark, strconv.Itoa(len(a)))
 		}
 		a = append(a, v)
-		p.ws()
-		if p.i >= len(p.b) {
-			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-			p.ws()
-		case ']':
-			p.i++
+		switch p.next(']') {
+		case afterMore:
+		case afterEnd:
 			return a, true
 		default:
 			return nil, false
@@ -270,26 +241,14 @@ func (p *parser) array(depth int) (any, bool) {
 // in g only its members named in keep (their strings; whether the others
 // are there), without building anything else.
 func (p *parser) glanceObject(keep *nameSet, g *glanced) bool {
-	p.i++ // {
-	p.ws()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
+	if p.open('}') {
 		return true
 	}
 	for {
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return false
-		}
-		key, ok := p.str()
+		key, ok := p.member()
 		if !ok {
 			return false
 		}
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return false
-		}
-		p.i++
-		p.ws()
 		name, kept := keep.find(key)
 		switch {
 		case kept && p.i < len(p.b) && p.b[p.i] == '"':
@@ -306,21 +265,73 @@ func (p *parser) glanceObject(keep *nameSet, g *glanced) bool {
 				return false
 			}
 		}
-		p.ws()
-		if p.i >= len(p.b) {
-			return false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-			p.ws()
-		case '}':
-			p.i++
+		switch p.next('}') {
+		case afterMore:
+		case afterEnd:
 			return true
 		default:
 			return false
 		}
 	}
+}
+
+// open reads the bracket at p.i and the white space after it, and
+// reports whether end closes the object or array at once (read too).
+func (p *parser) open(end byte) bool {
+	p.i++
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == end {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// member reads an object member's name and its colon, and the white space
+// after each: its value starts at p.i.
+func (p *parser) member() (string, bool) {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return "", false
+	}
+	key, ok := p.str()
+	if !ok {
+		return "", false
+	}
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != ':' {
+		return "", false
+	}
+	p.i++
+	p.ws()
+	return key, true
+}
+
+// after is what follows a value in an object or an array (next).
+type after int
+
+const (
+	afterBad  after = iota // anything but a comma or the end
+	afterMore              // a comma: another value comes
+	afterEnd               // the object's or array's end
+)
+
+// next reads what follows a value in an object or array that end closes,
+// and the white space after a comma.
+func (p *parser) next(end byte) after {
+	p.ws()
+	if p.i >= len(p.b) {
+		return afterBad
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		p.ws()
+		return afterMore
+	case end:
+		p.i++
+		return afterEnd
+	}
+	return afterBad
 }
 
 // skip reads a value as value does, and checks it, without building it.
@@ -337,40 +348,21 @@ func (p *parser) skip(depth int) bool {
 		if c == '[' {
 			end = ']'
 		}
-		p.i++
-		p.ws()
-		if p.i < len(p.b) && p.b[p.i] == end {
-			p.i++
+		if p.open(end) {
 			return true
 		}
 		for {
 			if c == '{' {
-				if p.i >= len(p.b) || p.b[p.i] != '"' {
+				if _, ok := p.member(); !ok {
 					return false
 				}
-				if _, ok := p.str(); !ok {
-					return false
-				}
-				p.ws()
-				if p.i >= len(p.b) || p.b[p.i] != ':' {
-					return false
-				}
-				p.i++
-				p.ws()
 			}
 			if !p.skip(depth + 1) {
 				return false
 			}
-			p.ws()
-			if p.i >= len(p.b) {
-				return false
-			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-				p.ws()
-			case end:
-				p.i++
+			switch p.next(end) {
+			case afterMore:
+			case afterEnd:
 				return true
 			default:
 				return false
