@@ -116,22 +116,7 @@ func TestClientAndPosterWriteTheSameRequest(t *testing.T) {
 // is followed by both (body and header again), a redirect to another host
 // only with FollowRedirects, a 303 becomes a GET without the body.
 func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
-	other := wiretest.New(t, ok)
-	s := wiretest.New(t, func(path string) string {
-		switch path {
-		case "/same":
-			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
-		case "/see-other":
-			return "HTTP/1.1 303 See Other\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
-		case "/away":
-			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: " + other.URL + "/moved\r\nContent-Length: 0\r\n\r\n"
-		case "/loop":
-			return "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"
-		case "/nowhere":
-			return "HTTP/1.1 307 Temporary Redirect\r\nContent-Length: 0\r\n\r\n"
-		}
-		return ok(path)
-	})
+	s, other := redirectingReceivers(t)
 	host := strings.TrimPrefix(s.URL, "http://")
 	policy := Policy{UserAgent: "livecb/1.0", Header: http.Header{"Authorization": {"Bearer s"}}}
 	body := []byte(`{"a":1}`)
@@ -351,4 +336,38 @@ func TestEnvProxy(t *testing.T) {
 	if EnvProxy(func(string) string { return "" }) != nil {
 		t.Error("a proxy without any proxy variable")
 	}
+}
+
+// redirectingReceivers are the redirect cases' receivers: s answers /same
+// (307 on the same host), /see-other (303), /away (307 to other), /loop
+// (a redirect to itself) and /nowhere (307 without a Location); other,
+// and s on any other path, answer 200.
+func redirectingReceivers(t *testing.T) (s, other *wiretest.Receiver) {
+	other = wiretest.New(t, ok)
+	s = wiretest.New(t, func(path string) string {
+		switch path {
+		case "/same":
+			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
+		case "/see-other":
+			return "HTTP/1.1 303 See Other\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
+		case "/away":
+			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: " + other.URL + "/moved\r\nContent-Length: 0\r\n\r\n"
+		case "/loop":
+			return "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"
+		case "/nowhere":
+			return "HTTP/1.1 307 Temporary Redirect\r\nContent-Length: 0\r\n\r\n"
+		}
+		return ok(path)
+	})
+	return s, other
+}
+
+// movedReceiver answers /moved with a 307 to /cb, and 200 to the rest.
+func movedReceiver(t *testing.T) *wiretest.Receiver {
+	return wiretest.New(t, func(path string) string {
+		if path == "/moved" {
+			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /cb\r\nContent-Length: 0\r\n\r\n"
+		}
+		return ok(path)
+	})
 }

@@ -271,12 +271,7 @@ func TestPosterDoRefusesBeforeSending(t *testing.T) {
 // the Client writes for each post, across bodies of other lengths, another
 // target, a redirect (which rebuilds the request) and back.
 func TestSenderWritesWhatTheClientWrites(t *testing.T) {
-	s := wiretest.New(t, func(path string) string {
-		if path == "/moved" {
-			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /cb\r\nContent-Length: 0\r\n\r\n"
-		}
-		return ok(path)
-	})
+	s := movedReceiver(t)
 	policy := Policy{UserAgent: "livecb/1.0", Header: http.Header{"X-A": {"1", "2"}, "Authorization": {"Bearer s"}}}
 	p, err := NewPoster(policy, 1)
 	if err != nil {

@@ -139,12 +139,7 @@ func (pp *pumped) run(engine Engine, conns int, jobs ...Job) *listFeed {
 // target, a redirect (followed on the Poster's path) and back, an empty
 // body.
 func TestPumpWritesWhatTheClientWrites(t *testing.T) {
-	s := wiretest.New(t, func(path string) string {
-		if path == "/moved" {
-			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /cb\r\nContent-Length: 0\r\n\r\n"
-		}
-		return ok(path)
-	})
+	s := movedReceiver(t)
 	policy := Policy{UserAgent: "livecb/1.0", Header: http.Header{"X-A": {"1", "2"}, "Authorization": {"Bearer s"}}}
 	client := NewClient(policy)
 	steps := []struct{ path, body string }{
@@ -184,22 +179,7 @@ func TestPumpWritesWhatTheClientWrites(t *testing.T) {
 // TestPumpFollowsRedirectsAsTheClientDoes: the outcome of every redirect
 // case is the Client's, on each engine.
 func TestPumpFollowsRedirectsAsTheClientDoes(t *testing.T) {
-	other := wiretest.New(t, ok)
-	s := wiretest.New(t, func(path string) string {
-		switch path {
-		case "/same":
-			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
-		case "/see-other":
-			return "HTTP/1.1 303 See Other\r\nLocation: /final\r\nContent-Length: 0\r\n\r\n"
-		case "/away":
-			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: " + other.URL + "/moved\r\nContent-Length: 0\r\n\r\n"
-		case "/loop":
-			return "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"
-		case "/nowhere":
-			return "HTTP/1.1 307 Temporary Redirect\r\nContent-Length: 0\r\n\r\n"
-		}
-		return ok(path)
-	})
+	s, other := redirectingReceivers(t)
 	body := []byte(`{"a":1}`)
 	for _, follow := range []bool{false, true} {
 		policy := Policy{UserAgent: "livecb/1.0", FollowRedirects: follow}
