@@ -193,13 +193,7 @@ func TestRedirectsAreFollowedAlikeByClientAndPoster(t *testing.T) {
 
 // TestMaxResponse: the same bound on both paths, announced or counted.
 func TestMaxResponse(t *testing.T) {
-	s := wiretest.New(t, func(path string) string {
-		n, _ := strconv.Atoi(strings.TrimPrefix(path, "/"))
-		if n < 0 {
-			return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", -n, strings.Repeat("x", -n))
-		}
-		return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n" + strings.Repeat("x", n)
-	})
+	s := sizedReceiver(t)
 	p := Policy{MaxResponse: 1000}
 	for _, tc := range []struct {
 		path    string
@@ -369,5 +363,17 @@ func movedReceiver(t *testing.T) *wiretest.Receiver {
 			return "HTTP/1.1 307 Temporary Redirect\r\nLocation: /cb\r\nContent-Length: 0\r\n\r\n"
 		}
 		return ok(path)
+	})
+}
+
+// sizedReceiver answers /N with a body of N bytes and a Content-Length,
+// and /-N with one of N bytes in one chunk.
+func sizedReceiver(t *testing.T) *wiretest.Receiver {
+	return wiretest.New(t, func(path string) string {
+		n, _ := strconv.Atoi(strings.TrimPrefix(path, "/"))
+		if n < 0 {
+			return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", -n, strings.Repeat("x", -n))
+		}
+		return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n" + strings.Repeat("x", n)
 	})
 }

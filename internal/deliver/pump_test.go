@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/livecb/livecb/internal/wiretest"
 )
 
 // engines are the Pump's engines, each tested alike.
@@ -208,13 +206,7 @@ func TestPumpFollowsRedirectsAsTheClientDoes(t *testing.T) {
 // TestPumpMaxResponse: the same bound as every path, announced or
 // counted, and a chunked answer within it read whole.
 func TestPumpMaxResponse(t *testing.T) {
-	s := wiretest.New(t, func(path string) string {
-		n, _ := strconv.Atoi(strings.TrimPrefix(path, "/"))
-		if n < 0 {
-			return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", -n, strings.Repeat("x", -n))
-		}
-		return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n" + strings.Repeat("x", n)
-	})
+	s := sizedReceiver(t)
 	for _, limit := range []int64{1000, 100000} {
 		p := Policy{MaxResponse: limit}
 		for _, e := range engines {
