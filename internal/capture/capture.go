@@ -79,13 +79,7 @@ type Forward struct {
 }
 
 // SetBody stores b exactly: as text when it is valid UTF-8, else as base64.
-func (r *Record) SetBody(b []byte) {
-	if utf8.Valid(b) {
-		r.Body, r.Encoding = string(b), ""
-	} else {
-		r.Body, r.Encoding = base64.StdEncoding.EncodeToString(b), "base64"
-	}
-}
+func (r *Record) SetBody(b []byte) { r.SetBodyString(string(b)) }
 
 // SetBodyString is SetBody of a body held in a string, kept as it is
 // (no copy) when it is UTF-8.
