@@ -32,8 +32,23 @@ func decodeRecord(line []byte) (*Record, bool) {
 	if !utf8.Valid(line) {
 		return nil, false // (encoding/json replaces invalid bytes: left to it)
 	}
-	d := decoder{b: line, s: string(line)}
-	r := &Record{}
+	// One allocation for the record and the first header values, and one
+	// for the copy of the line with room after it for the body unescaped
+	// (at most as long as the rest of the line): a callback's record in two
+	// pieces, not six. (Only for a short line: a replay holds a body until
+	// its outcome is reported, and with it the whole piece.)
+	held := &recordMemory{}
+	room := 0
+	if len(line) <= shortLine {
+		room = len(line)
+	}
+	buf := make([]byte, len(line), len(line)+room)
+	copy(buf, line)
+	d := decoder{b: buf, s: unsafe.String(unsafe.SliceData(buf), len(buf)), vals: held.vals[:0]}
+	if room > 0 {
+		d.room = buf[len(buf):]
+	}
+	r := &held.r
 	d.ws()
 	if !d.record(r) {
 		return nil, false
@@ -42,12 +57,26 @@ func decodeRecord(line []byte) (*Record, bool) {
 	return r, d.i == len(d.b)
 }
 
+// shortLine is the longest line whose body is unescaped into the room after
+// its copy (a callback's line is about a kilobyte).
+const shortLine = 4 << 10
+
+// recordMemory is a record and room for its header values (three or four
+// a callback carries), in one allocation.
+type recordMemory struct {
+	r    Record
+	vals [4]string
+}
+
 type decoder struct {
 	b    []byte
-	s    string // b as a string, for substrings
+	s    string // b as a string, for substrings (b is never written)
 	i    int
 	vals []string // the header values read so far
 	body bool     // reading the body
+	// room is the free capacity after a short line's copy, where its body
+	// is unescaped (the first escaped string read with body set takes it).
+	room []byte
 }
 
 func (d *decoder) ws() {
@@ -95,8 +124,11 @@ func (d *decoder) object(names []string, field func(int) bool) bool {
 		// Looked for from the name after the last one found: the encoder
 		// writes them in names' order.
 		k := -1
-		for j := range names {
-			if n := (last + 1 + j) % len(names); names[n] == key {
+		for j, n := 0, last+1; j < len(names); j, n = j+1, n+1 {
+			if n == len(names) {
+				n = 0
+			}
+			if names[n] == key {
 				k = n
 				break
 			}
@@ -448,14 +480,19 @@ func (d *decoder) str() (string, bool) {
 }
 
 func (d *decoder) escaped(start int) (string, bool) {
-	// d.b[start:d.i] is plain; d.i is at the first escape. A body is made
-	// room for at once: it is at most as long as the rest of the line,
-	// which it mostly is.
-	size := d.i - start + 32
-	if d.body {
-		size = min(len(d.b)-start, 64<<10) + 8
+	// d.b[start:d.i] is plain; d.i is at the first escape. A body goes to
+	// the room left after a short line's copy, or is made room for at
+	// once: it is at most as long as the rest of the line, which it mostly
+	// is. Another string gets its own.
+	var buf []byte
+	switch {
+	case d.body && d.room != nil:
+		buf, d.room = d.room, nil
+	case d.body:
+		buf = make([]byte, 0, min(len(d.b)-start, 64<<10)+8)
+	default:
+		buf = make([]byte, 0, d.i-start+32)
 	}
-	buf := make([]byte, 0, size)
 	buf = append(buf, d.b[start:d.i]...)
 	out, n, ok := jsonx.AppendUnescapedString(buf, d.b[d.i:])
 	if !ok {
