@@ -22,6 +22,11 @@ type Streams struct {
 	InTTY  bool
 	OutTTY bool
 	ErrTTY bool
+	// OutNeverWaits and ErrNeverWaits say that writing to Out or Err never
+	// waits for a reader (term.NeverWaits: a file, not a pipe or a
+	// terminal).
+	OutNeverWaits bool
+	ErrNeverWaits bool
 	// Getenv reads a variable of the environment; nil is an empty one.
 	Getenv func(string) string
 	// Environ lists the environment as KEY=value (for the commands livecb
@@ -37,6 +42,7 @@ type Streams struct {
 func StdStreams() Streams {
 	return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		InTTY: term.IsTerminal(os.Stdin), OutTTY: term.IsTerminal(os.Stdout), ErrTTY: term.IsTerminal(os.Stderr),
+		OutNeverWaits: term.NeverWaits(os.Stdout), ErrNeverWaits: term.NeverWaits(os.Stderr),
 		Getenv: os.Getenv, Environ: os.Environ, Program: program()}
 }
 

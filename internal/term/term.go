@@ -23,6 +23,23 @@ func IsTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
+// NeverWaits reports whether x is a file whose reads and writes never wait
+// for another process: a regular file, or a character device that is not a
+// terminal (/dev/null). Not a pipe, a socket or a terminal, whose reader or
+// writer may take its time.
+func NeverWaits(x any) bool {
+	f, ok := x.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	m := fi.Mode()
+	return m.IsRegular() || m&os.ModeCharDevice != 0 && !IsTerminal(f)
+}
+
 // ColorEnabled applies the conventions of no-color.org and bixense.com/clicolors:
 // NO_COLOR (any non-empty value) and --no-color turn colour off;
 // CLICOLOR_FORCE (non-zero) turns it on even when piped; CLICOLOR=0 turns

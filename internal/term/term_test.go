@@ -61,6 +61,37 @@ func TestPalette(t *testing.T) {
 	}
 }
 
+func TestNeverWaits(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if NeverWaits(w) || NeverWaits(r) {
+		t.Error("a pipe's reader waits for its writer, and its writer for its reader")
+	}
+	if NeverWaits(&bytes.Buffer{}) || NeverWaits((*os.File)(nil)) {
+		t.Error("only a file can be known not to wait")
+	}
+	f, err := os.Create(t.TempDir() + "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !NeverWaits(f) {
+		t.Error("a regular file never waits")
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if !NeverWaits(null) {
+		t.Errorf("%s never waits", os.DevNull)
+	}
+}
+
 func TestIsTerminal(t *testing.T) {
 	if IsTerminal(&bytes.Buffer{}) {
 		t.Error("a bytes.Buffer is not a terminal")
