@@ -248,7 +248,7 @@ func (l *evloop) close() {
 // rate (wrk does neither). What else the process runs waits for the
 // monitor's preemption instead (it interrupts the wait within 10 ms), and
 // a goroutine of the Pump out (a dial, an answer handed off) makes every
-// loop wait the usual way until it is back. So do all, for holdPause, once
+// loop wait the usual way until it is back. So do all, for a pause, once
 // the scheduler says goroutines waited holdLatency or more to run: the
 // answers may come from goroutines of this process (a receiver in a test),
 // which the held processors kept from running until the monitor's
@@ -431,7 +431,10 @@ func (l *evloop) dispatch(c *lconn) {
 			l.end(c)
 			return
 		case JobLater:
-			l.yield = true
+			// (A Feed that may hold has jobs again without another
+			// goroutine's help: Wake comes from a loop. Else the loop waits
+			// in Go's poller from now on, to let its feeders run.)
+			l.yield = l.yield || !l.pu.hold
 			if !c.parked {
 				// Counted before asking again, so that a Wake between
 				// the two is not lost.
@@ -892,7 +895,15 @@ var holdWait = !strings.Contains(os.Getenv("GODEBUG"), "asyncpreemptoff=1")
 // own metric (/sched/latencies:seconds), for the loops holding their
 // processors (wait): it allows holding unless, at its last look, some
 // goroutine had waited holdLatency or more since the look before; then not
-// for holdPause. It looks at most every holdCheck.
+// for a pause. It looks at most every holdCheck.
+//
+// The pause is short (holdPauseMin) for a wait now and then: the runtime's
+// own goroutines, such as the sweeper readied as each collection ends,
+// wait for the loops' preemption every hundred milliseconds or so while a
+// replay allocates, and a long pause for each left the loops unheld half
+// the time. It doubles, up to holdPauseMax, when goroutines starve again
+// soon after a pause (within holdRecur): goroutines that keep wanting a
+// processor, such as a receiver in the same process, get one.
 type starvation struct {
 	mu     sync.Mutex
 	next   atomic.Int64 // when to look again (a mono)
@@ -900,12 +911,16 @@ type starvation struct {
 	from   int    // the first bucket of latencies from holdLatency on
 	seen   uint64 // the waits in those buckets at the last look
 	off    atomic.Int64
+	pause  mono // the last pause
+	last   mono // when it last starved
 }
 
 const (
-	holdLatency = 1e-3 // seconds
-	holdPause   = mono(100 * time.Millisecond)
-	holdCheck   = mono(5 * time.Millisecond)
+	holdLatency  = 1e-3 // seconds
+	holdPauseMin = mono(20 * time.Millisecond)
+	holdPauseMax = mono(640 * time.Millisecond)
+	holdRecur    = mono(50 * time.Millisecond)
+	holdCheck    = mono(5 * time.Millisecond)
 )
 
 func (s *starvation) allows(now mono) bool {
@@ -942,11 +957,17 @@ func (s *starvation) allows(now mono) bool {
 	}
 	starved := n > s.seen && !first // (the first look counts what came before the Pump)
 	s.seen = n
-	if starved {
-		s.off.Store(int64(now + holdPause))
-		return false
+	if !starved {
+		return true
 	}
-	return true
+	if s.pause != 0 && now-s.last < s.pause+holdRecur {
+		s.pause = min(2*s.pause, holdPauseMax)
+	} else {
+		s.pause = holdPauseMin
+	}
+	s.last = now
+	s.off.Store(int64(now + s.pause))
+	return false
 }
 
 // rawWait is an epoll_wait(2) that waits, made without telling the
