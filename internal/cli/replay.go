@@ -220,6 +220,9 @@ func replayRun(ctx context.Context, app *App, opts *ReplayOptions) error {
 		defer tb.Close()
 		app.Output.SetWriter(tb)
 	}
+	// Outcomes reported to files (or a terminal's stderr, for warnings and
+	// the progress bar) are reported by the goroutines that complete them.
+	ro.ReportNeverWaits = app.OutNeverWaits && (app.ErrTTY || app.ErrNeverWaits)
 	r := &replayRenderer{app: app, out: app.Output, opts: opts, policy: ro.Client.Policy(), expect: ro.Client.Policy().Expect}
 	if !opts.DryRun {
 		r.bar = newProgress(app, -1, "replaying", "callbacks")

@@ -26,19 +26,23 @@ func TestReplayAgainstHostileReceivers(t *testing.T) {
 	for _, peer := range delivertest.Peers() {
 		for _, p := range paths {
 			t.Run(peer.Name+"/"+p.name, func(t *testing.T) {
-				testReplayAgainst(t, peer, Options{Inputs: inputs(path), Client: client, clientOnly: p.clientOnly, engine: p.engine})
+				testReplayAgainst(t, peer, Options{Inputs: inputs(path), Client: client, clientOnly: p.clientOnly, engine: p.engine, ReportNeverWaits: p.inline})
 			})
 		}
 	}
 }
 
 // paths are the ways a replay delivers, each tested alike: the Pump's
-// event loop and its goroutines (the Poster), and the Client.
+// event loop and its goroutines (the Poster), and the Client; the loop
+// also with the outcomes reported inline (ReportNeverWaits), where its
+// connections read, send and report, holding their processors.
 var paths = []struct {
 	name       string
 	clientOnly bool
 	engine     deliver.Engine
-}{{"poster's loop", false, deliver.EngineLoop}, {"poster's goroutines", false, deliver.EngineGoroutines}, {"client", true, 0}}
+	inline     bool
+}{{"poster's loop", false, deliver.EngineLoop, false}, {"poster's loop reporting", false, deliver.EngineLoop, true},
+	{"poster's goroutines", false, deliver.EngineGoroutines, false}, {"client", true, 0, false}}
 
 // testReplayAgainst replays opts' two records into peer.
 func testReplayAgainst(t *testing.T, peer delivertest.Peer, opts Options) {

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"math"
 	"net/url"
 	"path"
@@ -24,6 +26,7 @@ import (
 	"github.com/livecb/livecb/internal/event"
 	"github.com/livecb/livecb/internal/route"
 	"github.com/livecb/livecb/internal/source"
+	"github.com/livecb/livecb/internal/term"
 )
 
 // Options configure a replay.
@@ -59,6 +62,11 @@ type Options struct {
 	// 1: the next callback leaves once the previous one is answered, so the
 	// receiver sees them in order).
 	MaxInFlight int
+	// ReportNeverWaits says that the report function given to Run never
+	// waits for a reader (it writes to memory or a regular file): the
+	// outcomes are then reported by the goroutines that complete them
+	// (the Pump's loops), not by a goroutine of their own (outbox).
+	ReportNeverWaits bool
 	// Read bounds the records read from the inputs (source.Options).
 	Read source.Options
 	// clientOnly keeps every delivery on Client (tests compare the paths);
@@ -219,6 +227,12 @@ type runner struct {
 	feed    *feed
 	started atomic.Pointer[feed] // feed, for the inputs' goroutines (flush)
 	pumped  chan struct{}        // closed when the Pump has stopped
+	// steady says that the one input never waits (term.NeverWaits): the
+	// Pump's connections may read it, through next (read), one at a time
+	// (feedReading).
+	steady      bool
+	next        func() (struct{}, bool)
+	feedReading sync.Mutex
 	// checkedURL is the last target that passed deliver.CheckURL.
 	checkedURL string
 }
@@ -260,25 +274,18 @@ const minOutbox = 256
 func (r *runner) run(ctx context.Context) (Summary, error) {
 	start := time.Now()
 	r.sem = make(chan struct{}, r.opts.MaxInFlight)
-	r.out = newOutbox(max(4*r.opts.MaxInFlight, minOutbox))
-	r.out.beforeWait = r.flush
-	r.reporting.Add(1)
-	go func() {
-		defer r.reporting.Done()
-		r.out.run(func(o Outcome) {
-			r.count(o)
-			if r.report != nil {
-				r.report(o)
-			}
-		}, func() { r.unsent++ })
-	}()
-
-	err := merge(ctx, r.opts.Inputs, r.opts.Read, r.flush, func(e entry) bool {
-		if ctx.Err() != nil || r.stop.Load() {
-			return false
+	r.out = newOutbox(max(4*r.opts.MaxInFlight, minOutbox), func(o Outcome) {
+		r.count(o)
+		if r.report != nil {
+			r.report(o)
 		}
-		return r.handle(ctx, e)
-	})
+	}, func() { r.unsent++ }, r.opts.ReportNeverWaits)
+	r.out.beforeWait = r.flush
+	if !r.opts.ReportNeverWaits {
+		r.reporting.Go(r.out.run)
+	}
+
+	err := r.read(ctx)
 	if r.feed != nil {
 		r.feed.finish()
 		<-r.pumped
@@ -304,6 +311,57 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	r.sum.Lateness = r.late.percentiles()
 	r.sum.Paced = r.opts.Speed > 0 && !r.opts.DryRun
 	return r.sum, err
+}
+
+// read reads the inputs and handles each record, in order. It reads on
+// this goroutine until the Pump starts; then, when reading never waits
+// (one input, a regular file: source.Options bound its lines), the
+// Pump's connections read on, each reading records when it has none to
+// send (feed.Next), through an iter.Pull of the same reading: a record's
+// reading and sending are then done on the same event loop, as load mode
+// makes its requests, instead of on a goroutine that had to be woken for
+// each handful of records, and which the loops had to make room for.
+func (r *runner) read(ctx context.Context) error {
+	handle := func(e entry) bool {
+		if ctx.Err() != nil || r.stop.Load() {
+			return false
+		}
+		return r.handle(ctx, e)
+	}
+	if r.poster == nil || len(r.opts.Inputs) != 1 {
+		return merge(ctx, r.opts.Inputs, r.opts.Read, r.flush, handle)
+	}
+	in := r.opts.Inputs[0]
+	open := in.Open
+	in.Open = func() (io.ReadCloser, error) {
+		rc, err := open()
+		r.steady = err == nil && term.NeverWaits(rc)
+		return rc, err
+	}
+	var err error
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		err = merge(ctx, []Input{in}, r.opts.Read, r.flush, func(e entry) bool {
+			if !handle(e) {
+				return false
+			}
+			// Once the Pump has started, and reads, its connections take
+			// over (a yield per record: they read one at a time).
+			return r.feed == nil || r.feed.read == nil || yield(struct{}{})
+		})
+	})
+	defer stop()
+	r.next = next
+	// (Held: from the Pump's start, its connections may read, but only
+	// once this reading has yielded to them.)
+	r.feedReading.Lock()
+	_, more := next()
+	r.feedReading.Unlock()
+	if more {
+		r.feed.pump.Wake() // (connections that found the reading taken)
+		<-r.pumped
+	}
+	stop() // (a reading the Pump left: interrupted, or a receiver unreachable)
+	return err
 }
 
 // emit queues an outcome that is already known.
@@ -592,7 +650,16 @@ func (r *runner) pump(ctx context.Context, o Outcome) bool {
 	r.out.hold(id, o)
 	if r.feed == nil {
 		r.feed = &feed{r: r, ctx: ctx}
-		r.feed.pump = r.poster.NewPump(deliver.PumpOptions{Conns: r.opts.MaxInFlight, TLS: t != nil && t.TLS(), Engine: r.opts.engine}, r.feed)
+		if r.steady {
+			r.feed.read = r.next
+		}
+		// The loops may hold their processors when they read and report
+		// themselves: nothing else then waits for one (PumpOptions.Hold).
+		hold := r.feed.read != nil && r.opts.ReportNeverWaits
+		r.feed.pump = r.poster.NewPump(deliver.PumpOptions{Conns: r.opts.MaxInFlight, TLS: t != nil && t.TLS(), Engine: r.opts.engine, Hold: hold}, r.feed)
+		if r.feed.read != nil {
+			r.out.onRoom = r.feed.pump.Wake
+		}
 		r.pumped = make(chan struct{})
 		r.started.Store(r.feed)
 		go func() {
@@ -642,6 +709,9 @@ type feed struct {
 	head    int
 	done    bool
 	unwoken int // jobs queued since the Pump was last woken
+	// read, when set, reads on (runner.read): Next reads when the queue
+	// is empty, one connection at a time (runner.feedReading).
+	read func() (struct{}, bool)
 }
 
 // push queues a job. The Pump is woken for every wakeBatch jobs queued,
@@ -694,23 +764,70 @@ func (f *feed) finish() {
 }
 
 func (f *feed) Next(int, []byte) (deliver.Job, deliver.NextState) {
-	if f.r.unreachable.Load() {
-		// What is queued would not get through either.
-		f.withdrawAll()
-		return deliver.Job{}, deliver.JobEnd
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.head == len(f.queue) {
-		if f.done {
+	for {
+		if f.r.unreachable.Load() {
+			// What is queued would not get through either.
+			f.withdrawAll()
 			return deliver.Job{}, deliver.JobEnd
 		}
-		return deliver.Job{}, deliver.JobLater
+		f.mu.Lock()
+		if f.head < len(f.queue) {
+			j := f.queue[f.head]
+			f.queue[f.head] = deliver.Job{}
+			f.head++
+			f.mu.Unlock()
+			return j, deliver.JobReady
+		}
+		if f.done {
+			f.mu.Unlock()
+			return deliver.Job{}, deliver.JobEnd
+		}
+		read := f.read
+		f.mu.Unlock()
+		// None queued: read on, unless the reading is not the
+		// connections' (yet), or another connection is reading (it wakes
+		// the Pump for what it queues beyond its own: push, flush).
+		if read == nil || !f.r.feedReading.TryLock() {
+			return deliver.Job{}, deliver.JobLater
+		}
+		queued := f.readOn(read)
+		f.r.feedReading.Unlock()
+		f.flush()
+		if !queued {
+			// The outbox is full: it wakes the Pump when it has room
+			// (onRoom), or the reading ended (done).
+			f.mu.Lock()
+			empty, done := f.head == len(f.queue), f.done
+			f.mu.Unlock()
+			if empty && !done {
+				return deliver.Job{}, deliver.JobLater
+			}
+		}
 	}
-	j := f.queue[f.head]
-	f.queue[f.head] = deliver.Job{}
-	f.head++
-	return j, deliver.JobReady
+}
+
+// readOn reads records until one is queued, the outbox has no room for
+// another (each record takes a place: the reading must not wait for one),
+// or the reading ends; true when one is queued (feedReading held).
+func (f *feed) readOn(read func() (struct{}, bool)) bool {
+	for {
+		if !f.r.out.hasRoom() {
+			return false
+		}
+		if _, more := read(); !more {
+			f.mu.Lock()
+			f.read = nil
+			f.mu.Unlock()
+			f.finish()
+			return false
+		}
+		f.mu.Lock()
+		queued := f.head < len(f.queue)
+		f.mu.Unlock()
+		if queued {
+			return true
+		}
+	}
 }
 
 func (f *feed) Done(_ int, j deliver.Job, res deliver.Result) {
