@@ -103,34 +103,57 @@ func (d *decoder) next(c byte) bool {
 	return false
 }
 
-// object reads an object whose keys are among names (each at most once),
-// calling field with each key's index; field reads the value. names are
-// in the order the encoder writes them.
-func (d *decoder) object(names []string, field func(int) bool) bool {
+// fields are the names of an object's keys, in the order the encoder
+// writes them, and each as it writes it: quoted, with its colon.
+type fields struct {
+	names  []string
+	quoted []string
+}
+
+func newFields(names ...string) fields {
+	f := fields{names: names}
+	for _, n := range names {
+		f.quoted = append(f.quoted, `"`+n+`":`)
+	}
+	return f
+}
+
+// object reads an object whose keys are among f's names (each at most
+// once), calling field with each key's index; field reads the value.
+func (d *decoder) object(f fields, field func(int) bool) bool {
 	if !d.next('{') {
 		return false
 	}
 	if d.next('}') {
 		return true
 	}
+	names := f.names
 	var seen uint64
 	last := -1
 	for {
 		d.ws()
-		key, ok := d.str()
-		if !ok || !d.next(':') {
-			return false
-		}
-		// Looked for from the name after the last one found: the encoder
-		// writes them in names' order.
+		// The encoder writes the names in order, quoted as they are, each
+		// right before its colon: one of those after the last found is
+		// compared as it stands (most keys), before the key is read as a
+		// string and looked for among all the names.
 		k := -1
-		for j, n := 0, last+1; j < len(names); j, n = j+1, n+1 {
-			if n == len(names) {
-				n = 0
-			}
-			if names[n] == key {
+		for n := last + 1; n < len(names); n++ {
+			if q := f.quoted[n]; len(d.s)-d.i >= len(q) && d.s[d.i:d.i+len(q)] == q {
 				k = n
+				d.i += len(q)
 				break
+			}
+		}
+		if k < 0 {
+			key, ok := d.str()
+			if !ok || !d.next(':') {
+				return false
+			}
+			for n := range names {
+				if names[n] == key {
+					k = n
+					break
+				}
 			}
 		}
 		last = k
@@ -149,14 +172,14 @@ func (d *decoder) object(names []string, field func(int) bool) bool {
 	}
 }
 
-var recordFields = []string{"format", "seq", "time", "remote", "method", "target", "target_raw", "host", "host_raw",
+var recordFields = newFields("format", "seq", "time", "remote", "method", "target", "target_raw", "host", "host_raw",
 	"header", "header_raw", "trailer", "trailer_raw", "body", "encoding", "size", "truncated", "redacted", "kind",
-	"findings", "answer"}
+	"findings", "answer")
 
 func (d *decoder) record(r *Record) bool {
 	return d.object(recordFields, func(k int) bool {
 		var ok bool
-		switch recordFields[k] {
+		switch recordFields.names[k] {
 		case "format":
 			r.Format, ok = d.str()
 		case "seq":
@@ -290,7 +313,7 @@ func (d *decoder) header() (http.Header, bool) {
 	}
 }
 
-var findingFields = []string{"path", "severity", "code", "message", "line", "column"}
+var findingFields = newFields("path", "severity", "code", "message", "line", "column")
 
 func (d *decoder) findings() (event.Findings, bool) {
 	if !d.next('[') {
@@ -306,7 +329,7 @@ func (d *decoder) findings() (event.Findings, bool) {
 			var ok bool
 			var s string
 			var n int64
-			switch findingFields[k] {
+			switch findingFields.names[k] {
 			case "path":
 				f.Path, ok = d.str()
 			case "severity":
@@ -337,13 +360,13 @@ func (d *decoder) findings() (event.Findings, bool) {
 	}
 }
 
-var answerFields = []string{"status", "body", "forwarded"}
+var answerFields = newFields("status", "body", "forwarded")
 
 func (d *decoder) answer(a *Answer) bool {
 	return d.object(answerFields, func(k int) bool {
 		var ok bool
 		var n int64
-		switch answerFields[k] {
+		switch answerFields.names[k] {
 		case "status":
 			n, ok = d.integer()
 			a.Status = int(n)
@@ -357,13 +380,13 @@ func (d *decoder) answer(a *Answer) bool {
 	})
 }
 
-var forwardFields = []string{"url", "status", "latency_ms", "error"}
+var forwardFields = newFields("url", "status", "latency_ms", "error")
 
 func (d *decoder) forward(f *Forward) bool {
 	return d.object(forwardFields, func(k int) bool {
 		var ok bool
 		var n int64
-		switch forwardFields[k] {
+		switch forwardFields.names[k] {
 		case "url":
 			f.URL, ok = d.str()
 		case "status":
