@@ -806,9 +806,10 @@ func (f *feed) Next(int, []byte) (deliver.Job, deliver.NextState) {
 	}
 }
 
-// readOn reads records until one is queued, the outbox has no room for
-// another (each record takes a place: the reading must not wait for one),
-// or the reading ends; true when one is queued (feedReading held).
+// readOn reads records until readAhead are queued, the outbox has no
+// room for another (each record takes a place: the reading must not wait
+// for one), or the reading ends; true when one is queued (feedReading
+// held).
 func (f *feed) readOn(read func() (struct{}, bool)) bool {
 	for {
 		if !f.r.out.hasRoom() {
@@ -822,13 +823,19 @@ func (f *feed) readOn(read func() (struct{}, bool)) bool {
 			return false
 		}
 		f.mu.Lock()
-		queued := f.head < len(f.queue)
+		queued := len(f.queue) - f.head
 		f.mu.Unlock()
-		if queued {
+		if queued >= readAhead {
 			return true
 		}
 	}
 }
+
+// readAhead is how many jobs a connection that reads queues: its own and
+// a few for the connections that find the reading taken, which then find
+// a job instead of waiting to be woken for their turn (a write to an
+// eventfd each, and its read).
+const readAhead = 4
 
 func (f *feed) Done(_ int, j deliver.Job, res deliver.Result) {
 	f.r.out.update(j.ID, func(o *Outcome) { f.r.settle(f.ctx, o, res) })
