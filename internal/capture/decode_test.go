@@ -112,3 +112,36 @@ func BenchmarkDecodeRecord(b *testing.B) {
 		}
 	}
 }
+
+// TestDecodeLinesOfEveryLength: a body unescaped into the room after a
+// short line's copy, or into a piece of its own past shortLine, decodes to
+// what encoding/json makes of the line, on either side of the limit, with
+// escapes up to the line's last bytes.
+func TestDecodeLinesOfEveryLength(t *testing.T) {
+	for _, size := range []int{0, 1, 100, shortLine/2 - 40, shortLine - 400, shortLine - 200, shortLine, shortLine + 1, 3 * shortLine, 70 << 10, 200 << 10} {
+		var body bytes.Buffer
+		body.WriteString(`{"note":"`)
+		for body.Len() < size {
+			body.WriteString(`\"é\\ "`)
+		}
+		body.WriteString(`"}`)
+		r := Record{Format: Format, Method: "POST", Target: "/cb", Kind: "record_done"}
+		r.SetBody(body.Bytes())
+		enc, err := Encode(&r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := bytes.TrimSuffix(AppendLine(nil, 1, enc), []byte("\n"))
+		got, ok := decodeRecord(line)
+		if !ok {
+			t.Fatalf("body of %d bytes: declined", body.Len())
+		}
+		var want Record
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*got, want) || got.Body != body.String() {
+			t.Errorf("body of %d bytes (line %d): decoded differently", body.Len(), len(line))
+		}
+	}
+}
