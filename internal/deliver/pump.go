@@ -122,7 +122,10 @@ const (
 // A Feed gives a Pump its requests and takes their results. The Pump calls
 // it from several goroutines at once (each connection's calls come one at
 // a time, from one of them), and never waits for anything else while in
-// it: Next and Done must not block.
+// it: Next and Done must not block, that is wait for another goroutine or
+// another process (a pipe's reader or writer). They may work: a replay's
+// Next reads and decodes records of a regular file, and its Done writes
+// outcomes to one.
 type Feed interface {
 	// Next returns the next request for connection conn (0 to Conns-1).
 	// buf is that connection's scratch space for the body, which Next may
