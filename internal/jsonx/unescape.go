@@ -128,13 +128,17 @@ func AppendUnescapedString(dst, b []byte) (out []byte, n int, ok bool) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for {
-		for i+8 <= len(b) {
+		for i+9 <= len(b) {
 			if cap(dst)-len(dst) < 8 {
 				dst = slices.Grow(dst, 8) // (by append's rule: doubling)
 			}
-			x := binary.LittleEndian.Uint64(b[i:])
+			// (The word and the byte after it, in one slice: its bounds
+			// checked once. The bytes looked at are the word's.)
+			w := b[i : i+9 : i+9]
+			x := binary.LittleEndian.Uint64(w)
 			o := len(dst)
-			binary.LittleEndian.PutUint64(dst[o:o+8], x)
+			out := dst[o : o+8 : o+8]
+			binary.LittleEndian.PutUint64(out, x)
 			q, bs := x^(ones*'"'), x^(ones*'\\')
 			m := ((q - ones) | (bs - ones) | (x - ones*0x20)) &^ x & highs
 			if m == 0 {
@@ -143,17 +147,17 @@ func AppendUnescapedString(dst, b []byte) (out []byte, n int, ok bool) {
 			}
 			// The lowest flagged byte is the first that is not plain
 			// (borrows only ever flag bytes above it).
-			k := bits.TrailingZeros64(m) >> 3
+			k := uint(bits.TrailingZeros64(m)>>3) & 7
 			// An escaped quote, backslash or slash (a body's escapes) is
 			// written over the backslash copied, without leaving the loop.
-			if j := i + k + 1; b[i+k] == '\\' && j < len(b) {
-				if e := b[j]; e == '"' || e == '\\' || e == '/' {
-					dst, i = dst[:o+k+1], j+1
-					dst[o+k] = e
+			if w[k] == '\\' {
+				if e := w[k+1]; e == '"' || e == '\\' || e == '/' {
+					out[k] = e
+					dst, i = dst[:o+int(k)+1], i+int(k)+2
 					continue
 				}
 			}
-			dst, i = dst[:o+k], i+k
+			dst, i = dst[:o+int(k)], i+int(k)
 			break
 		}
 		if i >= len(b) {
