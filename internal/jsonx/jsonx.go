@@ -100,12 +100,16 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 		}
 		for i+8 <= len(s) {
-			if cap(dst)-len(dst) < 8 {
-				dst = slices.Grow(dst, 8) // (by append's rule: doubling)
+			if cap(dst)-len(dst) < 10 {
+				dst = slices.Grow(dst, 10) // (by append's rule: doubling)
 			}
-			x := binary.LittleEndian.Uint64(sb[i:])
+			// (The word, and room for it and an escape's two bytes, in
+			// slices whose bounds are checked once.)
+			w := sb[i : i+8 : i+8]
+			x := binary.LittleEndian.Uint64(w)
 			o := len(dst)
-			binary.LittleEndian.PutUint64(dst[o:o+8], x)
+			out := dst[o : o+10 : o+10]
+			binary.LittleEndian.PutUint64(out, x)
 			// A byte needs a look when its high bit is set in x (from
 			// 0x80), in x+1 (0x7f), in x-0x20 (below 0x20), or in q-1
 			// or bs-1 (a quote or backslash). Each of these sets the
@@ -120,14 +124,14 @@ func AppendString(dst []byte, s string) []byte {
 			}
 			// The lowest flagged byte is the first that needs a look
 			// (borrows only flag bytes above it).
-			k := bits.TrailingZeros64(m) >> 3
-			dst, i, start = dst[:o+k], i+k, i+k
-			if c := s[i]; c == '"' || c == '\\' {
-				dst = append(dst, '\\', c)
-				i++
+			k := uint(bits.TrailingZeros64(m)>>3) & 7
+			if c := w[k]; c == '"' || c == '\\' {
+				out[k], out[k+1] = '\\', c
+				dst, i = dst[:o+int(k)+2], i+int(k)+1
 				start = i
 				continue
 			}
+			dst, i, start = dst[:o+int(k)], i+int(k), i+int(k)
 			break
 		}
 		for i < len(s) && plain[s[i]] {
