@@ -663,24 +663,31 @@ func plainHTTPURL(s string) bool {
 			return false
 		}
 	}
-	// The host runs to the first '/', '?' or '#'.
+	// The host runs to the first '/', '?' or '#', of letters, digits and
+	// "-._~"; what follows it, of plain bytes (the scheme and such a host
+	// are plain).
 	n := 0
-	for ; n < len(rest) && rest[n] != '/' && rest[n] != '?' && rest[n] != '#'; n++ {
-		c := rest[n]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
-			return false
-		}
+	for n < len(rest) && urlHost[rest[n]] {
+		n++
 	}
-	if n == 0 {
+	if n == 0 || n < len(rest) && rest[n] != '/' && rest[n] != '?' && rest[n] != '#' {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if !urlPlain[s[i]] {
+	for i := n; i < len(rest); i++ {
+		if !urlPlain[rest[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// urlHost[c] is true for the bytes of a host plainHTTPURL lets through.
+var urlHost = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+	}
+	return t
+}()
 
 // urlPlain[c] is true for the bytes plainHTTPURL lets through: not white
 // space or control bytes, DEL, '%', brackets or a backslash.
