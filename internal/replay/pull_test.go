@@ -15,6 +15,7 @@ import (
 
 	"github.com/livecb/livecb/internal/capture"
 	"github.com/livecb/livecb/internal/deliver"
+	"github.com/livecb/livecb/internal/wiretest"
 )
 
 // mixedCapture writes a capture of n records that go every way a record
@@ -94,6 +95,19 @@ func TestReplayReadsAndReportsAlikeEveryWay(t *testing.T) {
 	rv := newWireReceiver(t)
 	path := mixedCapture(t, 400)
 	client := deliver.NewClient(deliver.Policy{Timeout: 5 * time.Second})
+	// As they are, stopped by a --limit, and stopped at the broken line.
+	for _, stop := range []struct {
+		name      string
+		limit     int
+		stopOnErr bool
+	}{{"all", 0, false}, {"limit", 123, false}, {"stop on error", 0, true}} {
+		t.Run(stop.name, func(t *testing.T) {
+			testReplayAlikeEveryWay(t, rv, path, client, stop.limit, stop.stopOnErr)
+		})
+	}
+}
+
+func testReplayAlikeEveryWay(t *testing.T, rv *wiretest.Receiver, path string, client *deliver.Client, limit int, stopOnErr bool) {
 	for _, inFlight := range []int{1, 8} {
 		var baseName string
 		var baseWire []string
@@ -108,13 +122,24 @@ func TestReplayReadsAndReportsAlikeEveryWay(t *testing.T) {
 						in = inputs(path)
 					}
 					sum, outs := run(t, Options{Inputs: in, To: rv.URL + "/base", PreservePath: true, Client: client, MaxInFlight: inFlight,
-						engine: engine, ReportNeverWaits: inline})
+						engine: engine, ReportNeverWaits: inline, Filter: Filter{Limit: limit}, StopOnError: stopOnErr})
 					wire := rv.Take()
-					if sum.Read != 400-400/50 || sum.Broken != 1 || sum.Answered == 0 || sum.Failures == 0 || sum.Stopped != "" {
-						t.Fatalf("%s: summary %+v", name, sum)
+					switch {
+					case limit > 0:
+						if sum.Selected != limit || sum.Broken != 0 || len(outs) != limit || len(wire) < limit {
+							t.Fatalf("%s: summary %+v, %d outcomes, %d requests", name, sum, len(outs), len(wire))
+						}
+					case stopOnErr:
+						if !sum.StoppedOnError || sum.Broken != 1 || outs[len(outs)-1].State != Broken || sum.Selected >= 400-400/50 {
+							t.Fatalf("%s: summary %+v, last outcome %+v", name, sum, outs[len(outs)-1])
+						}
+					default:
+						if sum.Read != 400-400/50 || sum.Broken != 1 || sum.Answered == 0 || sum.Failures == 0 || sum.Stopped != "" {
+							t.Fatalf("%s: summary %+v", name, sum)
+						}
 					}
 					if len(outs) != sum.Selected+sum.Broken {
-						t.Fatalf("%s: %d outcomes for %d records selected and 1 broken", name, len(outs), sum.Selected)
+						t.Fatalf("%s: %d outcomes for %d records selected and %d broken", name, len(outs), sum.Selected, sum.Broken)
 					}
 					if baseName == "" {
 						baseName, baseWire, baseOuts, baseSum = name, wire, outs, sum
