@@ -75,12 +75,12 @@ func newOutbox(size int, report func(Outcome), withdrawn func(), inline bool) *o
 func (b *outbox) reserve() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.next-b.head >= int64(len(b.slots)) && b.beforeWait != nil {
+	if !b.roomLeft() && b.beforeWait != nil {
 		b.mu.Unlock()
 		b.beforeWait()
 		b.mu.Lock()
 	}
-	for b.next-b.head >= int64(len(b.slots)) {
+	for !b.roomLeft() {
 		b.full = true
 		b.room.Wait()
 	}
@@ -94,12 +94,15 @@ func (b *outbox) reserve() int64 {
 func (b *outbox) hasRoom() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.next-b.head < int64(len(b.slots)) {
+	if b.roomLeft() {
 		return true
 	}
 	b.roomWanted = true
 	return false
 }
+
+// roomLeft says whether a place is free (b.mu held).
+func (b *outbox) roomLeft() bool { return b.next-b.head < int64(len(b.slots)) }
 
 // put sets place id's outcome.
 func (b *outbox) put(id int64, o Outcome) {

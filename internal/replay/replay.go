@@ -790,30 +790,30 @@ func (f *feed) Next(int, []byte) (deliver.Job, deliver.NextState) {
 		if read == nil || !f.r.feedReading.TryLock() {
 			return deliver.Job{}, deliver.JobLater
 		}
-		queued := f.readOn(read)
+		roomless := f.readOn(read)
 		f.r.feedReading.Unlock()
 		f.flush()
-		if !queued {
-			// The outbox is full: it wakes the Pump when it has room
-			// (onRoom), or the reading ended (done).
+		if roomless {
+			// None queued until the outbox has room: it wakes the Pump
+			// then (onRoom).
 			f.mu.Lock()
-			empty, done := f.head == len(f.queue), f.done
+			empty := f.head == len(f.queue)
 			f.mu.Unlock()
-			if empty && !done {
+			if empty {
 				return deliver.Job{}, deliver.JobLater
 			}
 		}
 	}
 }
 
-// readOn reads records until readAhead are queued, the outbox has no
-// room for another (each record takes a place: the reading must not wait
-// for one), or the reading ends; true when one is queued (feedReading
-// held).
-func (f *feed) readOn(read func() (struct{}, bool)) bool {
+// readOn reads records until readAhead are queued, the reading ends
+// (then the feed is done), or the outbox has no room for another: each
+// record takes a place, and the reading must not wait for one; roomless
+// says it stopped for that (feedReading held).
+func (f *feed) readOn(read func() (struct{}, bool)) (roomless bool) {
 	for {
 		if !f.r.out.hasRoom() {
-			return false
+			return true
 		}
 		if _, more := read(); !more {
 			f.mu.Lock()
@@ -826,7 +826,7 @@ func (f *feed) readOn(read func() (struct{}, bool)) bool {
 		queued := len(f.queue) - f.head
 		f.mu.Unlock()
 		if queued >= readAhead {
-			return true
+			return false
 		}
 	}
 }
