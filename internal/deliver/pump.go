@@ -77,11 +77,14 @@ type PumpOptions struct {
 	// Hold lets the event loops wait holding their processors while the
 	// process has nothing else to run (pump_linux.go's wait): for a Feed
 	// that makes its jobs when asked and wants them sent as fast as they
-	// go (load mode's closed loop). Not for jobs due at times (a paced
-	// replay, a rate): a loop waits for a due time most of the time, and
-	// held, would keep whatever else the process runs waiting for the
-	// runtime's preemption, where nothing is gained (those runs are not
-	// bound by the loops' CPU).
+	// go (load mode's closed loop; an unpaced replay whose connections
+	// read the records and report the outcomes). Such a Feed's JobLater
+	// must not wait for another goroutine of the process: its Wake comes
+	// from a loop (from Next or Done), and the loops keep holding. Not for
+	// jobs due at times (a paced replay, a rate): a loop waits for a due
+	// time most of the time, and held, would keep whatever else the process
+	// runs waiting for the runtime's preemption, where nothing is gained
+	// (those runs are not bound by the loops' CPU).
 	Hold bool
 }
 

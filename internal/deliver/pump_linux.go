@@ -239,7 +239,8 @@ func (l *evloop) close() {
 // the network does.
 //
 // A loop of a Pump that may hold (PumpOptions.Hold: load mode's closed
-// loop), with no goroutine of its Pump's out, waits without telling the
+// loop, an unpaced replay's reading connections), with no goroutine of
+// its Pump's out, waits without telling the
 // scheduler (rawWait), holding its processor: told, the
 // runtime's monitor takes a processor from a goroutine blocked 20 µs in a
 // system call and wakes a thread to look for other work (there is none),
@@ -432,8 +433,8 @@ func (l *evloop) dispatch(c *lconn) {
 			return
 		case JobLater:
 			// (A Feed that may hold has jobs again without another
-			// goroutine's help: Wake comes from a loop. Else the loop waits
-			// in Go's poller from now on, to let its feeders run.)
+			// goroutine's help, PumpOptions.Hold. Else the loop waits in
+			// Go's poller from now on, to let its feeders run.)
 			l.yield = l.yield || !l.pu.hold
 			if !c.parked {
 				// Counted before asking again, so that a Wake between
