@@ -624,8 +624,6 @@ var forwardID = func() string {
 	return hex.EncodeToString(b[:])
 }()
 
-// forwardedHere reports whether this process forwarded a request with
-// this header before.
 // first is h.Get(key) for a key already canonical, as every key of a
 // request's header is (parseHeader): Get canonicalizes its key again, which
 // was 1.4% of a request.
@@ -636,6 +634,8 @@ func first(h http.Header, key string) string {
 	return ""
 }
 
+// forwardedHere reports whether this process forwarded a request with
+// this header before.
 func forwardedHere(h http.Header) bool {
 	for _, v := range h[forwardedBy] {
 		for _, id := range strings.Split(v, ",") {
