@@ -276,6 +276,9 @@ func TestContentHeadersFoundWhateverTheirCase(t *testing.T) {
 	}
 	recs := records(t, path)
 	want := [][]string{{"warning:content_type"}, {"error:content_encoding"}}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
 	for i, rec := range recs {
 		if fmt.Sprint(codes(rec.Findings)) != fmt.Sprint(want[i]) {
 			t.Errorf("request %d: findings %v, want %v", i, codes(rec.Findings), want[i])
