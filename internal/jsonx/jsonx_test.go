@@ -161,3 +161,48 @@ func TestAppendStringDenseEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestLongStringsAcrossChunks: strings longer than the fast paths take at
+// a time (wordsChunk), dense with quotes and backslashes or plain, with
+// the rare byte that needs a look anywhere (across a chunk's end too),
+// encode as Marshal encodes them and decode back to themselves, appended
+// to a buffer with room to spare or none at all.
+func TestLongStringsAcrossChunks(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	dense := []string{`"`, `\`, "a", "bcdefgh", `{"k":"v"}`, "/"}
+	rare := []string{"\x01", "\x7f", "é", "\u2028", "\xff", "\n"}
+	for _, size := range []int{wordsChunk - 9, wordsChunk, wordsChunk + 1, 2*wordsChunk + 7, 5*wordsChunk + 3} {
+		for round := range 30 {
+			var b strings.Builder
+			for b.Len() < size {
+				if round%3 != 0 && r.IntN(200) == 0 {
+					b.WriteString(rare[r.IntN(len(rare))])
+				} else {
+					b.WriteString(dense[r.IntN(len(dense))])
+				}
+			}
+			s := b.String()
+			want, err := Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, dst := range [][]byte{nil, make([]byte, 3, 3+2*len(s)+64)} {
+				got := AppendString(dst, s)
+				if !bytes.Equal(got[len(dst):], want) {
+					t.Fatalf("%d bytes, round %d: AppendString differs from Marshal", len(s), round)
+				}
+				back, n, ok := AppendUnescapedString(dst, want[1:])
+				if !ok || n != len(want)-1 {
+					t.Fatalf("%d bytes, round %d: AppendUnescapedString refused its encoding (ok %v, %d of %d)", len(s), round, ok, n, len(want)-1)
+				}
+				if utf8.ValidString(s) && string(back[len(dst):]) != s {
+					t.Fatalf("%d bytes, round %d: decoded back differently", len(s), round)
+				}
+				var viaJSON string
+				if err := json.Unmarshal(want, &viaJSON); err != nil || string(back[len(dst):]) != viaJSON {
+					t.Fatalf("%d bytes, round %d: decoded otherwise than encoding/json (%v)", len(s), round, err)
+				}
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // AppendUnescaped appends to dst what the escape sequence b starts with
@@ -104,6 +105,53 @@ func PlainRun(b []byte) int {
 	return i
 }
 
+// unescapeWords is AppendUnescapedString's fast path: it appends b from i
+// on, eight bytes at a time, with the escapes of a quote, a backslash or a
+// slash unescaped, while nine bytes remain (a word and the byte after it),
+// and stops at the first byte it leaves to the slow path (the closing
+// quote, another escape, a control), which it returns the index of.
+//
+// As appendWords (jsonx.go): room made first (the bytes left, at most, and
+// a word), then pointers with no bounds to check, and no capacity check
+// in the loop: a body's unescaping went from 4,000 instructions to
+// BenchmarkAppendUnescapedStringBody's figure in bench/README.md. (At most
+// wordsChunk bytes of b a call, b being the rest of a line.)
+func unescapeWords(dst, b []byte, i int) ([]byte, int) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	end := min(len(b), i+wordsChunk)
+	// (A byte read makes at most one: j-len(dst) <= i-i0 at the top of a
+	// turn, which writes eight bytes from j, with i+9 <= end.)
+	dst = slices.Grow(dst, end-i)
+	d := dst[:cap(dst)]
+	j := len(dst)
+	src, out := unsafe.Pointer(unsafe.SliceData(b)), unsafe.Pointer(unsafe.SliceData(d))
+	for i+9 <= end {
+		x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(src, i))[:])
+		binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(out, j))[:], x)
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		m := ((q - ones) | (bs - ones) | (x - ones*0x20)) &^ x & highs
+		if m == 0 {
+			i, j = i+8, j+8
+			continue
+		}
+		// The lowest flagged byte is the first that is not plain
+		// (borrows only ever flag bytes above it).
+		k := bits.TrailingZeros64(m) >> 3
+		if byte(x>>(k<<3)) == '\\' {
+			// (k <= 7: the byte after it is within the nine.)
+			if e := *(*byte)(unsafe.Add(src, i+k+1)); e == '"' || e == '\\' || e == '/' {
+				// The escaped byte over the backslash copied, and on.
+				*(*byte)(unsafe.Add(out, j+k)) = e
+				i, j = i+k+2, j+k+1
+				continue
+			}
+		}
+		i, j = i+k, j+k
+		break
+	}
+	return d[:j], i
+}
+
 // strPlain[c] is true for the bytes PlainRun lets through.
 var strPlain = func() (t [256]bool) {
 	for c := 0x20; c < 256; c++ {
@@ -125,40 +173,10 @@ var strPlain = func() (t [256]bool) {
 // looking for the next escape, then copying up to it, was a third of
 // decoding the line.
 func AppendUnescapedString(dst, b []byte) (out []byte, n int, ok bool) {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for {
-		for i+9 <= len(b) {
-			if cap(dst)-len(dst) < 8 {
-				dst = slices.Grow(dst, 8) // (by append's rule: doubling)
-			}
-			// (The word and the byte after it, in one slice: its bounds
-			// checked once. The bytes looked at are the word's.)
-			w := b[i : i+9 : i+9]
-			x := binary.LittleEndian.Uint64(w)
-			o := len(dst)
-			out := dst[o : o+8 : o+8]
-			binary.LittleEndian.PutUint64(out, x)
-			q, bs := x^(ones*'"'), x^(ones*'\\')
-			m := ((q - ones) | (bs - ones) | (x - ones*0x20)) &^ x & highs
-			if m == 0 {
-				dst, i = dst[:o+8], i+8
-				continue
-			}
-			// The lowest flagged byte is the first that is not plain
-			// (borrows only ever flag bytes above it).
-			k := uint(bits.TrailingZeros64(m)>>3) & 7
-			// An escaped quote, backslash or slash (a body's escapes) is
-			// written over the backslash copied, without leaving the loop.
-			if w[k] == '\\' {
-				if e := w[k+1]; e == '"' || e == '\\' || e == '/' {
-					out[k] = e
-					dst, i = dst[:o+int(k)+1], i+int(k)+2
-					continue
-				}
-			}
-			dst, i = dst[:o+int(k)], i+int(k)
-			break
+		if i+9 <= len(b) {
+			dst, i = unescapeWords(dst, b, i)
 		}
 		if i >= len(b) {
 			return dst, 0, false
