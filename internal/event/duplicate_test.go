@@ -205,3 +205,67 @@ func FuzzDuplicates(f *testing.F) {
 		}
 	})
 }
+
+// TestTopLevelNamesTwiceAnywhere: a body's top-level names are kept
+// without a map, compared by a signature first (length, first and last
+// byte) and, past maxSigs names, with a map. Names given twice are found
+// wherever they are (among the first, past the window, one in it and one
+// past it), names that share a signature are not taken for one another,
+// and each name's value is its last, as encoding/json reads the body.
+func TestTopLevelNamesTwiceAnywhere(t *testing.T) {
+	names := func(n int) []string {
+		var ns []string
+		for i := range n {
+			ns = append(ns, fmt.Sprintf("a%03dz", i)) // (one signature for all)
+		}
+		return ns
+	}
+	for _, c := range []struct {
+		name  string
+		keys  []string
+		twice []string
+	}{
+		{"a dozen, none twice", names(12), nil},
+		{"a dozen, the first twice", append(names(12), "a000z"), []string{"/a000z"}},
+		{"a dozen, one next to itself", append(names(3), "a002z", "x"), []string{"/a002z"}},
+		{"past the window, none twice", names(maxSigs + 40), nil},
+		{"past the window, one twice past it", append(names(maxSigs+40), fmt.Sprintf("a%03dz", maxSigs+10)), []string{fmt.Sprintf("/a%03dz", maxSigs+10)}},
+		{"one in the window, again past it", append(names(maxSigs+5), "a001z"), []string{"/a001z"}},
+		{"the empty name twice", []string{"", "b", ""}, []string{"/"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("{")
+			for i, k := range c.keys {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, "%q:%d", k, i)
+			}
+			b.WriteString("}")
+			body := []byte(b.String())
+			ev, err := Decode(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var std map[string]any
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			if err := dec.Decode(&std); err != nil {
+				t.Fatal(err)
+			}
+			got := ev.Fields()
+			if len(got) != len(std) || len(ev.top) != len(std) {
+				t.Fatalf("%d names kept (%d members), encoding/json reads %d", len(got), len(ev.top), len(std))
+			}
+			for k, v := range std {
+				if fv, ok := ev.Field(k); !ok || fv != v || got[k] != v {
+					t.Errorf("%q is %v (%v), encoding/json reads %v", k, fv, ok, v)
+				}
+			}
+			if !slices.Equal(ev.Duplicates, c.twice) {
+				t.Errorf("duplicates %v, want %v", ev.Duplicates, c.twice)
+			}
+		})
+	}
+}

@@ -73,7 +73,7 @@ func TestApplyOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev, _ := Decode(body)
-	if ev.Number("taskExternalId") != "163594946396839937" || ev.Fields["fileSize"] != "6007851133" || ev.Fields["format"] != nil {
+	if ev.Number("taskExternalId") != "163594946396839937" || ev.Fields()["fileSize"] != "6007851133" || ev.Fields()["format"] != nil {
 		t.Errorf("body %s", body)
 	}
 	if len(warnings) != 1 || warnings[0] != `--set extra.flag=true: "extra.flag" is not a field of task_record_done in the spec; sent anyway` {

@@ -21,9 +21,10 @@ import (
 // object with every field, known or not; numbers are json.Number so they keep
 // their exact digits (ids beyond 2^53 survive).
 type Event struct {
-	Raw    []byte
-	Kind   Kind
-	Fields map[string]any
+	Raw  []byte
+	Kind Kind
+	// top is the body's object: its members by name (see members).
+	top members
 	// Duplicates are the JSON Pointers of the keys an object of Raw holds
 	// more than once (Fields has the last value, as encoding/json keeps),
 	// each once, at most maxDuplicates; MoreDuplicates counts the rest.
@@ -31,22 +32,35 @@ type Event struct {
 	MoreDuplicates int
 }
 
+// Fields returns the body's object as encoding/json decodes it (numbers as
+// json.Number): a new map each call, which the caller may keep or change.
+func (e *Event) Fields() map[string]any {
+	if e == nil {
+		return nil
+	}
+	return e.top.toMap()
+}
+
+// Field returns the value of a top-level field, as Fields has it.
+func (e *Event) Field(name string) (any, bool) {
+	if e == nil {
+		return nil, false
+	}
+	return e.top.get(name)
+}
+
 // String returns the string value of a top-level field, or "".
 func (e *Event) String(name string) string {
-	if e == nil {
-		return ""
-	}
-	s, _ := e.Fields[name].(string)
+	v, _ := e.Field(name)
+	s, _ := v.(string)
 	return s
 }
 
 // Number returns the digits of a numeric field, whether the body holds it as
 // a JSON number or as a string, or "".
 func (e *Event) Number(name string) string {
-	if e == nil {
-		return ""
-	}
-	switch v := e.Fields[name].(type) {
+	v, _ := e.Field(name)
+	switch v := v.(type) {
 	case json.Number:
 		return v.String()
 	case string:
@@ -103,14 +117,12 @@ func decode(raw []byte, s string) (*Event, error) {
 	if s == "" {
 		s = string(raw)
 	}
-	if v, dups, more, ok := fastDecode(raw, s); ok {
-		if obj, ok := v.(map[string]any); ok {
-			ev := &Event{Raw: raw, Fields: obj, MoreDuplicates: more}
-			if len(dups) > 0 {
-				ev.Duplicates = duplicatePointers(dups)
-			}
-			return ev, nil
+	if ms, _, dups, more, ok := fastDecodeBody(raw, s); ok {
+		ev := &Event{Raw: raw, top: ms, MoreDuplicates: more}
+		if len(dups) > 0 {
+			ev.Duplicates = duplicatePointers(dups)
 		}
+		return ev, nil
 	}
 	// Not one JSON object: encoding/json says exactly what is wrong.
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -136,7 +148,7 @@ func decode(raw []byte, s string) (*Event, error) {
 		return nil, &DecodeError{Finding{Severity: Error, Code: CodeNotObject,
 			Message: fmt.Sprintf("the body is a JSON %s, not an object: each callback is one JSON object {...}", jsonTypeOf(v))}}
 	}
-	return &Event{Raw: raw, Fields: obj}, nil
+	return &Event{Raw: raw, top: membersOf(obj)}, nil
 }
 
 // A Glimpse is what Glance sees of a body: its kind ("" for a body
@@ -184,7 +196,7 @@ func glance(raw []byte, s string) (Glimpse, error) {
 		if err != nil {
 			return Glimpse{}, err
 		}
-		k, _ := Classify(ev.Fields)
+		k, _ := ev.classify()
 		return Glimpse{Kind: k, Identity: ev.Identity()}, nil
 	}
 	k, _ := classify(func(name string) (any, bool) {
@@ -343,6 +355,9 @@ func Classify(fields map[string]any) (Kind, error) {
 		return v, ok
 	})
 }
+
+// classify is Classify of the event's body.
+func (e *Event) classify() (Kind, error) { return classify(e.top.get) }
 
 // classify is Classify of the members get finds by name.
 func classify(get func(name string) (any, bool)) (Kind, error) {

@@ -18,7 +18,7 @@ func conforms(k Kind, obj map[string]any) bool {
 	}
 	var vals [maxLooked]any
 	var present [maxLooked]bool
-	return bodyConforms(info, lookup(obj, info.Fields, vals[:0], present[:0]))
+	return bodyConforms(info, lookup(fieldsOf{m: obj}, info.Fields, vals[:0], present[:0]))
 }
 
 // bodyConforms is conforms for a body whose top-level fields were looked
@@ -62,10 +62,28 @@ func (fv fieldValues) get(i int) (any, bool) { return fv.vals[i], fv.present[i] 
 const maxLooked = 32
 
 // lookup looks fields up in obj, appending to vals and present.
-func lookup(obj map[string]any, fields []Field, vals []any, present []bool) fieldValues {
+func lookup(obj fieldsOf, fields []Field, vals []any, present []bool) fieldValues {
 	fv := fieldValues{vals: vals, present: present}
+	if obj.m == nil {
+		return lookupMembers(obj.top, fields, fv)
+	}
 	for i := range fields {
-		v, ok := obj[fields[i].Name]
+		v, ok := obj.m[fields[i].Name]
+		fv.vals, fv.present = append(fv.vals, v), append(fv.present, ok)
+		if ok {
+			fv.n++
+		}
+	}
+	return fv
+}
+
+// lookupMembers is lookup in a body's members (see members.from).
+func lookupMembers(ms members, fields []Field, fv fieldValues) fieldValues {
+	at := 0
+	for i := range fields {
+		var v any
+		var ok bool
+		v, ok, at = ms.from(at, fields[i].Name)
 		fv.vals, fv.present = append(fv.vals, v), append(fv.present, ok)
 		if ok {
 			fv.n++

@@ -29,7 +29,7 @@ func FuzzGlance(f *testing.F) {
 			}
 			return
 		}
-		if k, err := Classify(want.Fields); (err == nil && k != got.Kind) || (err != nil && got.Kind != "") {
+		if k, err := Classify(want.Fields()); (err == nil && k != got.Kind) || (err != nil && got.Kind != "") {
 			t.Fatalf("%q: kind %q, Classify of Decode's %q (%v)", raw, got.Kind, k, err)
 		}
 		if got.Identity != want.Identity() {
@@ -61,7 +61,7 @@ func BenchmarkDecodeClassify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if k, err := Classify(ev.Fields); err != nil || k != RecordDone {
+		if k, err := Classify(ev.Fields()); err != nil || k != RecordDone {
 			b.Fatal(err)
 		}
 	}

@@ -27,9 +27,11 @@ func (e *Event) KeyFields() []KeyField {
 		return nil
 	}
 	out := make([]KeyField, 0, len(info.KeyFields))
+	at := 0 // (see members.from)
 	for _, name := range info.KeyFields {
-		v, ok := e.Fields[name]
-		if !ok {
+		var v any
+		var ok bool
+		if v, ok, at = e.top.from(at, name); !ok {
 			continue
 		}
 		var s string

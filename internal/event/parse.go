@@ -28,8 +28,17 @@ import (
 // from the root (at most maxDuplicates of them; more counts the rest). The
 // tree keeps a duplicated key's last value, as encoding/json does.
 func fastDecode(b []byte, s string) (v any, dups [][]string, more int, ok bool) {
+	if ms, isObject, dups, more, ok := fastDecodeBody(b, s); isObject {
+		if !ok {
+			return nil, nil, 0, false
+		}
+		return ms.toMap(), dups, more, true
+	}
 	p := parser{b: b, s: s, reg: table()}
 	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == '{' {
+		return nil, nil, 0, false // (an object fastDecodeBody refused)
+	}
 	v, ok = p.value(0)
 	if !ok {
 		return nil, nil, 0, false
@@ -39,6 +48,26 @@ func fastDecode(b []byte, s string) (v any, dups [][]string, more int, ok bool) 
 		return nil, nil, 0, false
 	}
 	return v, p.dups, p.moreDups, true
+}
+
+// fastDecodeBody is fastDecode of a body, whose object's top level it
+// keeps as members (see members); isObject says whether b starts with an
+// object (ok is false when it holds anything else: Decode's fallback says
+// what).
+func fastDecodeBody(b []byte, s string) (ms members, isObject bool, dups [][]string, more int, ok bool) {
+	p := parser{b: b, s: s, reg: table()}
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '{' {
+		return nil, false, nil, 0, false
+	}
+	if ms, ok = p.topObject(); !ok {
+		return nil, true, nil, 0, false
+	}
+	p.ws()
+	if p.i != len(p.b) {
+		return nil, true, nil, 0, false
+	}
+	return ms, true, p.dups, p.moreDups, true
 }
 
 // maxDuplicates bounds the duplicated keys one body records: a hostile body

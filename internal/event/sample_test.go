@@ -51,8 +51,8 @@ func TestApplyPushURL(t *testing.T) {
 	}
 	body, _ := Sample(PublishStarted, s)
 	ev, _ := Decode(body)
-	if pp, _ := ev.Fields["pushParams"].(map[string]any); pp["auth_key"] != "x" || len(pp) != 3 {
-		t.Errorf("pushParams %v", ev.Fields["pushParams"])
+	if pp, _ := ev.Fields()["pushParams"].(map[string]any); pp["auth_key"] != "x" || len(pp) != 3 {
+		t.Errorf("pushParams %v", ev.Fields()["pushParams"])
 	}
 	for _, bad := range []string{"rtmp://push.example.com/live", "/live/1", "rtmp://h/app/"} {
 		if err := (&Stream{}).ApplyPushURL(bad); err == nil {

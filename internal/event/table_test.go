@@ -108,12 +108,12 @@ func TestSchemaDocument(t *testing.T) {
 	}
 	for _, k := range KindNames() {
 		ev, _ := Decode(Fixture(Kind(k)))
-		if err := sch.Validate(ev.Fields); err != nil {
+		if err := sch.Validate(ev.Fields()); err != nil {
 			t.Errorf("%s: %v", k, err)
 		}
 	}
 	ev, _ := Decode([]byte(`{"event":"publish_done"}`))
-	if sch.Validate(ev.Fields) == nil {
+	if sch.Validate(ev.Fields()) == nil {
 		t.Error("a body with nothing but an event passed")
 	}
 	m := SchemaDocument()

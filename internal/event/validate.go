@@ -54,7 +54,7 @@ func checkDecoded(ev *Event, err error, opts Options) (*Event, Findings) {
 	if err != nil {
 		return nil, Findings{err.(*DecodeError).Finding}
 	}
-	k, err := Classify(ev.Fields)
+	k, err := ev.classify()
 	if err != nil {
 		ce := err.(*ClassifyError)
 		return ev, Findings{{Path: ce.Path, Severity: Error, Code: CodeUnknownKind, Message: ce.Message}}
@@ -83,20 +83,25 @@ func Validate(ev *Event, opts Options) Findings {
 	// The kind's fields are looked up once, for conforms and for object.
 	var vals [maxLooked]any
 	var present [maxLooked]bool
-	fv := lookup(ev.Fields, info.Fields, vals[:0], present[:0])
+	body := fieldsOf{top: ev.top}
+	fv := lookup(body, info.Fields, vals[:0], present[:0])
 	if bodyConforms(info, fv) {
 		// Nothing for the schema to find (see fastpath.go).
 	} else if sch, err := compiledSchema(ev.Kind); err != nil {
 		v.add("", Error, CodeSchema, "internal error compiling the schema: %v", err)
-	} else if err := sch.Validate(ev.Fields); err != nil {
-		if ve, ok := err.(*jsonschema.ValidationError); ok {
-			v.schemaError(ev.Fields, ve)
-		} else {
-			v.add("", Error, CodeSchema, "%v", err)
+	} else {
+		// (The schema library reads a map: made for the bodies it runs on.)
+		doc := ev.Fields()
+		if err := sch.Validate(doc); err != nil {
+			if ve, ok := err.(*jsonschema.ValidationError); ok {
+				v.schemaError(doc, ve)
+			} else {
+				v.add("", Error, CodeSchema, "%v", err)
+			}
 		}
 	}
-	v.object(ev.Fields, info.Fields, info.Legacy, nil, &fv)
-	v.intervals(ev.Fields)
+	v.object(body, info.Fields, info.Legacy, nil, &fv)
+	v.intervals(body)
 	v.duplicates(ev)
 	fs := v.result()
 	if opts.Strict {
@@ -446,7 +451,7 @@ func init() {
 // that a schema cannot: drift, padding, negatives, timestamps, URLs, unknown
 // and legacy names.
 // fv, when not nil, holds fields' values in obj, looked up already.
-func (v *validator) object(obj map[string]any, fields []Field, legacy map[string]string, at []string, fv *fieldValues) {
+func (v *validator) object(obj fieldsOf, fields []Field, legacy map[string]string, at []string, fv *fieldValues) {
 	known := 0
 	for i := range fields {
 		f := &fields[i]
@@ -455,20 +460,20 @@ func (v *validator) object(obj map[string]any, fields []Field, legacy map[string
 		if fv != nil {
 			val, ok = fv.get(i)
 		} else {
-			val, ok = obj[f.Name]
+			val, ok = obj.get(f.Name)
 		}
 		if ok {
 			known++
 			v.value(f, val, place{at, f.Name})
 		}
 	}
-	if known == len(obj) {
+	if known == obj.len() {
 		return // no name to look up: every one is a field of the kind
 	}
 	// Legacy names: few, each checked as the field it stands for.
 	olds := make([]string, 0, len(legacy))
 	for old := range legacy {
-		if _, ok := obj[old]; ok {
+		if _, ok := obj.get(old); ok {
 			olds = append(olds, old)
 		}
 	}
@@ -479,29 +484,30 @@ func (v *validator) object(obj map[string]any, fields []Field, legacy map[string
 		v.add(p.path(), Warning, CodeLegacyField, "%q is the name in the spec's table; its sample and the service use %q", name, target)
 		if f := fieldAt(fields, []string{target}); f != nil {
 			// The schema does not know legacy names: check the type here.
-			if f.Numeric && !isNumeric(obj[name]) {
-				v.add(p.path(), Error, CodeNotNumber, "%s cannot be read as a number", shortJSON(obj[name]))
+			val, _ := obj.get(name)
+			if f.Numeric && !isNumeric(val) {
+				v.add(p.path(), Error, CodeNotNumber, "%s cannot be read as a number", shortJSON(val))
 			}
-			v.value(f, obj[name], p)
+			v.value(f, val, p)
 		}
 	}
 	// Unknown names: a body may hold any number of them. Only the first
 	// ones by name (as many as can be reported) are looked at further;
 	// the rest are counted.
-	if known+len(olds) == len(obj) {
+	if known+len(olds) == obj.len() {
 		return
 	}
 	first := bounded[string]{k: v.max, less: func(a, b string) bool { return a < b }}
 	n := 0
-	for name := range obj {
+	obj.each(func(name string) {
 		if _, isLegacy := legacy[name]; isLegacy || hasField(fields, name) {
-			continue
+			return
 		}
 		n++
 		if first.wouldKeep(name) {
 			first.offer(name)
 		}
-	}
+	})
 	names := first.sorted()
 	v.drop(CodeUnknownField, Warning, n-len(names))
 	for _, name := range names {
@@ -557,7 +563,7 @@ func (v *validator) value(f *Field, val any, p place) {
 		loc := child(p.at, p.name)
 		for i, it := range items {
 			if m, ok := it.(map[string]any); ok {
-				v.object(m, f.Items, nil, child(loc, strconv.Itoa(i)), nil)
+				v.object(fieldsOf{m: m}, f.Items, nil, child(loc, strconv.Itoa(i)), nil)
 			}
 		}
 	}
@@ -713,13 +719,14 @@ func (v *validator) unexpected(f *Field, s string, p place) {
 
 // intervals checks that the kind's pairs of times are in order, in the
 // body (also under their legacy names) or in each object of an array.
-func (v *validator) intervals(f map[string]any) {
+func (v *validator) intervals(f fieldsOf) {
 	for i, iv := range v.info.Intervals {
 		if iv.In != "" {
-			spans, _ := f[iv.In].([]any)
+			in, _ := f.get(iv.In)
+			spans, _ := in.([]any)
 			for i, s := range spans {
 				if m, ok := s.(map[string]any); ok {
-					v.order(m, iv.Begin, iv.End, pointer(iv.In, strconv.Itoa(i)))
+					v.order(fieldsOf{m: m}, iv.Begin, iv.End, pointer(iv.In, strconv.Itoa(i)))
 				}
 			}
 			continue
@@ -731,17 +738,19 @@ func (v *validator) intervals(f map[string]any) {
 	}
 }
 
-func (v *validator) order(obj map[string]any, begin, end, at string) {
-	bi, okb := intOf(obj[begin])
-	ei, oke := intOf(obj[end])
+func (v *validator) order(obj fieldsOf, begin, end, at string) {
+	bv, _ := obj.get(begin)
+	ev, _ := obj.get(end)
+	bi, okb := intOf(bv)
+	ei, oke := intOf(ev)
 	if okb && oke {
 		if ei < bi {
 			v.add(at+"/"+end, Error, CodeTimeOrder, "%s (%d) is before %s (%d)", end, ei, begin, bi)
 		}
 		return
 	}
-	b, okb := ratOf(obj[begin])
-	e, oke := ratOf(obj[end])
+	b, okb := ratOf(bv)
+	e, oke := ratOf(ev)
 	if okb && oke && e.Cmp(b) < 0 {
 		v.add(at+"/"+end, Error, CodeTimeOrder, "%s (%s) is before %s (%s)", end, e.RatString(), begin, b.RatString())
 	}

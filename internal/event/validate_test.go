@@ -55,7 +55,7 @@ func TestClassify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := Classify(ev.Fields)
+			got, err := Classify(ev.Fields())
 			if got != tt.want {
 				t.Errorf("kind = %q, want %q", got, tt.want)
 			}
@@ -212,7 +212,7 @@ func TestDecodeKeepsDigitsAndBytes(t *testing.T) {
 	if string(ev.Raw) != string(raw) {
 		t.Error("raw bytes changed")
 	}
-	if _, ok := ev.Fields["x"].(map[string]any); !ok {
+	if _, ok := ev.Fields()["x"].(map[string]any); !ok {
 		t.Error("unknown field x not kept")
 	}
 }
