@@ -56,10 +56,33 @@ type Record struct {
 	Truncated bool `json:"truncated,omitempty"`
 	// Redacted is set when secrets were masked (listen --redact): the
 	// header, target and body are then not exactly what arrived.
-	Redacted bool           `json:"redacted,omitempty"`
-	Kind     event.Kind     `json:"kind,omitempty"`
+	Redacted bool       `json:"redacted,omitempty"`
+	Kind     event.Kind `json:"kind,omitempty"`
+	// KindSeal binds Kind to Body (event.Seal; 0: none): a replay takes
+	// Kind as it is while the seal holds (SealedKind). Set by SealKind.
+	KindSeal uint32         `json:"kind_seal,omitempty"`
 	Findings event.Findings `json:"findings,omitempty"`
 	Answer   Answer         `json:"answer"`
+}
+
+// SealKind seals the record's kind to its body (KindSeal), or unseals it
+// when there is nothing to seal: no kind, or a body that is not what
+// arrived (cut short, or with secrets masked, which are not what was
+// classified) or not held as text.
+func (r *Record) SealKind() {
+	r.KindSeal = 0
+	if r.Kind != "" && !r.Truncated && !r.Redacted && r.Encoding == "" {
+		r.KindSeal = event.Seal(r.Kind, r.Body)
+	}
+}
+
+// SealedKind is the record's kind when its seal holds: Classify would find
+// that kind in the body the record holds.
+func (r *Record) SealedKind() (event.Kind, bool) {
+	if r.KindSeal == 0 || r.Kind == "" || r.Truncated || r.Redacted || r.Encoding != "" || event.Seal(r.Kind, r.Body) != r.KindSeal {
+		return "", false
+	}
+	return r.Kind, true
 }
 
 // Answer is what the listener answered.

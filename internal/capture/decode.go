@@ -174,7 +174,7 @@ func (d *decoder) object(f fields, field func(int) bool) bool {
 
 var recordFields = newFields("format", "seq", "time", "remote", "method", "target", "target_raw", "host", "host_raw",
 	"header", "header_raw", "trailer", "trailer_raw", "body", "encoding", "size", "truncated", "redacted", "kind",
-	"findings", "answer")
+	"kind_seal", "findings", "answer")
 
 func (d *decoder) record(r *Record) bool {
 	return d.object(recordFields, func(k int) bool {
@@ -225,6 +225,11 @@ func (d *decoder) record(r *Record) bool {
 			var s string
 			s, ok = d.str()
 			r.Kind = event.Kind(s)
+		case "kind_seal":
+			var n int64
+			neg := d.i < len(d.b) && d.b[d.i] == '-' // (as seq's)
+			n, ok = d.integer()
+			r.KindSeal, ok = uint32(n), ok && !neg && n <= 1<<32-1
 		case "findings":
 			r.Findings, ok = d.findings()
 		case "answer":

@@ -59,6 +59,8 @@ func TestDecodeDeclinesWhatItIsNotSureOf(t *testing.T) {
 		"{\"body\":\"\xff\"}",
 		`{"time":"\u0032026-03-28T10:58:55Z"}`,
 		`{"seq":1} x`,
+		`{"kind_seal":-1}`,
+		`{"kind_seal":4294967296}`,
 	} {
 		if r, ok := decodeRecord([]byte(line)); ok {
 			t.Errorf("%s: decoded as %+v, want it declined", line, r)
@@ -74,6 +76,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"format":"livecb.capture.v1","seq":18446744073709551615,"findings":[],"header":{},"answer":{"forwarded":{"latency_ms":-0.5e-3}}}`))
 	f.Add([]byte(`{"body":"\ud83d\ude00\ud800x\u00e9\/\b"}`))
+	f.Add([]byte(`{"kind":"record_done","kind_seal":4294967296}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		got, ok := decodeRecord(line)
 		if !ok {

@@ -108,6 +108,10 @@ func appendRecord(dst []byte, r *Record) ([]byte, error) {
 		dst = append(dst, `,"kind":`...)
 		dst = appendString(dst, string(r.Kind))
 	}
+	if r.KindSeal != 0 {
+		dst = append(dst, `,"kind_seal":`...)
+		dst = strconv.AppendUint(dst, uint64(r.KindSeal), 10)
+	}
 	if len(r.Findings) > 0 {
 		dst = append(dst, `,"findings":`...)
 		dst = append(dst, lastFindings.Get(r.Findings)...)

@@ -35,7 +35,7 @@ func testRecords() []Record {
 		{},
 		{Time: at, Remote: "127.0.0.1:5000", Method: "POST", Target: "/cb?a=1&b=<2>", Host: "localhost:8080",
 			Header: http.Header{"Content-Type": {"application/json"}, "X-Empty": {}, "X-Nil": nil, "X-Many": {"1", "2", hostile}},
-			Body:   `{"event":"publish_done","streamName":"直播"}`, Size: 40, Kind: event.Snapshot, Answer: Answer{Status: 200}},
+			Body:   `{"event":"publish_done","streamName":"直播"}`, Size: 40, Kind: event.Snapshot, KindSeal: 4294967295, Answer: Answer{Status: 200}},
 		{Time: at.UTC(), Method: hostile, Target: hostile, Host: hostile, Header: http.Header{hostile: {hostile}},
 			Body: "/w==", Encoding: "base64", Size: 1 << 40, Truncated: true, Redacted: true,
 			Findings: event.Findings{{Path: "/a/0", Severity: event.Error, Code: "body_too_large", Message: hostile, Line: 3, Column: 7},

@@ -42,6 +42,8 @@ type registry struct {
 	// glanced are the top-level names Classify and Identity read ("event",
 	// the kinds' markers, the stream's identity): Glance decodes only them.
 	glanced nameSet
+	// classifier sums up what Classify reads of the table (see Seal).
+	classifier uint32
 
 	// The compiled schemas, built on first validation that needs them.
 	compileOnce sync.Once
@@ -229,6 +231,7 @@ func build(kinds []KindInfo, fams []FamilyInfo) (*registry, error) {
 	for _, k := range ordered {
 		r.order = append(r.order, k.Kind)
 	}
+	r.classifier = classifierSum(r.kinds)
 	return r, nil
 }
 

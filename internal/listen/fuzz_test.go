@@ -58,6 +58,11 @@ func FuzzServe(f *testing.F) {
 				if statuses[i] != rec.Answer.Status {
 					t.Fatalf("request %d answered %d, its record says %d", i+1, statuses[i], rec.Answer.Status)
 				}
+				// A kind is sealed to the body held, exactly when it is
+				// the body that arrived, as text (event.Seal).
+				if _, ok := rec.SealedKind(); ok != (rec.Kind != "" && !rec.Redacted && !rec.Truncated && rec.Encoding == "") {
+					t.Fatalf("request %d: kind %q, redacted %v, truncated %v, encoding %q: seal %d holds: %v", i+1, rec.Kind, rec.Redacted, rec.Truncated, rec.Encoding, rec.KindSeal, ok)
+				}
 				switch rec.Answer.Status {
 				case 200, 400, 405, 413:
 				default:

@@ -456,6 +456,7 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	if s.opts.Redact {
 		redactRecord(rec, b.data)
 	}
+	rec.SealKind() // (for a replay: see event.Seal)
 
 	var line *[]byte
 	if s.opts.Render != nil {

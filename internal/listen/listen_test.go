@@ -145,6 +145,16 @@ func TestCapturesBodiesExactlyBeforeAnswering(t *testing.T) {
 	if recs[0].Kind != event.RecordDone || len(recs[0].Findings) != 0 {
 		t.Errorf("valid record_done: kind %q findings %v", recs[0].Kind, recs[0].Findings)
 	}
+	// Its kind is sealed to its body, for a replay (event.Seal); the
+	// others have no kind to seal.
+	if k, ok := recs[0].SealedKind(); !ok || k != event.RecordDone {
+		t.Errorf("record_done: sealed kind %q (%v), seal %d", k, ok, recs[0].KindSeal)
+	}
+	for _, r := range recs[1:] {
+		if r.KindSeal != 0 {
+			t.Errorf("record %d (kind %q): sealed (%d)", r.Seq, r.Kind, r.KindSeal)
+		}
+	}
 	if recs[1].Encoding != "base64" || strings.Join(codes(recs[1].Findings), ",") != "error:invalid_utf8" {
 		t.Errorf("invalid UTF-8: encoding %q findings %v", recs[1].Encoding, codes(recs[1].Findings))
 	}

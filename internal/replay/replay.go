@@ -417,7 +417,7 @@ func (r *runner) handle(ctx context.Context, e entry) bool {
 		r.timeBase = it.Time
 	}
 
-	g, decoded, findings := r.check(it.Body)
+	g, decoded, findings := r.check(it)
 	kind := g.Kind
 	o.Kind = kind
 	r.sum.Read++
@@ -536,7 +536,18 @@ func notJSON(body []byte) error {
 // asks about its findings (--valid-only, --invalid-only): nothing else in
 // a replay reads them, and validating was a third of checking.
 // decoded is false for a body that is not one JSON object.
-func (r *runner) check(body []byte) (g event.Glimpse, decoded bool, fs event.Findings) {
+//
+// A capture record whose kind is sealed to its body (event.Seal) is not
+// read again when only its kind is wanted: its stream is, to route it by
+// family (no --to) or to filter by domain, app or stream.
+func (r *runner) check(it source.Item) (g event.Glimpse, decoded bool, fs event.Findings) {
+	f := &r.opts.Filter
+	if it.Capture != nil && r.opts.To != "" && f.Domain == "" && f.App == "" && f.Stream == "" && !f.ValidOnly && !f.InvalidOnly {
+		if k, ok := it.Capture.SealedKind(); ok {
+			return event.Glimpse{Kind: k}, true, nil
+		}
+	}
+	body := it.Body
 	if r.opts.Filter.ValidOnly || r.opts.Filter.InvalidOnly {
 		ev, fs := event.Check(body, event.Options{})
 		if ev == nil {

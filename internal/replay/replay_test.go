@@ -81,6 +81,11 @@ func writeCapture(t testing.TB, name string, recs ...capRec) string {
 		r := &capture.Record{Time: c.at, Method: "POST", Target: c.target, Remote: "127.0.0.1:5000",
 			Header: http.Header{"Content-Type": {c.ct}}, Size: int64(len(c.body))}
 		r.SetBody([]byte(c.body))
+		// Classified and sealed, as the listener writes its records.
+		if ev, _ := event.Check([]byte(c.body), event.Options{}); ev != nil {
+			r.Kind = ev.Kind
+		}
+		r.SealKind()
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
 		}
@@ -599,5 +604,62 @@ func TestPreservePathKeepsTheExactTarget(t *testing.T) {
 	got := rv.requests()
 	if sum.Answered != 1 || len(got) != 1 || got[0].Path != "/cb/\xff" || got[0].Query != "a=\xfe" {
 		t.Fatalf("%+v: %+v", sum, got)
+	}
+}
+
+// TestSealedKindsHoldOnlyForTheirBodies: a capture record's kind is taken
+// as it is while its seal holds (event.Seal); a body edited since, or a
+// kind, is read again, and shows the kind the body is. (The record with a
+// seal made for a kind its body is not shows that kind: the seal, not the
+// body, is what was read, which is what makes the edited ones' a test.)
+func TestSealedKindsHoldOnlyForTheirBodies(t *testing.T) {
+	rv := newReceiver(t)
+	sealed := func(kind event.Kind, body string) capture.Record {
+		r := capture.Record{Time: t0, Method: "POST", Target: "/cb", Header: http.Header{"Content-Type": {"application/json"}}, Size: int64(len(body)), Kind: kind}
+		r.SetBody([]byte(body))
+		r.SealKind()
+		return r
+	}
+	started := string(event.Fixture(event.PublishStarted))
+	asIs := sealed(event.PublishDone, done)
+	// The body edited after the capture: its kind and seal say publish_done.
+	edited := sealed(event.PublishDone, done)
+	edited.SetBody([]byte(started))
+	// The kind edited after the capture, the body as it was.
+	relabeled := sealed(event.PublishDone, done)
+	relabeled.Kind = event.Snapshot
+	// A seal made for a kind the body is not: taken at its word.
+	forged := sealed(event.Snapshot, done)
+	// Redacted: never sealed, read again.
+	masked := sealed(event.PublishDone, done)
+	masked.Redacted = true
+	masked.SealKind()
+	if masked.KindSeal != 0 {
+		t.Fatalf("a redacted record was sealed: %d", masked.KindSeal)
+	}
+	var lines []byte
+	for i, r := range []capture.Record{asIs, edited, relabeled, forged, masked} {
+		r.Format = capture.Format
+		enc, err := capture.Encode(&r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = capture.AppendLine(lines, uint64(i+1), enc)
+	}
+	path := writeFile(t, "cap.ndjson", string(lines))
+	_, outs := run(t, Options{Inputs: inputs(path), To: rv.URL + "/cb", MaxInFlight: 1})
+	want := []event.Kind{event.PublishDone, event.PublishStarted, event.PublishDone, event.Snapshot, event.PublishDone}
+	if len(outs) != len(want) {
+		t.Fatalf("%d outcomes, want %d", len(outs), len(want))
+	}
+	for i, o := range outs {
+		if o.Kind != want[i] {
+			t.Errorf("record %d: kind %q, want %q", i+1, o.Kind, want[i])
+		}
+	}
+	// Sent as they are, whatever their kind.
+	got := rv.requests()
+	if len(got) != 5 || string(got[1].Body) != started || string(got[3].Body) != done {
+		t.Fatalf("bodies sent: %d, not as captured", len(got))
 	}
 }
