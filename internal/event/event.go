@@ -78,7 +78,21 @@ type Identity struct {
 
 // Identity returns the publishDomain, appName and streamName of the event.
 func (e *Event) Identity() Identity {
-	return Identity{Domain: e.String(identityFields[0]), App: e.String(identityFields[1]), Stream: e.String(identityFields[2])}
+	if e == nil {
+		return Identity{}
+	}
+	// (Looked up in turn, each from where the last was found: a body
+	// names them one after the other.)
+	var id Identity
+	at := 0
+	for i, s := range [...]*string{&id.Domain, &id.App, &id.Stream} {
+		var v any
+		var ok bool
+		if v, ok, at = e.top.from(at, identityFields[i]); ok {
+			*s, _ = v.(string)
+		}
+	}
+	return id
 }
 
 // identityFields name a stream: its domain, app and stream name.
