@@ -17,16 +17,17 @@ import (
 //
 // Raw holds the bytes exactly as received, never to be written (they may
 // be a string's: DecodeString); nothing in livecb re-encodes an
-// Event unless it means to change it (see Set). Fields holds the decoded
-// object with every field, known or not; numbers are json.Number so they keep
-// their exact digits (ids beyond 2^53 survive).
+// Event unless it means to change it (see Set). Its top-level members
+// (Field, and Fields for them as a map) are the decoded object with every
+// field, known or not; numbers are json.Number so they keep their exact
+// digits (ids beyond 2^53 survive).
 type Event struct {
 	Raw  []byte
 	Kind Kind
 	// top is the body's object: its members by name (see members).
 	top members
 	// Duplicates are the JSON Pointers of the keys an object of Raw holds
-	// more than once (Fields has the last value, as encoding/json keeps),
+	// more than once (Field has the last value, as encoding/json keeps),
 	// each once, at most maxDuplicates; MoreDuplicates counts the rest.
 	Duplicates     []string
 	MoreDuplicates int
