@@ -46,3 +46,41 @@ func TestSealBindsKindBodyAndTable(t *testing.T) {
 		t.Error("kinds in another order, the same sum")
 	}
 }
+
+// TestClassifyRulesArePinnedToTheirSum: what classify makes of bodies that
+// exercise each of its rules (an event with and without a kind's markers,
+// white space around it, markers without an event, none of them, an event
+// of another type). A change to classify that fails this test changes how
+// bodies are read: bump classifySum (seal.go), so that the seals of
+// records written before no longer hold, then update the kinds here.
+func TestClassifyRulesArePinnedToTheirSum(t *testing.T) {
+	if classifySum != "livecb classify 1" {
+		t.Fatalf("classifySum is %q: update this test's expectations to what classify now does, and its name here", classifySum)
+	}
+	for _, c := range []struct {
+		body string
+		want Kind
+	}{
+		{`{"event":"record_done"}`, RecordDone},
+		{`{"event":" record_done\n"}`, RecordDone},
+		{`{"event":"record_done","taskExternalId":"1"}`, TaskRecordDone},
+		{`{"event":"record_done","group":[]}`, TaskRecordDone},
+		{`{"event":"publish_started","snapshotTime":1}`, PublishStarted},
+		{`{"event":"publish_done"}`, PublishDone},
+		{`{"snapshotTime":1}`, Snapshot},
+		{`{"module":"x"}`, Quality},
+		{`{"module":"x","snapshotTime":1}`, Snapshot}, // (the first kind in the table's order)
+		{`{"snapshotTime":1,"module":"x"}`, Snapshot},
+		{`{"event":"snapshot","snapshotTime":1}`, ""},
+		{`{"event":1,"snapshotTime":1}`, ""},
+		{`{"streamName":"a"}`, ""},
+	} {
+		ev, err := Decode([]byte(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := ev.classify(); got != c.want {
+			t.Errorf("%s: classify says %q, pinned %q: classify reads bodies otherwise; bump classifySum in seal.go", c.body, got, c.want)
+		}
+	}
+}
