@@ -120,9 +120,11 @@ func (p *parser) topObject() (members, bool) {
 	base := p.top
 	// sigs are the signatures of the names read, to spot one given twice
 	// without a map: a body's dozen names cost a few dozen comparisons of
-	// two numbers. (Past maxSigs, a map: a hostile body may hold
-	// thousands of names.)
+	// two numbers, and fewer with seen, a bit a signature, which tells
+	// most new names from the ones read without comparing any. (Past
+	// maxSigs, a map: a hostile body may hold thousands of names.)
 	var sigs [maxSigs]uint32
+	var seen uint64
 	twice := false
 	for {
 		key, ok := p.member()
@@ -139,12 +141,16 @@ func (p *parser) topObject() (members, bool) {
 		}
 		if n := p.top - base; !twice && n < maxSigs {
 			sig := signature(key)
-			for i, s := range sigs[:n] {
-				if s == sig && p.pair(base+i).key == key {
-					twice = true
-					break
+			bit := uint64(1) << (sig * 0x9e3779b1 >> 26)
+			if seen&bit != 0 {
+				for i, s := range sigs[:n] {
+					if s == sig && p.pair(base+i).key == key {
+						twice = true
+						break
+					}
 				}
 			}
+			seen |= bit
 			sigs[n] = sig
 		} else {
 			twice = true // (checked below, with a map)
