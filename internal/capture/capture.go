@@ -71,7 +71,7 @@ type Record struct {
 // classified) or not held as text.
 func (r *Record) SealKind() {
 	r.KindSeal = 0
-	if r.Kind != "" && !r.Truncated && !r.Redacted && r.Encoding == "" {
+	if r.sealable() {
 		r.KindSeal = event.Seal(r.Kind, r.Body)
 	}
 }
@@ -79,10 +79,15 @@ func (r *Record) SealKind() {
 // SealedKind is the record's kind when its seal holds: Classify would find
 // that kind in the body the record holds.
 func (r *Record) SealedKind() (event.Kind, bool) {
-	if r.KindSeal == 0 || r.Kind == "" || r.Truncated || r.Redacted || r.Encoding != "" || event.Seal(r.Kind, r.Body) != r.KindSeal {
+	if r.KindSeal == 0 || !r.sealable() || event.Seal(r.Kind, r.Body) != r.KindSeal {
 		return "", false
 	}
 	return r.Kind, true
+}
+
+// sealable says whether the record has a kind to seal to its body.
+func (r *Record) sealable() bool {
+	return r.Kind != "" && !r.Truncated && !r.Redacted && r.Encoding == ""
 }
 
 // Answer is what the listener answered.

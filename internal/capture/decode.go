@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -183,10 +184,7 @@ func (d *decoder) record(r *Record) bool {
 		case "format":
 			r.Format, ok = d.str()
 		case "seq":
-			var n int64
-			neg := d.i < len(d.b) && d.b[d.i] == '-' // (even -0: encoding/json refuses it for a uint64)
-			n, ok = d.integer()
-			r.Seq, ok = uint64(n), ok && !neg
+			r.Seq, ok = d.unsigned(math.MaxInt64)
 		case "time":
 			ok = d.time(r)
 		case "remote":
@@ -226,10 +224,9 @@ func (d *decoder) record(r *Record) bool {
 			s, ok = d.str()
 			r.Kind = event.Kind(s)
 		case "kind_seal":
-			var n int64
-			neg := d.i < len(d.b) && d.b[d.i] == '-' // (as seq's)
-			n, ok = d.integer()
-			r.KindSeal, ok = uint32(n), ok && !neg && n <= 1<<32-1
+			var n uint64
+			n, ok = d.unsigned(math.MaxUint32)
+			r.KindSeal = uint32(n)
 		case "findings":
 			r.Findings, ok = d.findings()
 		case "answer":
@@ -416,6 +413,15 @@ func (d *decoder) boolean() (bool, bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// unsigned reads an integer for an unsigned field, up to limit (which
+// integer's int64 bounds): no sign, not even -0, which encoding/json
+// refuses for one.
+func (d *decoder) unsigned(limit uint64) (uint64, bool) {
+	neg := d.i < len(d.b) && d.b[d.i] == '-'
+	n, ok := d.integer()
+	return uint64(n), ok && !neg && uint64(n) <= limit
 }
 
 // integer reads an integer as JSON writes one (-?(0|[1-9][0-9]*)), within

@@ -61,29 +61,20 @@ func (fv fieldValues) get(i int) (any, bool) { return fv.vals[i], fv.present[i] 
 // with more fields makes lookup allocate.
 const maxLooked = 32
 
-// lookup looks fields up in obj, appending to vals and present.
+// lookup looks fields up in obj, appending to vals and present. (In a
+// body's members, each is looked for from the member after the last found:
+// see members.from.)
 func lookup(obj fieldsOf, fields []Field, vals []any, present []bool) fieldValues {
 	fv := fieldValues{vals: vals, present: present}
-	if obj.m == nil {
-		return lookupMembers(obj.top, fields, fv)
-	}
-	for i := range fields {
-		v, ok := obj.m[fields[i].Name]
-		fv.vals, fv.present = append(fv.vals, v), append(fv.present, ok)
-		if ok {
-			fv.n++
-		}
-	}
-	return fv
-}
-
-// lookupMembers is lookup in a body's members (see members.from).
-func lookupMembers(ms members, fields []Field, fv fieldValues) fieldValues {
 	at := 0
 	for i := range fields {
 		var v any
 		var ok bool
-		v, ok, at = ms.from(at, fields[i].Name)
+		if obj.m != nil {
+			v, ok = obj.m[fields[i].Name]
+		} else {
+			v, ok, at = obj.top.from(at, fields[i].Name)
+		}
 		fv.vals, fv.present = append(fv.vals, v), append(fv.present, ok)
 		if ok {
 			fv.n++

@@ -16,7 +16,7 @@ import (
 // bench/README.md. Objects within a body stay maps.
 type members []pair
 
-// get is a member's value by name.
+// get is a member's value by name (from, looking from the first).
 func (ms members) get(name string) (any, bool) {
 	for i := range ms {
 		if ms[i].key == name {
@@ -114,75 +114,54 @@ func signature(name string) uint32 {
 // topObject reads the body's object (at p.i) as object does, into
 // members instead of a map.
 func (p *parser) topObject() (members, bool) {
-	if p.open('}') {
-		return members{}, true
+	base, ok := p.members(1)
+	if !ok {
+		return nil, false
 	}
-	base := p.top
-	// sigs are the signatures of the names read, to spot one given twice
-	// without a map: a body's dozen names cost a few dozen comparisons of
-	// two numbers, and fewer with seen, a bit a signature, which tells
-	// most new names from the ones read without comparing any. (Past
-	// maxSigs, a map: a hostile body may hold thousands of names.)
-	var sigs [maxSigs]uint32
-	var seen uint64
-	twice := false
-	for {
-		key, ok := p.member()
-		if !ok {
-			return nil, false
-		}
-		mark := len(p.dups)
-		v, ok := p.value(1)
-		if !ok {
-			return nil, false
-		}
-		if len(p.dups) > mark {
-			p.within(mark, key)
-		}
-		if n := p.top - base; !twice && n < maxSigs {
-			sig := signature(key)
-			bit := uint64(1) << (sig * 0x9e3779b1 >> 26)
-			if seen&bit != 0 {
-				for i, s := range sigs[:n] {
-					if s == sig && p.pair(base+i).key == key {
-						twice = true
-						break
-					}
-				}
-			}
-			seen |= bit
-			sigs[n] = sig
-		} else {
-			twice = true // (checked below, with a map)
-		}
-		if p.top < len(p.pairs) {
-			p.pairs[p.top] = pair{key, v}
-		} else {
-			p.more = append(p.more, pair{key, v})
-		}
-		p.top++
-		switch p.next('}') {
-		case afterMore:
-		case afterEnd:
-			var ms members
-			if twice {
-				ms = p.unique(base)
-			} else {
-				ms = make(members, p.top-base)
-				for i := range ms {
-					ms[i] = p.pair(base + i)
-				}
-			}
-			p.top = base
-			p.more = p.more[:max(base-len(p.pairs), 0)]
-			return ms, true
-		default:
-			return nil, false
+	var ms members
+	if p.twice(base) {
+		ms = p.unique(base)
+	} else {
+		ms = make(members, p.top-base)
+		for i := range ms {
+			ms[i] = p.pair(base + i)
 		}
 	}
+	p.pop(base)
+	return ms, true
 }
 
-// maxSigs is how many names topObject compares without a map.
+// twice reports whether the object whose members start at base may give a
+// name twice (unique then says for sure), without a map: the names'
+// signatures are compared, a body's dozen names costing a few dozen
+// comparisons of two numbers, and fewer with seen, a bit a signature,
+// which tells most new names from the ones before without comparing any.
+// (Past maxSigs names, maybe: a hostile body may hold thousands.)
+func (p *parser) twice(base int) bool {
+	n := p.top - base
+	if n > maxSigs {
+		return true
+	}
+	var sigs [maxSigs]uint32
+	var seen uint64
+	for i := range n {
+		key := p.pair(base + i).key
+		sig := signature(key)
+		bit := uint64(1) << (sig * 0x9e3779b1 >> 26)
+		if seen&bit != 0 {
+			for j, s := range sigs[:i] {
+				if s == sig && p.pair(base+j).key == key {
+					return true
+				}
+			}
+		}
+		seen |= bit
+		sigs[i] = sig
+	}
+	return false
+}
+
+// maxSigs is how many names twice compares without a map.
 const maxSigs = 64
 
 // unique makes the members of the object whose members start at base,

@@ -36,9 +36,6 @@ func fastDecode(b []byte, s string) (v any, dups [][]string, more int, ok bool) 
 	}
 	p := parser{b: b, s: s, reg: table()}
 	p.ws()
-	if p.i < len(p.b) && p.b[p.i] == '{' {
-		return nil, nil, 0, false // (an object fastDecodeBody refused)
-	}
 	v, ok = p.value(0)
 	if !ok {
 		return nil, nil, 0, false
@@ -166,19 +163,42 @@ func (p *parser) object(depth int) (any, bool) {
 	if depth > maxDepth {
 		return nil, false
 	}
-	if p.open('}') {
-		return map[string]any{}, true
+	base, ok := p.members(depth)
+	if !ok {
+		return nil, false
 	}
-	base := p.top
+	// Made at its size: a map grown member by member (a body has 7 to 13)
+	// is made twice and rehashed, and a size hint of a guess (16 was)
+	// makes a table of 32 slots.
+	m := make(map[string]any, p.top-base)
+	for i := base; i < p.top; i++ {
+		kv := p.pair(i)
+		m[kv.key] = kv.val // (a name twice: the last, as encoding/json)
+	}
+	if len(m) < p.top-base {
+		p.duplicated(base)
+	}
+	p.pop(base)
+	return m, true
+}
+
+// members reads the members of the object at p.i onto the stack of pairs,
+// from base on (values at depth), for object and topObject to make the
+// object of; false when it is no JSON object.
+func (p *parser) members(depth int) (base int, ok bool) {
+	base = p.top
+	if p.open('}') {
+		return base, true
+	}
 	for {
 		key, ok := p.member()
 		if !ok {
-			return nil, false
+			return base, false
 		}
 		mark := len(p.dups)
 		v, ok := p.value(depth)
 		if !ok {
-			return nil, false
+			return base, false
 		}
 		if len(p.dups) > mark {
 			p.within(mark, key)
@@ -192,24 +212,17 @@ func (p *parser) object(depth int) (any, bool) {
 		switch p.next('}') {
 		case afterMore:
 		case afterEnd:
-			// Made at its size: a map grown member by member (a body has
-			// 7 to 13) is made twice and rehashed, and a size hint of a
-			// guess (16 was) makes a table of 32 slots.
-			m := make(map[string]any, p.top-base)
-			for i := base; i < p.top; i++ {
-				kv := p.pair(i)
-				m[kv.key] = kv.val // (a name twice: the last, as encoding/json)
-			}
-			if len(m) < p.top-base {
-				p.duplicated(base)
-			}
-			p.top = base
-			p.more = p.more[:max(base-len(p.pairs), 0)]
-			return m, true
+			return base, true
 		default:
-			return nil, false
+			return base, false
 		}
 	}
+}
+
+// pop takes the members from base on off the stack.
+func (p *parser) pop(base int) {
+	p.top = base
+	p.more = p.more[:max(base-len(p.pairs), 0)]
 }
 
 // duplicated records the keys of the object whose members start at base

@@ -165,10 +165,8 @@ func appendWords(dst []byte, s string, i int) ([]byte, int) {
 	// (Each byte read makes at most two: at the top of a turn
 	// j-len(dst) <= 2*(i-i0), and a turn writes at most nine bytes from
 	// j, with i+8 <= end.)
-	dst = slices.Grow(dst, 2*(end-i))
-	d := dst[:cap(dst)]
-	j := len(dst)
-	src, out := unsafe.Pointer(unsafe.StringData(s)), unsafe.Pointer(unsafe.SliceData(d))
+	d, j, out := withRoom(dst, 2*(end-i))
+	src := unsafe.Pointer(unsafe.StringData(s))
 	for i+8 <= end {
 		x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(src, i))[:])
 		binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(out, j))[:], x)
@@ -197,6 +195,15 @@ func appendWords(dst []byte, s string, i int) ([]byte, int) {
 		i, j = i+k+1, j+k+2
 	}
 	return d[:j], i
+}
+
+// withRoom is dst with room for n more bytes, whole (d, to be cut back to
+// what was written), with the length of dst (j) and d's start (out), for
+// the word loops' writes through pointers.
+func withRoom(dst []byte, n int) (d []byte, j int, out unsafe.Pointer) {
+	dst = slices.Grow(dst, n)
+	d = dst[:cap(dst)]
+	return d, len(dst), unsafe.Pointer(unsafe.SliceData(d))
 }
 
 // wordsChunk is the most of a string appendWords takes at a time.

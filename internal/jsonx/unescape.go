@@ -3,7 +3,6 @@ package jsonx
 import (
 	"encoding/binary"
 	"math/bits"
-	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -121,10 +120,8 @@ func unescapeWords(dst, b []byte, i int) ([]byte, int) {
 	end := min(len(b), i+wordsChunk)
 	// (A byte read makes at most one: j-len(dst) <= i-i0 at the top of a
 	// turn, which writes eight bytes from j, with i+9 <= end.)
-	dst = slices.Grow(dst, end-i)
-	d := dst[:cap(dst)]
-	j := len(dst)
-	src, out := unsafe.Pointer(unsafe.SliceData(b)), unsafe.Pointer(unsafe.SliceData(d))
+	d, j, out := withRoom(dst, end-i)
+	src := unsafe.Pointer(unsafe.SliceData(b))
 	for i+9 <= end {
 		x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(src, i))[:])
 		binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(out, j))[:], x)

@@ -541,19 +541,18 @@ func notJSON(body []byte) error {
 // read again when only its kind is wanted: its stream is, to route it by
 // family (no --to) or to filter by domain, app or stream.
 func (r *runner) check(it source.Item) (g event.Glimpse, decoded bool, fs event.Findings) {
-	f := &r.opts.Filter
-	if it.Capture != nil && r.opts.To != "" && f.Domain == "" && f.App == "" && f.Stream == "" && !f.ValidOnly && !f.InvalidOnly {
-		if k, ok := it.Capture.SealedKind(); ok {
-			return event.Glimpse{Kind: k}, true, nil
-		}
-	}
-	body := it.Body
-	if r.opts.Filter.ValidOnly || r.opts.Filter.InvalidOnly {
+	body, f := it.Body, &r.opts.Filter
+	if f.ValidOnly || f.InvalidOnly {
 		ev, fs := event.Check(body, event.Options{})
 		if ev == nil {
 			return event.Glimpse{}, false, fs
 		}
 		return event.Glimpse{Kind: ev.Kind, Identity: ev.Identity()}, true, fs
+	}
+	if it.Capture != nil && r.opts.To != "" && f.Domain == "" && f.App == "" && f.Stream == "" {
+		if k, ok := it.Capture.SealedKind(); ok {
+			return event.Glimpse{Kind: k}, true, nil
+		}
 	}
 	// (Its kind and stream: all the rest reads. An item's body is never
 	// written: its string's memory, not a copy.)
