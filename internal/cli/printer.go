@@ -231,7 +231,8 @@ func (pr *requestPrinter) render(dst []byte, r *listen.Request) []byte {
 		b = append(b, term.Sanitize(id.App)...)
 		b = append(b, '/')
 		b = append(b, term.Sanitize(id.Stream)...)
-		for _, kf := range r.Event.KeyFields() {
+		var kfs [event.MaxKeyFields]event.KeyField
+		for _, kf := range r.Event.AppendKeyFields(kfs[:0]) {
 			b = append(b, ' ')
 			b = append(b, kf.Name...)
 			b = append(b, '=')

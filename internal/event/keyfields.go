@@ -13,20 +13,26 @@ type KeyField struct {
 	Value string
 }
 
+// MaxKeyFields is the most KeyFields a kind has (the table is checked).
+const MaxKeyFields = 8
+
 // KeyFields returns the key fields of the event's kind (KindInfo.KeyFields)
 // that the body has, as text: strings as they are, numbers with their exact
 // digits, arrays as their length ("2 spans"), objects as compact JSON. A
 // listener prints them on its one line per callback; the values came from
 // the network and must be sanitised before they reach a terminal.
-func (e *Event) KeyFields() []KeyField {
+func (e *Event) KeyFields() []KeyField { return e.AppendKeyFields(nil) }
+
+// AppendKeyFields appends the KeyFields to out, so that a caller printing
+// a line per callback can keep them on its stack.
+func (e *Event) AppendKeyFields(out []KeyField) []KeyField {
 	if e == nil {
-		return nil
+		return out
 	}
 	info, ok := table().index[e.Kind]
 	if !ok {
-		return nil
+		return out
 	}
-	out := make([]KeyField, 0, len(info.KeyFields))
 	at := 0 // (see members.from)
 	for _, name := range info.KeyFields {
 		var v any

@@ -129,6 +129,11 @@ func TestRegisterRefusesInconsistentEntries(t *testing.T) {
 			k.Markers = []string{"module"}
 		}, `share the marker "module"`},
 		{"bad key field", func(k *event.KindInfo) { k.KeyFields = []string{"nope"} }, `key field "nope" is not one of its fields`},
+		{"too many key fields", func(k *event.KindInfo) {
+			for len(k.KeyFields) <= event.MaxKeyFields {
+				k.KeyFields = append(k.KeyFields, k.Fields[0].Name)
+			}
+		}, `key fields: at most MaxKeyFields`},
 		{"bad interval", func(k *event.KindInfo) { k.Intervals = []event.Interval{{Begin: "verdict", End: "endTime"}} }, `"verdict" is not a millisecond time field`},
 		{"no life", func(k *event.KindInfo) { k.Life.At = nil }, `Life.At is nil`},
 		{"taken alias", func(k *event.KindInfo) { k.Aliases = []string{"record"} }, `share the alias "record"`},

@@ -312,6 +312,9 @@ func checkEntry(info *KindInfo, famRank map[Family]int) error {
 			return fmt.Errorf("marker %q is not one of its fields", m)
 		}
 	}
+	if len(info.KeyFields) > MaxKeyFields {
+		return fmt.Errorf("%d key fields: at most MaxKeyFields (%d), which a printer keeps on its stack", len(info.KeyFields), MaxKeyFields)
+	}
 	for _, name := range info.KeyFields {
 		if fieldAt(info.Fields, []string{name}) == nil {
 			return fmt.Errorf("key field %q is not one of its fields", name)
