@@ -222,6 +222,11 @@ func exact(field, readable, raw string) (string, error) {
 // keeping the exact bytes of values that are not valid UTF-8 in HeaderRaw.
 func (r *Record) SetHeader(h http.Header) { r.Header, r.HeaderRaw = h, rawValues(h) }
 
+// SetHeaderUTF8 is SetHeader of a header its caller knows to be valid
+// UTF-8 throughout (a listener checks the block it read it from at once):
+// no value needs its raw bytes, so none is looked at again.
+func (r *Record) SetHeaderUTF8(h http.Header) { r.Header, r.HeaderRaw = h, nil }
+
 // SetTrailer stores a chunked body's trailer fields as SetHeader stores
 // the header.
 func (r *Record) SetTrailer(h http.Header) { r.Trailer, r.TrailerRaw = h, rawValues(h) }

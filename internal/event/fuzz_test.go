@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzCheck feeds arbitrary bytes to decode + classify + validate. Check must
@@ -30,6 +31,9 @@ func FuzzCheck(f *testing.F) {
 		}
 		if ev != nil && !bytes.Equal(ev.Raw, raw) {
 			t.Fatal("Event.Raw differs from the input")
+		}
+		if ev != nil && !utf8.Valid(raw) {
+			t.Fatal("an Event of invalid UTF-8: a listener keeps the body of any Event as text")
 		}
 		for _, f := range fs {
 			if f.Code == "" || f.Message == "" || (f.Severity != Error && f.Severity != Warning) {

@@ -43,7 +43,8 @@ func Check(raw []byte, opts Options) (*Event, Findings) {
 	return checkDecoded(ev, err, opts)
 }
 
-// CheckString is Check of a body held in a string (DecodeString).
+// CheckString is Check of a body held in a string (DecodeString). As with
+// Check, a non-nil Event means raw is valid UTF-8: Decode refuses any other.
 func CheckString(raw string, opts Options) (*Event, Findings) {
 	ev, err := DecodeString(raw)
 	return checkDecoded(ev, err, opts)

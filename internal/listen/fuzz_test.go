@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/livecb/livecb/internal/capture"
 )
@@ -126,6 +127,10 @@ func checkRecord(t *testing.T, s *Server, rec *capture.Record) {
 	}
 	if got, _ := back.Bytes(); !bytes.Equal(got, want) {
 		t.Fatalf("body %q came back as %q", want, got)
+	}
+	// Text exactly when it can be (a JSON string holds only UTF-8).
+	if !rec.Redacted && (rec.Encoding == "") != utf8.Valid(want) {
+		t.Fatalf("body %q held with encoding %q", want, rec.Encoding)
 	}
 	// (Masks may make a redacted body longer than what was read.)
 	if !s.opts.Redact && int64(len(want)) > s.opts.MaxBody {

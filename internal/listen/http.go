@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/livecb/livecb/internal/term"
 	"github.com/valyala/fasthttp"
@@ -47,6 +48,9 @@ type incoming struct {
 	host   string
 	remote string
 	header http.Header // (with Host only when there was more than one)
+	// headerUTF8: the header block is valid UTF-8, so no value of header
+	// needs its raw bytes kept (capture.Record.SetHeaderUTF8).
+	headerUTF8 bool
 	// trailer holds the trailer fields of a chunked body.
 	trailer http.Header
 	// contentLength is the declared length, -1 when unknown (chunked).
@@ -118,12 +122,14 @@ func refuse(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	tc := ctx.Conn().(*trackedConn) // (every connection comes through s.ln)
 	h := &ctx.Request.Header
-	header, host := parseHeader(h.RawHeaders(), h.ContentLength() == -1)
+	raw := h.RawHeaders()
+	header, host := parseHeader(raw, h.ContentLength() == -1)
 	in := &incoming{
 		method:        methodString(h.Method()),
 		target:        string(h.RequestURI()),
 		remote:        tc.remote,
 		header:        header,
+		headerUTF8:    utf8.Valid(raw),
 		host:          host,
 		contentLength: int64(h.ContentLength()), // -1: chunked
 	}

@@ -380,18 +380,24 @@ type body struct {
 // handle handles one request whose body was read: check, forward, capture,
 // report, wait, and returns the answer.
 func (s *Server) handle(in *incoming, b body, now time.Time) reply {
-	rec := &capture.Record{
-		Time:   now,
-		Remote: in.remote,
-		Method: in.method,
-	}
+	// The request and its record live and die together: one allocation.
+	both := &struct {
+		req Request
+		rec capture.Record
+	}{}
+	rec, req := &both.rec, &both.req
+	rec.Time, rec.Remote, rec.Method = now, in.remote, in.method
 	rec.SetTarget(in.target)
 	rec.SetHost(in.host)
-	rec.SetHeader(in.header)
+	if in.headerUTF8 {
+		rec.SetHeaderUTF8(in.header)
+	} else {
+		rec.SetHeader(in.header)
+	}
 	if len(in.trailer) > 0 {
 		rec.SetTrailer(in.trailer)
 	}
-	req := &Request{Record: rec, Callback: in.method == http.MethodPost}
+	req.Record, req.Callback = rec, in.method == http.MethodPost
 	large := len(b.data) > largeBody
 	if large {
 		s.checks <- struct{}{}
@@ -400,7 +406,6 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	// b.data is this request's own and never written again: the record's
 	// body and the event's strings are it, not copies of it.
 	text := unsafe.String(unsafe.SliceData(b.data), len(b.data))
-	rec.SetBodyString(text)
 	rec.Size = b.size
 	rec.Truncated = b.truncated
 
@@ -432,12 +437,19 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		req.Event = ev
 		if ev != nil {
 			rec.Kind = ev.Kind
+			// A decoded body is valid UTF-8 (CheckString): text as it is,
+			// without SetBodyString looking at every byte again.
+			rec.Body, rec.Encoding = text, ""
 		}
 		if rf := s.requestFindings(in, ev); len(rf) > 0 {
 			fs = append(append(fs, rf...), bodyFindings...)
 		} else {
 			fs = bodyFindings // (Check's own: no copy)
 		}
+	}
+
+	if req.Event == nil {
+		rec.SetBodyString(text)
 	}
 
 	var fwdHeader http.Header
