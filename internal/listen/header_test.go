@@ -125,9 +125,12 @@ func TestHeaderAsNetHTTPReadsIt(t *testing.T) {
 			continue
 		}
 		compared++
-		got, host := parseHeader(raw, chunked)
-		if !reflect.DeepEqual(got, want) || host != wantHost {
-			t.Errorf("%q:\n got  %q host %q\n want %q host %q", head, got, host, want, wantHost)
+		hd := parseHeader(raw, chunked)
+		if !reflect.DeepEqual(hd.header, want) || hd.host != wantHost {
+			t.Errorf("%q:\n got  %q host %q\n want %q host %q", head, hd.header, hd.host, want, wantHost)
+		}
+		if hd.contentType != first(want, "Content-Type") || hd.contentEncoding != first(want, "Content-Encoding") {
+			t.Errorf("%q: Content-Type %q and Content-Encoding %q, want the header's first: %q", head, hd.contentType, hd.contentEncoding, want)
 		}
 	}
 	// Only the bare-LF head and the folded one are refused by a server.
@@ -147,9 +150,12 @@ func FuzzParseHeader(f *testing.F) {
 		if !ok || !fok {
 			return
 		}
-		got, host := parseHeader(raw, chunked)
-		if !reflect.DeepEqual(got, want) || host != wantHost {
-			t.Errorf("%q:\n got  %q host %q\n want %q host %q", head, got, host, want, wantHost)
+		hd := parseHeader(raw, chunked)
+		if !reflect.DeepEqual(hd.header, want) || hd.host != wantHost {
+			t.Errorf("%q:\n got  %q host %q\n want %q host %q", head, hd.header, hd.host, want, wantHost)
+		}
+		if hd.contentType != first(want, "Content-Type") || hd.contentEncoding != first(want, "Content-Encoding") {
+			t.Errorf("%q: Content-Type %q and Content-Encoding %q, want the header's first: %q", head, hd.contentType, hd.contentEncoding, want)
 		}
 	})
 }
@@ -165,4 +171,12 @@ func FuzzCanonicalKey(f *testing.F) {
 			t.Fatalf("%q: %q, textproto %q", k, got, want)
 		}
 	})
+}
+
+// first is h.Get(key) for a key already canonical.
+func first(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }

@@ -45,9 +45,8 @@ const maxHeaderBytes = 16 << 10
 type incoming struct {
 	method string
 	target string // the request-target as received (path and query)
-	host   string
 	remote string
-	header http.Header // (with Host only when there was more than one)
+	head
 	// headerUTF8: the header block is valid UTF-8, so no value of header
 	// needs its raw bytes kept (capture.Record.SetHeaderUTF8).
 	headerUTF8 bool
@@ -123,14 +122,12 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	tc := ctx.Conn().(*trackedConn) // (every connection comes through s.ln)
 	h := &ctx.Request.Header
 	raw := h.RawHeaders()
-	header, host := parseHeader(raw, h.ContentLength() == -1)
 	in := &incoming{
 		method:        methodString(h.Method()),
 		target:        string(h.RequestURI()),
 		remote:        tc.remote,
-		header:        header,
+		head:          parseHeader(raw, h.ContentLength() == -1),
 		headerUTF8:    utf8.Valid(raw),
-		host:          host,
 		contentLength: int64(h.ContentLength()), // -1: chunked
 	}
 	if in.contentLength == -2 { // neither Content-Length nor chunked: no body
@@ -206,14 +203,17 @@ func methodString(m []byte) string {
 // request's Trailer): the capture keeps what the sender sent. A request
 // with more than one Host, which net/http refuses, has all of them in the
 // header too.
-func parseHeader(raw []byte, chunked bool) (http.Header, string) {
+//
+// It also returns the first Content-Type and Content-Encoding apart, which
+// every request's findings look at (requestFindings).
+func parseHeader(raw []byte, chunked bool) head {
 	// One string for the whole block and one slice for all values: the
 	// values are substrings and one-element windows of them, so a request's
 	// header costs three allocations (with the map), whatever its size.
 	block := string(raw)
 	values := make([]string, 0, 8)
 	h := make(http.Header, 8)
-	var host string
+	hd := head{header: h}
 	var haveHost bool
 	// As textproto: each line is trimmed, a folded line (starting with a
 	// space or tab) is joined to the one before with one space, and the
@@ -244,7 +244,7 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 				case key == "Host":
 					// (fasthttp refuses a second Host before any handler.)
 					if !haveHost {
-						host, haveHost = value, true
+						hd.host, haveHost = value, true
 					}
 				case key == "Transfer-Encoding", chunked && key == "Content-Length":
 					// Framing, dropped as net/http drops it.
@@ -254,6 +254,12 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 					} else {
 						values = append(values, value)
 						h[key] = values[len(values)-1 : len(values) : len(values)]
+						switch key {
+						case "Content-Type":
+							hd.contentType = value
+						case "Content-Encoding":
+							hd.contentEncoding = value
+						}
 					}
 				}
 			}
@@ -263,7 +269,16 @@ func parseHeader(raw []byte, chunked bool) (http.Header, string) {
 		}
 		kv = textproto.TrimString(line)
 	}
-	return h, host
+	return hd
+}
+
+// head is a request's header block as parseHeader reads it.
+type head struct {
+	header http.Header // (with Host only when there was more than one)
+	host   string
+	// contentType and contentEncoding are the first values of these
+	// fields, "" when there is none.
+	contentType, contentEncoding string
 }
 
 // canonicalKey is textproto.CanonicalMIMEHeaderKey(k), without its work

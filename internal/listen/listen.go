@@ -637,16 +637,6 @@ var forwardID = func() string {
 	return hex.EncodeToString(b[:])
 }()
 
-// first is h.Get(key) for a key already canonical, as every key of a
-// request's header is (parseHeader): Get canonicalizes its key again, which
-// was 1.4% of a request.
-func first(h http.Header, key string) string {
-	if vs := h[key]; len(vs) > 0 {
-		return vs[0]
-	}
-	return ""
-}
-
 // forwardedHere reports whether this process forwarded a request with
 // this header before.
 func forwardedHere(h http.Header) bool {
@@ -696,7 +686,7 @@ func readBody(r io.Reader, declared, max int64) body {
 // type and, with per-family paths, its path.
 func (s *Server) requestFindings(in *incoming, ev *event.Event) event.Findings {
 	var fs event.Findings
-	ct := first(in.header, "Content-Type")
+	ct := in.contentType
 	mt, err := "application/json", error(nil)
 	if ct != mt { // (the usual value needs no parse)
 		mt, _, err = mime.ParseMediaType(ct)
@@ -709,7 +699,7 @@ func (s *Server) requestFindings(in *incoming, ev *event.Event) event.Findings {
 		fs = append(fs, event.Finding{Severity: event.Warning, Code: CodeContentType,
 			Message: fmt.Sprintf("Content-Type %q: the service sends application/json", ct)})
 	}
-	if ce := first(in.header, "Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+	if ce := in.contentEncoding; ce != "" && !strings.EqualFold(ce, "identity") {
 		// Not decoded on purpose: the capture keeps the exact bytes, and
 		// no decompression bomb can blow up the listener's memory.
 		fs = append(fs, event.Finding{Severity: event.Error, Code: CodeContentEncoding,
