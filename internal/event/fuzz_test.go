@@ -90,6 +90,48 @@ func FuzzSet(f *testing.F) {
 	})
 }
 
+// FuzzPlainBytes: the word loop of plainBytes says what the table says of
+// every byte.
+func FuzzPlainBytes(f *testing.F) {
+	f.Add("/jd-video-formal/record/x.flv?a=b#c")
+	f.Add("/a b")
+	f.Add("/\x7f\x80\xff%5B[]\\\x20\x21\x00/longer-than-eight")
+	f.Fuzz(func(t *testing.T, s string) {
+		// Every alignment of s within a word.
+		for k := 0; k < len(s) && k < 8; k++ {
+			if got, want := plainBytes(s[k:]), tablePlain(s[k:]); got != want {
+				t.Fatalf("plainBytes(%q) = %v, the table says %v", s[k:], got, want)
+			}
+		}
+	})
+}
+
+// TestPlainBytesEveryByteEverywhere: each byte value at each place of two
+// words and a tail, among plain bytes, below and above it too.
+func TestPlainBytesEveryByteEverywhere(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for at := 0; at < 19; at++ {
+			for _, around := range []byte{'a', 0x80, 0xff, '~'} {
+				b := bytes.Repeat([]byte{around}, 19)
+				b[at] = byte(c)
+				s := string(b)
+				if got, want := plainBytes(s), tablePlain(s); got != want {
+					t.Fatalf("plainBytes(%q) = %v, the table says %v", s, got, want)
+				}
+			}
+		}
+	}
+}
+
+func tablePlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !urlPlain[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // FuzzPlainHTTPURL: whatever the fast path accepts, url.Parse accepts as an
 // absolute http(s) URL with a host, so skipping the parse changes no verdict.
 func FuzzPlainHTTPURL(f *testing.F) {
