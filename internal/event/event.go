@@ -24,6 +24,8 @@ import (
 type Event struct {
 	Raw  []byte
 	Kind Kind
+	// info is Kind's table entry, as Check classified it (see kindInfo).
+	info *KindInfo
 	// top is the body's object: its members by name (see members).
 	top members
 	// Duplicates are the JSON Pointers of the keys an object of Raw holds
@@ -371,11 +373,31 @@ func Classify(fields map[string]any) (Kind, error) {
 	})
 }
 
+// kindInfo is the table entry of e's Kind: the one Check found, unless
+// Kind was changed since.
+func (e *Event) kindInfo() (*KindInfo, bool) {
+	if e.info != nil && e.info.Kind == e.Kind {
+		return e.info, true
+	}
+	info, ok := table().index[e.Kind]
+	return info, ok
+}
+
 // classify is Classify of the event's body.
 func (e *Event) classify() (Kind, error) { return classify(e.top.get) }
 
 // classify is Classify of the members get finds by name.
 func classify(get func(name string) (any, bool)) (Kind, error) {
+	info, err := classifyInfo(get)
+	if info == nil {
+		return "", err
+	}
+	return info.Kind, nil
+}
+
+// classifyInfo is classify's table entry of the kind it finds (nil: none,
+// and err says why).
+func classifyInfo(get func(name string) (any, bool)) (*KindInfo, error) {
 	r := table()
 	hasAny := func(names []string) bool {
 		for _, n := range names {
@@ -389,7 +411,7 @@ func classify(get func(name string) (any, bool)) (Kind, error) {
 	if present {
 		s, ok := ev.(string)
 		if !ok {
-			return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("\"event\" is a JSON %s; expected one of the strings %s", jsonTypeOf(ev), strings.Join(eventValues(r), ", "))}
+			return nil, &ClassifyError{Path: "/event", Message: fmt.Sprintf("\"event\" is a JSON %s; expected one of the strings %s", jsonTypeOf(ev), strings.Join(eventValues(r), ", "))}
 		}
 		s = strings.TrimSpace(s)
 		var plain, marked *KindInfo
@@ -405,20 +427,20 @@ func classify(get func(name string) (any, bool)) (Kind, error) {
 		}
 		switch {
 		case marked != nil:
-			return marked.Kind, nil
+			return marked, nil
 		case plain != nil:
-			return plain.Kind, nil
+			return plain, nil
 		}
 		for _, k := range r.kinds {
 			if k.Event == s {
-				return "", &ClassifyError{Message: fmt.Sprintf("a %q body without %s is none of the kinds livecb knows", s, orList(quoted(k.Markers)))}
+				return nil, &ClassifyError{Message: fmt.Sprintf("a %q body without %s is none of the kinds livecb knows", s, orList(quoted(k.Markers)))}
 			}
 		}
-		return "", &ClassifyError{Path: "/event", Message: fmt.Sprintf("unknown event %q: expected %s (%s callbacks carry no \"event\")", s, orList(eventValues(r)), andList(noEventKinds(r)))}
+		return nil, &ClassifyError{Path: "/event", Message: fmt.Sprintf("unknown event %q: expected %s (%s callbacks carry no \"event\")", s, orList(eventValues(r)), andList(noEventKinds(r)))}
 	}
 	for _, k := range r.kinds {
 		if k.Event == "" && hasAny(k.Markers) {
-			return k.Kind, nil
+			return k, nil
 		}
 	}
 	clues := []string{fmt.Sprintf("no \"event\" (%s)", strings.Join(eventValues(r), ", "))}
@@ -427,7 +449,7 @@ func classify(get func(name string) (any, bool)) (Kind, error) {
 			clues = append(clues, fmt.Sprintf("no %s (%s)", orList(quoted(k.Markers)), k.Name()))
 		}
 	}
-	return "", &ClassifyError{Message: "cannot tell which callback this is: " + andList(clues)}
+	return nil, &ClassifyError{Message: "cannot tell which callback this is: " + andList(clues)}
 }
 
 // eventValues are the "event" values of the table, each once, in Kinds'

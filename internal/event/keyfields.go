@@ -29,7 +29,7 @@ func (e *Event) AppendKeyFields(out []KeyField) []KeyField {
 	if e == nil {
 		return out
 	}
-	info, ok := table().index[e.Kind]
+	info, ok := e.kindInfo()
 	if !ok {
 		return out
 	}

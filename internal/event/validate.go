@@ -55,12 +55,12 @@ func checkDecoded(ev *Event, err error, opts Options) (*Event, Findings) {
 	if err != nil {
 		return nil, Findings{err.(*DecodeError).Finding}
 	}
-	k, err := ev.classify()
+	info, err := classifyInfo(ev.top.get)
 	if err != nil {
 		ce := err.(*ClassifyError)
 		return ev, Findings{{Path: ce.Path, Severity: Error, Code: CodeUnknownKind, Message: ce.Message}}
 	}
-	ev.Kind = k
+	ev.Kind, ev.info = info.Kind, info
 	return ev, Validate(ev, opts)
 }
 
@@ -70,7 +70,7 @@ func checkDecoded(ev *Event, err error, opts Options) (*Event, Findings) {
 // findings are in report order (by path, errors first, then by code), at
 // most opts.MaxFindings of them plus one that counts the rest.
 func Validate(ev *Event, opts Options) Findings {
-	info, ok := table().index[ev.Kind]
+	info, ok := ev.kindInfo()
 	if !ok {
 		return Findings{{Severity: Error, Code: CodeUnknownKind, Message: fmt.Sprintf("unknown kind %q", ev.Kind)}}
 	}
