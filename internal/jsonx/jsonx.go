@@ -222,6 +222,44 @@ func appendEscape(dst []byte, r rune) []byte {
 	return append(dst, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
 }
 
+// PrintableRun is the length of the run of printable ASCII bytes (0x20 to
+// 0x7e) s starts with, eight bytes at a time: a listener sanitises the
+// strings of every line it prints (term.Sanitize), and looks at every
+// body it holds as JSON in a capture line (RawSafe).
+func PrintableRun(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// A byte's high bit is set in x-0x20 when it is below 0x20, in x+1
+		// from 0x7f on, in x from 0x80 on; a borrow or carry only flags
+		// the bytes above a flagged one, so the lowest flag is the first
+		// byte that is not printable ASCII.
+		if m := ((x - ones*0x20) | x | (x + ones)) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	return i
+}
+
+// RawSafe reports whether s holds no character AppendString would escape
+// but the quote and the backslash: no control, DEL, invalid UTF-8 or
+// Unsafe character. JSON text whose strings have none of them can stand in
+// a line of JSON as it is, and show no more than its escaped form would.
+func RawSafe(s string) bool {
+	for _, r := range s[PrintableRun(s):] {
+		if r == utf8.RuneError || Unsafe(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // Marshal is json.Marshal with jsonx's escaping.
 func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer

@@ -206,3 +206,54 @@ func TestLongStringsAcrossChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintableRunEveryByteEverywhere: each byte value at each place of
+// two words and a tail, among printable bytes, is where the run ends
+// exactly when it is not printable ASCII.
+func TestPrintableRunEveryByteEverywhere(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for at := 0; at < 19; at++ {
+			for _, around := range []byte{' ', '~', 'a'} {
+				b := bytes.Repeat([]byte{around}, 19)
+				b[at] = byte(c)
+				want := len(b)
+				if c < 0x20 || c >= 0x7f {
+					want = at
+				}
+				if got := PrintableRun(string(b)); got != want {
+					t.Fatalf("PrintableRun(%q) = %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestRawSafe: text JSON holds as it is, and what it must not.
+func TestRawSafe(t *testing.T) {
+	for s, want := range map[string]bool{
+		`{"a":"b\"c\\d","n":1}`:     true,
+		"{\"s\":\"直播 👨\u200d👩 é\"}": true,
+		`{"a":"\u202e"}`:            true, // (an escape: ASCII)
+		"{\"a\":1}\n":               false,
+		"{\"a\":\t1}":               false,
+		"{\"a\":\"\x7f\"}":          false,
+		"{\"a\":\"\u0085\"}":        false,
+		"{\"a\":\"\u202e\"}":        false,
+		"{\"a\":\"\u2028\"}":        false,
+		"{\"a\":\"\xff\"}":          false,
+		"{\"a\":\"\U000E0041\"}":    false,
+	} {
+		if got := RawSafe(s); got != want {
+			t.Errorf("RawSafe(%q) = %v, want %v", s, got, want)
+		}
+		// What RawSafe lets through, AppendString escapes only where
+		// JSON must: the quote and the backslash.
+		if want {
+			esc := string(AppendString(nil, s))
+			plain := strings.NewReplacer(`\"`, "", `\\`, "").Replace(esc[1 : len(esc)-1])
+			if strings.Contains(plain, `\`) {
+				t.Errorf("RawSafe(%q), but AppendString escapes more: %s", s, esc)
+			}
+		}
+	}
+}

@@ -7,7 +7,6 @@ package term
 import (
 	"fmt"
 	"io"
-	"math/bits"
 	"os"
 	"strconv"
 	"strings"
@@ -110,7 +109,7 @@ func (p *Palette) paint(c *color.Color, s string) string {
 func Sanitize(s string) string {
 	// Printable ASCII is safe as it is: most text is only that, and
 	// listen sanitises several strings for every request it prints.
-	i := printableASCII(s)
+	i := jsonx.PrintableRun(s)
 	if i == len(s) {
 		return s
 	}
@@ -140,30 +139,6 @@ func Sanitize(s string) string {
 		i += size
 	}
 	return b.String()
-}
-
-// printableASCII is the length of the run of printable ASCII bytes (0x20
-// to 0x7e) s starts with, eight bytes at a time: listen sanitises the
-// strings of every line it prints.
-func printableASCII(s string) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		// A byte's high bit is set in x-0x20 when it is below 0x20, in x+1
-		// from 0x7f on, in x from 0x80 on; a borrow or carry only flags
-		// the bytes above a flagged one, so the lowest flag is the first
-		// byte that is not printable ASCII.
-		if m := ((x - ones*0x20) | x | (x + ones)) & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
-		i++
-	}
-	return i
 }
 
 // SanitizeLines is Sanitize for text of several lines: each line is

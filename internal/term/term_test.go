@@ -219,24 +219,3 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
-
-// TestPrintableASCIIEveryByteEverywhere: each byte value at each place of
-// two words and a tail, among printable bytes, is where the run ends
-// exactly when it is not printable ASCII.
-func TestPrintableASCIIEveryByteEverywhere(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		for at := 0; at < 19; at++ {
-			for _, around := range []byte{' ', '~', 'a'} {
-				b := bytes.Repeat([]byte{around}, 19)
-				b[at] = byte(c)
-				want := len(b)
-				if c < 0x20 || c >= 0x7f {
-					want = at
-				}
-				if got := printableASCII(string(b)); got != want {
-					t.Fatalf("printableASCII(%q) = %d, want %d", b, got, want)
-				}
-			}
-		}
-	}
-}
