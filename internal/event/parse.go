@@ -376,6 +376,17 @@ func (p *parser) next(end byte) after {
 	return afterBad
 }
 
+// SkipValue returns where the JSON value that starts at s[i] ends, checked
+// as Decode checks a body (what encoding/json accepts, nested at most as
+// deep), without building it; ok is false for anything else. A capture
+// line holds a body that is a JSON object as that object: its reader
+// finds the object's end so.
+func SkipValue(s string, i int) (end int, ok bool) {
+	p := parser{b: unsafe.Slice(unsafe.StringData(s), len(s)), s: s, i: i}
+	ok = p.skip(0)
+	return p.i, ok
+}
+
 // skip reads a value as value does, and checks it, without building it.
 func (p *parser) skip(depth int) bool {
 	if p.i >= len(p.b) {

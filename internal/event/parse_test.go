@@ -82,6 +82,16 @@ func FuzzDecode(f *testing.F) {
 		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: fast %v %#v, encoding/json %v %#v", b, gotOK, got, wantOK, want)
 		}
+		// SkipValue accepts the same values, and ends each where it ends.
+		s := string(b)
+		start := len(s) - len(strings.TrimLeft(s, " \t\r\n"))
+		end, ok := SkipValue(s, start)
+		if ok && !json.Valid(b[start:end]) {
+			t.Fatalf("%q: SkipValue took %q, which is not JSON", b, s[start:end])
+		}
+		if whole := ok && strings.Trim(s[end:], " \t\r\n") == ""; whole != wantOK {
+			t.Fatalf("%q: SkipValue %v to %d, encoding/json %v", b, ok, end, wantOK)
+		}
 	})
 }
 
