@@ -7,6 +7,7 @@ package capture
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -14,11 +15,20 @@ import (
 	"unsafe"
 
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/jsonx"
 )
 
-// Format is the value of every record's "format" field. A reader refuses
-// records of another format.
-const Format = "livecb.capture.v1"
+// Format is the value of the "format" field of every record written. A
+// reader refuses records of formats it does not know.
+const Format = "livecb.capture.v2"
+
+// FormatV1 is the format before v2 held a body that is a JSON object as one
+// (with "body_tail") and put "size" before "body": its records are read as
+// ever.
+const FormatV1 = "livecb.capture.v1"
+
+// KnownFormat reports whether a reader reads records of format f.
+func KnownFormat(f string) bool { return f == Format || f == FormatV1 }
 
 // Record is one received request.
 type Record struct {
@@ -46,11 +56,18 @@ type Record struct {
 	// their exact bytes as HeaderRaw does for Header (ExactTrailer).
 	Trailer    http.Header         `json:"trailer,omitempty"`
 	TrailerRaw map[string][]string `json:"trailer_raw,omitempty"`
+	// Size is the number of bytes received; a reader of a line finds the
+	// end of a body held as a JSON object by it (it comes first).
+	Size int64 `json:"size"`
 	// Body holds the body as text when it is valid UTF-8; else it is base64
 	// and Encoding says so. Use Bytes to get the exact bytes back.
-	Body     string `json:"body"`
+	Body string `json:"body"`
+	// BodyJSON is set when Body is one JSON object (as event.Decode reads
+	// it), perhaps followed by white space: a capture line then holds the
+	// object as JSON rather than as a string (see jsonBody). Whoever sets
+	// it vouches for it; a record read from such a line has it set.
+	BodyJSON bool   `json:"-"`
 	Encoding string `json:"encoding,omitempty"` // "" (text) or "base64"
-	Size     int64  `json:"size"`               // bytes received
 	// Truncated is set when the body was longer than the listener's limit;
 	// Body then holds its first bytes.
 	Truncated bool `json:"truncated,omitempty"`
@@ -88,6 +105,65 @@ func (r *Record) SealedKind() (event.Kind, bool) {
 // sealable says whether the record has a kind to seal to its body.
 func (r *Record) sealable() bool {
 	return r.Kind != "" && !r.Truncated && !r.Redacted && r.Encoding == ""
+}
+
+// jsonBody is Body split into the JSON object a capture line holds as it
+// is, and the white space after it (held as the string "body_tail"), when
+// the line can hold it so: BodyJSON, held as the text received, and an
+// object with no control or other character jsonx escapes (a line break
+// would split the line; the others must not reach a capture raw, as a
+// string's never do). Anything else is held as a string.
+func (r *Record) jsonBody() (obj, tail string, ok bool) {
+	if !r.BodyJSON || r.Encoding != "" || r.Truncated || r.Redacted {
+		return "", "", false
+	}
+	end := len(r.Body)
+	for end > 0 && isJSONSpace(r.Body[end-1]) {
+		end--
+	}
+	if end == 0 || r.Body[0] != '{' || r.Body[end-1] != '}' || !jsonx.RawSafe(r.Body[:end]) {
+		return "", "", false
+	}
+	return r.Body[:end], r.Body[end:], true
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// UnmarshalJSON decodes a record as encoding/json decodes its fields, with
+// the body held either way: a string (its text, or base64), or a JSON
+// object followed by the string "body_tail" if there is one (BodyJSON).
+func (r *Record) UnmarshalJSON(b []byte) error {
+	type fields Record // (Record's fields, without this method)
+	var w struct {
+		*fields
+		Body     json.RawMessage `json:"body"`
+		BodyTail *string         `json:"body_tail"`
+	}
+	w.fields = (*fields)(r)
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	r.BodyJSON = false
+	switch {
+	case len(w.Body) == 0 || string(w.Body) == "null":
+		// (left as it is, as a string field is by a null)
+	case w.Body[0] == '{':
+		r.Body, r.BodyJSON = string(w.Body), true
+	default:
+		if err := json.Unmarshal(w.Body, &r.Body); err != nil {
+			return fmt.Errorf("body: a string or a JSON object: %w", err)
+		}
+	}
+	if w.BodyTail != nil {
+		if !r.BodyJSON {
+			return errors.New(`"body_tail" follows a body held as a JSON object, and this one is not`)
+		}
+		r.Body += *w.BodyTail
+	}
+	if r.BodyJSON && r.Encoding != "" {
+		return fmt.Errorf("a body held as a JSON object has no encoding (%q)", r.Encoding)
+	}
+	return nil
 }
 
 // Answer is what the listener answered.
@@ -145,7 +221,7 @@ func IsRecord(line []byte) bool {
 	var probe struct {
 		Format string `json:"format"`
 	}
-	return json.Unmarshal(line, &probe) == nil && probe.Format == Format
+	return json.Unmarshal(line, &probe) == nil && KnownFormat(probe.Format)
 }
 
 // Parse decodes one line of a capture log.
@@ -157,8 +233,8 @@ func Parse(line []byte) (*Record, error) {
 			return nil, fmt.Errorf("not a capture record: %v", err)
 		}
 	}
-	if r.Format != Format {
-		return nil, fmt.Errorf("capture format %q, want %q", r.Format, Format)
+	if !KnownFormat(r.Format) {
+		return nil, fmt.Errorf("capture format %q, want %q (or the older %q)", r.Format, Format, FormatV1)
 	}
 	// The encoded forms must decode (a text body, and fields without a
 	// raw form, have nothing to check: not copied for nothing).

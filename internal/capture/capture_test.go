@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -78,7 +79,7 @@ func TestWriterAndParse(t *testing.T) {
 		t.Fatalf("%d lines", len(lines))
 	}
 	// The time keeps its nanoseconds; the format field comes first.
-	if !strings.HasPrefix(lines[0], `{"format":"livecb.capture.v1","seq":1,"time":"2026-03-28T10:58:55.123456789Z"`) {
+	if !strings.HasPrefix(lines[0], `{"format":"livecb.capture.v2","seq":1,"time":"2026-03-28T10:58:55.123456789Z"`) {
 		t.Errorf("line 1: %s", lines[0])
 	}
 	for i, line := range lines {
@@ -109,7 +110,7 @@ func TestWriterAndParse(t *testing.T) {
 
 func TestParseRejects(t *testing.T) {
 	for _, line := range []string{
-		`{"format":"livecb.capture.v2","seq":1}`,
+		`{"format":"livecb.capture.v3","seq":1}`,
 		`{"seq":1}`,
 		`{"format":"livecb.capture.v1","body":"!!","encoding":"base64"}`,
 		`{"format":"livecb.capture.v1","target":"/","target_raw":"!!"}`,
@@ -237,13 +238,27 @@ func TestParseReadsRecordsOfBefore(t *testing.T) {
 	if target != "/cb" || host != "127.0.0.1:18791" || trailer != nil || err1 != nil || err2 != nil || err3 != nil {
 		t.Errorf("exact target %q host %q trailer %v (%v %v %v)", target, host, trailer, err1, err2, err3)
 	}
-	// And a record without those fields encodes to the bytes it had.
+	// And a record without those fields encodes to a line of the same
+	// record ("size" now before "body").
 	enc, err := Encode(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := AppendLine(nil, r.Seq, enc); !bytes.Equal(got, append(typicalRecord, '\n')) {
-		t.Errorf("re-encoded:\n%s\nwant\n%s", got, typicalRecord)
+	got := AppendLine(nil, r.Seq, enc)
+	back, err := Parse(bytes.TrimSuffix(got, []byte("\n")))
+	if err != nil || back.Format != Format {
+		t.Fatalf("re-encoded:\n%s\nto %+v (%v)", got, back, err)
+	}
+	back.Format = r.Format
+	if !reflect.DeepEqual(back, r) {
+		t.Errorf("re-encoded:\n%s\nto %+v, want %+v", got, back, r)
+	}
+	// (The same fields, in this format's order.)
+	v1 := func(b []byte) []byte {
+		return bytes.Replace(bytes.Replace(b, []byte(`,"size":405`), nil, 1), []byte(Format), []byte(FormatV1), 1)
+	}
+	if want := v1(typicalRecord); !bytes.Equal(v1(got), append(want, '\n')) {
+		t.Errorf("re-encoded:\n%s\nwant the fields of\n%s", got, typicalRecord)
 	}
 }
 
@@ -282,5 +297,25 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := Parse(typicalRecord); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestParseSaysWhatIsWrongWithABody: a body is a string or a JSON object,
+// and only an object has a "body_tail".
+func TestParseSaysWhatIsWrongWithABody(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"format":"livecb.capture.v1","seq":1,"body":[1]}`:                          "a string or a JSON object",
+		`{"format":"livecb.capture.v1","seq":1,"body":"x","body_tail":"\n"}`:         `"body_tail" follows a body held as a JSON object`,
+		`{"format":"livecb.capture.v1","seq":1,"body":{"a":1},"encoding":"base64"}`:  "has no encoding",
+		`{"format":"livecb.capture.v1","seq":1,"body":{"a":1,},"encoding":"base64"}`: "invalid character",
+	} {
+		if _, err := Parse([]byte(line)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %q", line, err, want)
+		}
+	}
+	// A JSON object, with its tail: the exact bytes, white space and all.
+	r, err := Parse([]byte(`{"format":"livecb.capture.v1","seq":1,"body":{ "a" : [1, 2] },"body_tail":"\r\n"}`))
+	if err != nil || r.Body != "{ \"a\" : [1, 2] }\r\n" || !r.BodyJSON {
+		t.Errorf("got %+v, %v", r, err)
 	}
 }

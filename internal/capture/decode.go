@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -33,6 +34,19 @@ func decodeRecord(line []byte) (*Record, bool) {
 	if !utf8.Valid(line) {
 		return nil, false // (encoding/json replaces invalid bytes: left to it)
 	}
+	r, ok, guessed := decodeLine(line, true)
+	if !ok && guessed {
+		// A body held as a JSON object did not end where it was taken
+		// to (jsonBody): read it.
+		r, ok, _ = decodeLine(line, false)
+	}
+	return r, ok
+}
+
+// decodeLine is decodeRecord of a line of valid UTF-8. With guess, a body
+// held as a JSON object is taken to end where the encoder writes its end
+// (jsonBody); guessed reports that one was.
+func decodeLine(line []byte, guess bool) (r *Record, ok, guessed bool) {
 	// One allocation for the record and the first header values, and one
 	// for the copy of the line with room after it for the body unescaped
 	// (at most as long as the rest of the line): a callback's record in two
@@ -45,18 +59,107 @@ func decodeRecord(line []byte) (*Record, bool) {
 	}
 	buf := make([]byte, len(line), len(line)+room)
 	copy(buf, line)
-	d := decoder{b: buf, s: unsafe.String(unsafe.SliceData(buf), len(buf)), vals: held.vals[:0]}
+	d := decoder{b: buf, s: unsafe.String(unsafe.SliceData(buf), len(buf)), vals: held.vals[:0], guess: guess}
 	if room > 0 {
 		d.room = buf[len(buf):]
 	}
-	r := &held.r
+	r = &held.r
 	d.ws()
-	if !d.record(r) {
-		return nil, false
+	ok = d.record(r)
+	d.ws()
+	guessed = d.objEnd > 0
+	if !ok || d.i != len(d.b) {
+		return nil, false, guessed
 	}
-	d.ws()
-	return r, d.i == len(d.b)
+	// What UnmarshalJSON refuses, it says why.
+	if r.BodyJSON && r.Encoding != "" || d.hasTail && !r.BodyJSON {
+		return nil, false, guessed
+	}
+	if d.hasTail {
+		// The object and its tail, in the room after the line's copy
+		// if it is free.
+		n := len(r.Body) + len(d.tail)
+		if cap(d.room) >= n {
+			b := append(append(d.room[:0], r.Body...), d.tail...)
+			r.Body = unsafe.String(unsafe.SliceData(b), n)
+			d.room = nil
+		} else {
+			r.Body += d.tail
+		}
+	}
+	if d.objEnd > 0 {
+		// A body held as a JSON object whose end was found where the
+		// encoder writes it, not by reading it (jsonBody). Its seal holds
+		// only for the bytes the listener wrote, as it decoded them: a
+		// JSON object. Any other is read as encoding/json reads it, and
+		// must end there.
+		if _, sealed := r.SealedKind(); !sealed {
+			if end, ok := event.SkipValue(d.s, d.objStart); !ok || end != d.objEnd {
+				return nil, false, true
+			}
+		}
+	}
+	return r, true, guessed
 }
+
+// escapedSpace reports whether s is the rest of a string the encoder writes
+// of white space (spaces and \t \n \r escapes) and its closing quote.
+func escapedSpace(s string) bool {
+	if !strings.HasSuffix(s, `"`) {
+		return false
+	}
+	for i := 0; i < len(s)-1; i++ {
+		switch {
+		case s[i] == ' ':
+		case s[i] == '\\' && i+1 < len(s)-1 && (s[i+1] == 'n' || s[i+1] == 'r' || s[i+1] == 't'):
+			i++
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// jsonBody reads a body held as a JSON object at d.i. The listener wrote
+// the body's size before it, and its tail (if any) right after it: the
+// object is taken to end where that says, without being read, and
+// decodeRecord reads it as encoding/json would only when its seal does not
+// hold, which is for any body but the one the listener sealed (a
+// hand-edited line, a body with no kind). Reading the object cost more
+// than unescaping a string; this costs nothing per byte.
+func (d *decoder) jsonBody(r *Record, sized bool) bool {
+	start := d.i
+	end := -1
+	if n := int(r.Size); d.guess && sized && n >= 2 && n <= len(d.s)-start {
+		// The tail, white space, is at most a few bytes: the object ends
+		// at the first '}' before the size's end that the encoder's next
+		// field follows.
+		const tailKey = `,"body_tail":"`
+		for p := start + n; p > start+n-maxTail && p > start+1; p-- {
+			if d.s[p-1] != '}' {
+				continue
+			}
+			if p == start+n && p < len(d.s) && (d.s[p] == ',' || d.s[p] == '}') ||
+				p < start+n && strings.HasPrefix(d.s[p:], tailKey) {
+				end = p
+				d.objStart, d.objEnd = start, end
+			}
+			break
+		}
+	}
+	if end < 0 {
+		var ok bool
+		if end, ok = event.SkipValue(d.s, start); !ok {
+			return false
+		}
+	}
+	r.Body, r.BodyJSON, d.i = d.s[start:end], true, end
+	return true
+}
+
+// maxTail is the longest tail after a body's object that a reader finds
+// the object's end before without reading it (jsonBody).
+const maxTail = 16
 
 // shortLine is the longest line whose body is unescaped into the room after
 // its copy (a callback's line is about a kilobyte).
@@ -75,6 +178,15 @@ type decoder struct {
 	i    int
 	vals []string // the header values read so far
 	body bool     // reading the body
+	// tail is the "body_tail" read (hasTail: there is one), which follows
+	// a body held as a JSON object.
+	tail    string
+	hasTail bool
+	// objStart and objEnd are where a body held as a JSON object was taken
+	// to start and end without reading it (jsonBody; objEnd 0: read).
+	objStart, objEnd int
+	guess            bool // (see decodeLine)
+	sized            bool // "size" was read
 	// room is the free capacity after a short line's copy, where its body
 	// is unescaped (the first escaped string read with body set takes it).
 	room []byte
@@ -174,7 +286,7 @@ func (d *decoder) object(f fields, field func(int) bool) bool {
 }
 
 var recordFields = newFields("format", "seq", "time", "remote", "method", "target", "target_raw", "host", "host_raw",
-	"header", "header_raw", "trailer", "trailer_raw", "body", "encoding", "size", "truncated", "redacted", "kind",
+	"header", "header_raw", "trailer", "trailer_raw", "size", "body", "body_tail", "encoding", "truncated", "redacted", "kind",
 	"kind_seal", "findings", "answer")
 
 func (d *decoder) record(r *Record) bool {
@@ -208,13 +320,21 @@ func (d *decoder) record(r *Record) bool {
 		case "trailer_raw":
 			r.TrailerRaw, ok = d.header()
 		case "body":
+			if d.i < len(d.b) && d.b[d.i] == '{' {
+				ok = d.jsonBody(r, d.sized)
+				break
+			}
 			d.body = true
 			r.Body, ok = d.str()
 			d.body = false
+		case "body_tail":
+			d.tail, ok = d.str()
+			d.hasTail = true
 		case "encoding":
 			r.Encoding, ok = d.str()
 		case "size":
 			r.Size, ok = d.integer()
+			d.sized = true
 		case "truncated":
 			r.Truncated, ok = d.boolean()
 		case "redacted":

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/livecb/livecb/internal/event"
 )
 
 // encodedRecords are the lines the encoder writes of testRecords.
@@ -61,6 +63,11 @@ func TestDecodeDeclinesWhatItIsNotSureOf(t *testing.T) {
 		`{"seq":1} x`,
 		`{"kind_seal":-1}`,
 		`{"kind_seal":4294967296}`,
+		`{"body":{"a":1,}}`,
+		`{"body":{"a":01}}`,
+		`{"body":"x","body_tail":"\n"}`,
+		`{"body":{"a":1},"encoding":"base64"}`,
+		`{"body":[1]}`,
 	} {
 		if r, ok := decodeRecord([]byte(line)); ok {
 			t.Errorf("%s: decoded as %+v, want it declined", line, r)
@@ -77,6 +84,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"format":"livecb.capture.v1","seq":18446744073709551615,"findings":[],"header":{},"answer":{"forwarded":{"latency_ms":-0.5e-3}}}`))
 	f.Add([]byte(`{"body":"\ud83d\ude00\ud800x\u00e9\/\b"}`))
 	f.Add([]byte(`{"kind":"record_done","kind_seal":4294967296}`))
+	f.Add([]byte(`{"body":{"a":[1,"\u00e9",{"b":null}]},"body_tail":"\n"}`))
+	f.Add([]byte(`{"body":"x","body_tail":"\n"}`))
+	f.Add([]byte(`{"body":{"a":1},"encoding":"base64"}`))
+	f.Add([]byte(`{"body":{"a":1 "b":2}}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		got, ok := decodeRecord(line)
 		if !ok {
@@ -146,5 +157,62 @@ func TestDecodeLinesOfEveryLength(t *testing.T) {
 		if !reflect.DeepEqual(*got, want) || got.Body != body.String() {
 			t.Errorf("body of %d bytes (line %d): decoded differently", body.Len(), len(line))
 		}
+	}
+}
+
+// TestJSONBodyEndsWhereTheEncoderWroteIt: a body held as a JSON object is
+// taken to end before the record's "size" (or "body_tail"), unread, only
+// while its seal holds; bodies that hold those very names, sealed or not,
+// with a tail or not, decode exactly, as encoding/json decodes them.
+func TestJSONBodyEndsWhereTheEncoderWroteIt(t *testing.T) {
+	for _, body := range []string{
+		`{"a":1}`,
+		`{"a":{"b":1},"size":2}`,
+		`{"a":{},"body_tail":"x"}`,
+		`{"x":"},\"size\":","y":[{"size":1}],"size":{}}`,
+		`{"a":{},"body_tail":"\n","size":3}`,
+	} {
+		for _, tail := range []string{"", "\n", " \r\n"} {
+			for _, kind := range []event.Kind{"", event.RecordDone} {
+				r := Record{Method: "POST", Body: body + tail, BodyJSON: true, Size: int64(len(body + tail)), Kind: kind, Answer: Answer{Status: 200}}
+				r.SealKind()
+				enc, err := Encode(&r, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				line := bytes.TrimSuffix(AppendLine(nil, 1, enc), []byte("\n"))
+				got, ok := decodeRecord(line)
+				if !ok {
+					t.Errorf("declined: %s", line)
+					continue
+				}
+				var want Record
+				if err := json.Unmarshal(line, &want); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(*got, want) || got.Body != r.Body || !got.BodyJSON {
+					t.Errorf("%s:\n got %+v\nwant %+v", line, *got, want)
+				}
+			}
+		}
+	}
+	// The line of a sealed callback finds its body's end unread.
+	recs := testRecords()
+	enc, _ := Encode(&recs[15], nil)
+	if _, ok, guessed := decodeLine(bytes.TrimSuffix(AppendLine(nil, 1, enc), []byte("\n")), true); !ok || !guessed {
+		t.Errorf("a sealed callback's line: decoded %v, its body's end found unread %v", ok, guessed)
+	}
+	// An edited body, its seal broken, is read: one that is not JSON is
+	// left to encoding/json, which refuses it.
+	r := Record{Method: "POST", Body: `{"a":1}`, BodyJSON: true, Size: 7, Kind: event.RecordDone}
+	r.SealKind()
+	enc, _ = Encode(&r, nil)
+	line := bytes.Replace(AppendLine(nil, 1, enc), []byte(`{"a":1}`), []byte(`{"a":1 }`), 1)
+	if got, ok := decodeRecord(bytes.TrimSuffix(line, []byte("\n"))); !ok || got.Body != `{"a":1 }` {
+		t.Errorf("an edited body: %+v, %v", got, ok)
+	}
+	bad := bytes.Replace(line, []byte(`{"a":1 }`), []byte(`{"a":1,}`), 1)
+	if got, ok := decodeRecord(bytes.TrimSuffix(bad, []byte("\n"))); ok {
+		t.Errorf("a body that is not JSON, its seal broken, decoded: %+v", got)
 	}
 }

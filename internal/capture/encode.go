@@ -90,14 +90,24 @@ func appendRecord(dst []byte, r *Record) ([]byte, error) {
 		dst = append(dst, `,"trailer_raw":`...)
 		dst = appendHeader(dst, r.TrailerRaw)
 	}
+	dst = append(dst, `,"size":`...)
+	dst = strconv.AppendInt(dst, r.Size, 10)
 	dst = append(dst, `,"body":`...)
-	dst = appendString(dst, r.Body)
+	if obj, tail, ok := r.jsonBody(); ok {
+		// The object as it came: escaping it into a string was the most
+		// costly part of the listener's record.
+		dst = append(dst, obj...)
+		if tail != "" {
+			dst = append(dst, `,"body_tail":`...)
+			dst = appendString(dst, tail)
+		}
+	} else {
+		dst = appendString(dst, r.Body)
+	}
 	if r.Encoding != "" {
 		dst = append(dst, `,"encoding":`...)
 		dst = appendString(dst, r.Encoding)
 	}
-	dst = append(dst, `,"size":`...)
-	dst = strconv.AppendInt(dst, r.Size, 10)
 	if r.Truncated {
 		dst = append(dst, `,"truncated":true`...)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +18,23 @@ import (
 
 // marshalLine is the line jsonx makes of r with number seq: the reference
 // the reflection-free encoder must match byte for byte.
+// A body held as a JSON object (jsonBody) stands in it for the string
+// Marshal writes, followed by its "body_tail".
 func marshalLine(t testing.TB, r Record, seq uint64) []byte {
 	r.Format, r.Seq = Format, seq
+	obj, tail, held := r.jsonBody()
+	if held {
+		r.Body = "\x00body\x00"
+	}
 	b, err := jsonx.Marshal(&r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if held {
+		if tail != "" {
+			obj += `,"body_tail":` + string(jsonx.String(tail))
+		}
+		b = bytes.Replace(b, []byte(`"\u0000body\u0000"`), []byte(obj), 1)
 	}
 	return append(b, '\n')
 }
@@ -43,7 +56,22 @@ func testRecords() []Record {
 			Answer: Answer{Status: 502, Body: hostile, Forwarded: &Forward{URL: "http://127.0.0.1:1/?t=<x>", Status: 0, LatencyMS: 1.5e-7, Error: hostile}}},
 		{Time: time.Unix(0, 0), Header: http.Header{}, Answer: Answer{Status: 413, Forwarded: &Forward{URL: "u", Status: 200, LatencyMS: 12.25}}},
 		{Time: at, Method: "POST", Header: http.Header{"Trailer": {"X-Sum"}}, Answer: Answer{Status: 200}},
+		// Bodies held as JSON objects, and those that cannot be.
+		{Method: "POST", Body: `{"event":"publish_done","streamName":"直播","n":[1,{"a":"\"\\\u202e"}]}`, BodyJSON: true, Kind: event.PublishDone, Answer: Answer{Status: 200}},
+		{Method: "POST", Body: "{\"a\":1}\r\n \t", BodyJSON: true, Answer: Answer{Status: 200}},
+		{Method: "POST", Body: "{\"a\":\"\u202e\"}", BodyJSON: true},
+		{Method: "POST", Body: "{\n  \"a\": 1\n}\n", BodyJSON: true},
+		{Method: "POST", Body: " {\"a\":1}", BodyJSON: true},
+		{Method: "POST", Body: "{\"a\":\"\x7f\"}", BodyJSON: true},
+		{Method: "POST", Body: "eyJhIjoxfQ==", Encoding: "base64", BodyJSON: true},
+		{Method: "POST", Body: `{"a":1}`, BodyJSON: true, Truncated: true},
+		{Method: "POST", Body: `{"a":"[redacted]"}`, BodyJSON: true, Redacted: true},
+		{Method: "POST", Body: `{}`, BodyJSON: true},
+		// As a listener writes a callback: sealed, its tail a newline.
+		{Method: "POST", Body: "{\"event\":\"record_done\",\"size\":{\"a\":[1,\"},\\\"size\\\":\"]}}\n", BodyJSON: true, Size: 50, Kind: event.RecordDone, Answer: Answer{Status: 200}},
 	}
+	recs[15].Size = int64(len(recs[15].Body))
+	recs[15].SealKind()
 	recs[4].SetTarget("/\xff\xfe?a=\x80")
 	recs[4].SetHost("h\xe9.example")
 	recs[4].SetHeader(http.Header{"X-Latin1": {"caf\xe9"}})
@@ -63,9 +91,30 @@ func TestEncodeMatchesJSONX(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("record %d:\n got %s\nwant %s", i, got, want)
 		}
-		if _, err := Parse(bytes.TrimSuffix(got, []byte("\n"))); err != nil {
+		back, err := Parse(bytes.TrimSuffix(got, []byte("\n")))
+		if err != nil {
 			t.Errorf("record %d does not parse back: %v", i, err)
+			continue
 		}
+		// The body exactly, held as a JSON object when it can be.
+		_, _, held := r.jsonBody()
+		if back.Body != r.Body || back.Encoding != r.Encoding || back.BodyJSON != held {
+			t.Errorf("record %d: body %q (encoding %q, as JSON %v) came back as %q (%q, %v)", i, r.Body, r.Encoding, held, back.Body, back.Encoding, back.BodyJSON)
+		}
+		if !json.Valid(got) || bytes.Count(got, []byte("\n")) != 1 {
+			t.Errorf("record %d: not one line of JSON:\n%s", i, got)
+		}
+	}
+	// Which bodies are held as JSON objects: those that are one, as they
+	// came, with only white space after, and nothing jsonx escapes.
+	var held []int
+	for i, r := range recs {
+		if _, _, ok := r.jsonBody(); ok {
+			held = append(held, i)
+		}
+	}
+	if want := []int{5, 6, 14, 15}; !slices.Equal(held, want) {
+		t.Errorf("bodies held as JSON objects: records %v, want %v", held, want)
 	}
 	// Nothing that changes what a terminal shows is written raw.
 	line, _ := Encode(&recs[2], nil)
@@ -106,6 +155,8 @@ func roundTrip(t *testing.T, r Record) *Record {
 func FuzzEncode(f *testing.F) {
 	f.Add("POST", "/cb?a=1", "127.0.0.1:8080", "X-K", "v", `{"a":1}`, "ok", "X-Sum", "1")
 	f.Add("\x00", "<>&\u2028", "\xff", "\xff", "\xc3", "\"\\", "\t\n", "\u009b", "\u202e\xfe")
+	f.Add("POST", "/", "h", "K", "v", "{\"a\":[1,\"\\u0000\"]}\n", "", "T", "t")
+	f.Add("POST", "/", "h", "K", "v", " {\"a\":{}}\t\r\n", "", "T", "t")
 	f.Fuzz(func(t *testing.T, method, target, host, key, value, body, answer, tkey, tvalue string) {
 		r := Record{Time: time.Unix(1700000000, 5), Method: method, Answer: Answer{Status: 200, Body: answer}}
 		r.SetTarget(target)
@@ -113,7 +164,14 @@ func FuzzEncode(f *testing.F) {
 		r.SetHeader(http.Header{key: {value, body}})
 		r.SetTrailer(http.Header{tkey: {tvalue}})
 		r.SetBody([]byte(body))
+		// A body Decode takes is held as a JSON object when it can be.
+		if _, err := event.Decode([]byte(body)); err == nil {
+			r.BodyJSON = true
+		}
 		back := roundTrip(t, r)
+		if back.BodyJSON != (r.BodyJSON && strings.HasPrefix(body, "{") && jsonx.RawSafe(strings.TrimRight(body, " \t\r\n"))) {
+			t.Errorf("body %q (BodyJSON %v) came back with BodyJSON %v", body, r.BodyJSON, back.BodyJSON)
+		}
 		if got, err := back.ExactTarget(); err != nil || got != target {
 			t.Errorf("target %q came back as %q (%v)", target, got, err)
 		}

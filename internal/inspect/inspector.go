@@ -347,12 +347,22 @@ func ignoreEOF(err error) error {
 	return err
 }
 
-// recordPrefix is how every line the listener writes starts, up to the seq.
-var recordPrefix = []byte(`{"format":"` + capture.Format + `","seq":`)
+// recordPrefixes are how every line a listener writes starts, up to the
+// seq: this one's, and an older one's (a log appended to by several runs).
+var recordPrefixes = [][]byte{
+	[]byte(`{"format":"` + capture.Format + `","seq":`),
+	[]byte(`{"format":"` + capture.FormatV1 + `","seq":`),
+}
 
 // seqOf reads the seq from the start of a record line.
 func seqOf(head []byte) (uint64, bool) {
-	rest, ok := bytes.CutPrefix(head, recordPrefix)
+	var rest []byte
+	ok := false
+	for _, p := range recordPrefixes {
+		if rest, ok = bytes.CutPrefix(head, p); ok {
+			break
+		}
+	}
 	if !ok {
 		return 0, false
 	}

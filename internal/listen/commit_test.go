@@ -67,7 +67,8 @@ func TestGroupCommitKeepsEveryGuarantee(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				want := []byte(`"body":` + fmt.Sprintf("%q", body) + `,`)
+				// (A JSON object: held as one, as it came.)
+				want := []byte(`"body":` + body + `,`)
 				i := bytes.Index(data, want)
 				if i < 0 || bytes.IndexByte(data[i:], '\n') < 0 {
 					t.Errorf("%s answered before its record was whole in the log", body)

@@ -438,8 +438,9 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		if ev != nil {
 			rec.Kind = ev.Kind
 			// A decoded body is valid UTF-8 (CheckString): text as it is,
-			// without SetBodyString looking at every byte again.
-			rec.Body, rec.Encoding = text, ""
+			// without SetBodyString looking at every byte again. It is one
+			// JSON object, which the capture line can hold as one.
+			rec.Body, rec.Encoding, rec.BodyJSON = text, "", true
 		}
 		if rf := s.requestFindings(in, ev); len(rf) > 0 {
 			fs = append(append(fs, rf...), bodyFindings...)
