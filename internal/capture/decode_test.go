@@ -24,6 +24,17 @@ func encodedRecords(t testing.TB) [][]byte {
 	return lines
 }
 
+// lineOf is the line the encoder writes of r as record 1, without its
+// newline.
+func lineOf(t testing.TB, r *Record) []byte {
+	t.Helper()
+	enc, err := Encode(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(AppendLine(nil, 1, enc), []byte("\n"))
+}
+
 // TestDecodeReadsWhatTheEncoderWrites: every line the encoder writes takes
 // the fast path and decodes to what encoding/json makes of it.
 func TestDecodeReadsWhatTheEncoderWrites(t *testing.T) {
@@ -141,11 +152,7 @@ func TestDecodeLinesOfEveryLength(t *testing.T) {
 		body.WriteString(`"}`)
 		r := Record{Format: Format, Method: "POST", Target: "/cb", Kind: "record_done"}
 		r.SetBody(body.Bytes())
-		enc, err := Encode(&r, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		line := bytes.TrimSuffix(AppendLine(nil, 1, enc), []byte("\n"))
+		line := lineOf(t, &r)
 		got, ok := decodeRecord(line)
 		if !ok {
 			t.Fatalf("body of %d bytes: declined", body.Len())
@@ -176,11 +183,7 @@ func TestJSONBodyEndsWhereTheEncoderWroteIt(t *testing.T) {
 			for _, kind := range []event.Kind{"", event.RecordDone} {
 				r := Record{Method: "POST", Body: body + tail, BodyJSON: true, Size: int64(len(body + tail)), Kind: kind, Answer: Answer{Status: 200}}
 				r.SealKind()
-				enc, err := Encode(&r, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				line := bytes.TrimSuffix(AppendLine(nil, 1, enc), []byte("\n"))
+				line := lineOf(t, &r)
 				got, ok := decodeRecord(line)
 				if !ok {
 					t.Errorf("declined: %s", line)

@@ -696,9 +696,7 @@ func plainBytes(s string) bool {
 	// flagged one, so m is nonzero exactly when a byte is not plain.
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		x := jsonx.Word(s[i : i+8])
 		del, pct := x^(ones*0x7f), x^(ones*'%')
 		lb, bs, rb := x^(ones*'['), x^(ones*'\\'), x^(ones*']')
 		m := (x - ones*0x21) &^ x

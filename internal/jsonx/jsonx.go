@@ -222,6 +222,13 @@ func appendEscape(dst []byte, r rune) []byte {
 	return append(dst, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
 }
 
+// Word is the eight bytes of w as a little-endian word, for the loops that
+// look at a string's bytes eight at a time (one load: w has eight).
+func Word(w string) uint64 {
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
 // PrintableRun is the length of the run of printable ASCII bytes (0x20 to
 // 0x7e) s starts with, eight bytes at a time: a listener sanitises the
 // strings of every line it prints (term.Sanitize), and looks at every
@@ -230,9 +237,7 @@ func PrintableRun(s string) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		x := Word(s[i : i+8])
 		// A byte's high bit is set in x-0x20 when it is below 0x20, in x+1
 		// from 0x7f on, in x from 0x80 on; a borrow or carry only flags
 		// the bytes above a flagged one, so the lowest flag is the first
