@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/livecb/livecb/internal/event"
+	"github.com/livecb/livecb/internal/jsonx"
 	"github.com/livecb/livecb/internal/term"
 )
 
@@ -50,7 +51,7 @@ func prettyLines(body []byte) ([]BodyLine, bool) {
 	// rawToken is the token that ended at end, as written.
 	rawToken := func(end int64) []byte {
 		start := last
-		for start < end && (isJSONSpace(body[start]) || body[start] == ',' || body[start] == ':') {
+		for start < end && (jsonx.IsSpace(body[start]) || body[start] == ',' || body[start] == ':') {
 			start++
 		}
 		return body[start:end]
@@ -126,8 +127,6 @@ func prettyLines(body []byte) ([]BodyLine, bool) {
 	}
 	return lines, true
 }
-
-func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func pointerToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")

@@ -222,6 +222,10 @@ func appendEscape(dst []byte, r rune) []byte {
 	return append(dst, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
 }
 
+// IsSpace reports whether c is JSON's white space (RFC 8259: space, tab,
+// line feed, carriage return).
+func IsSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // Word is the eight bytes of w as a little-endian word, for the loops that
 // look at a string's bytes eight at a time (one load: w has eight).
 func Word(w string) uint64 {

@@ -384,7 +384,7 @@ func (f *finder) members(mode memberMode) {
 			return
 		}
 		v := end
-		for v < len(s) && jsonSpace(s[v]) {
+		for v < len(s) && jsonx.IsSpace(s[v]) {
 			v++
 		}
 		if v == len(s) || s[v] != ':' {
@@ -392,7 +392,7 @@ func (f *finder) members(mode memberMode) {
 			continue
 		}
 		v++
-		for v < len(s) && jsonSpace(s[v]) {
+		for v < len(s) && jsonx.IsSpace(s[v]) {
 			v++
 		}
 		if v == len(s) {
@@ -426,8 +426,6 @@ func (f *finder) members(mode memberMode) {
 		}
 	}
 }
-
-func jsonSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // stringEnd is the index after the JSON string starting at s[q] == '"',
 // or len(s) when it is not closed (text cut short).
