@@ -77,7 +77,7 @@ func benchServer(b *testing.B) *Server {
 // handleRaw handles a POST /cb of the raw header block and body, as serve
 // does once fasthttp read them; it must be answered 200.
 func handleRaw(b *testing.B, s *Server, raw, body []byte) {
-	in := &incoming{method: "POST", target: "/cb", remote: "127.0.0.1:50000", head: parseHeader(raw, false), headerUTF8: true, contentLength: int64(len(body))}
+	in := &incoming{method: "POST", target: "/cb", remote: "127.0.0.1:50000", head: parseHeader(raw, false), contentLength: int64(len(body))}
 	if out := s.handle(in, readBody(bytes.NewReader(body), int64(len(body)), s.opts.MaxBody), time.Now()); out.status != 200 {
 		b.Error(out.status)
 	}

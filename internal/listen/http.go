@@ -47,9 +47,6 @@ type incoming struct {
 	target string // the request-target as received (path and query)
 	remote string
 	head
-	// headerUTF8: the header block is valid UTF-8, so no value of header
-	// needs its raw bytes kept (capture.Record.SetHeaderUTF8).
-	headerUTF8 bool
 	// trailer holds the trailer fields of a chunked body.
 	trailer http.Header
 	// contentLength is the declared length, -1 when unknown (chunked).
@@ -121,13 +118,11 @@ func refuse(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	tc := ctx.Conn().(*trackedConn) // (every connection comes through s.ln)
 	h := &ctx.Request.Header
-	raw := h.RawHeaders()
 	in := &incoming{
 		method:        methodString(h.Method()),
 		target:        string(h.RequestURI()),
 		remote:        tc.remote,
-		head:          parseHeader(raw, h.ContentLength() == -1),
-		headerUTF8:    utf8.Valid(raw),
+		head:          parseHeader(h.RawHeaders(), h.ContentLength() == -1),
 		contentLength: int64(h.ContentLength()), // -1: chunked
 	}
 	if in.contentLength == -2 { // neither Content-Length nor chunked: no body
@@ -205,7 +200,8 @@ func methodString(m []byte) string {
 // header too.
 //
 // It also returns the first Content-Type and Content-Encoding apart, which
-// every request's findings look at (requestFindings).
+// every request's findings look at (requestFindings), and whether the
+// block is valid UTF-8, checked once for all its values.
 func parseHeader(raw []byte, chunked bool) head {
 	// One string for the whole block and one slice for all values: the
 	// values are substrings and one-element windows of them, so a request's
@@ -213,7 +209,7 @@ func parseHeader(raw []byte, chunked bool) head {
 	block := string(raw)
 	values := make([]string, 0, 8)
 	h := make(http.Header, 8)
-	hd := head{header: h}
+	hd := head{header: h, utf8: utf8.Valid(raw)}
 	var haveHost bool
 	// As textproto: each line is trimmed, a folded line (starting with a
 	// space or tab) is joined to the one before with one space, and the
@@ -279,6 +275,9 @@ type head struct {
 	// contentType and contentEncoding are the first values of these
 	// fields, "" when there is none.
 	contentType, contentEncoding string
+	// utf8: the block is valid UTF-8, so no value of header needs its raw
+	// bytes kept (capture.Record.SetHeaderUTF8).
+	utf8 bool
 }
 
 // canonicalKey is textproto.CanonicalMIMEHeaderKey(k), without its work

@@ -389,7 +389,7 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 	rec.Time, rec.Remote, rec.Method = now, in.remote, in.method
 	rec.SetTarget(in.target)
 	rec.SetHost(in.host)
-	if in.headerUTF8 {
+	if in.utf8 {
 		rec.SetHeaderUTF8(in.header)
 	} else {
 		rec.SetHeader(in.header)
@@ -437,10 +437,6 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		req.Event = ev
 		if ev != nil {
 			rec.Kind = ev.Kind
-			// A decoded body is valid UTF-8 (CheckString): text as it is,
-			// without SetBodyString looking at every byte again. It is one
-			// JSON object, which the capture line can hold as one.
-			rec.Body, rec.Encoding, rec.BodyJSON = text, "", true
 		}
 		if rf := s.requestFindings(in, ev); len(rf) > 0 {
 			fs = append(append(fs, rf...), bodyFindings...)
@@ -449,7 +445,12 @@ func (s *Server) handle(in *incoming, b body, now time.Time) reply {
 		}
 	}
 
-	if req.Event == nil {
+	if req.Event != nil {
+		// A decoded body is valid UTF-8 (CheckString): text as it is,
+		// without SetBodyString looking at every byte again. It is one
+		// JSON object, which the capture line can hold as one.
+		rec.Body, rec.Encoding, rec.BodyJSON = text, "", true
+	} else {
 		rec.SetBodyString(text)
 	}
 
