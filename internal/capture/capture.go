@@ -5,6 +5,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,23 @@ const FormatV1 = "livecb.capture.v1"
 
 // KnownFormat reports whether a reader reads records of format f.
 func KnownFormat(f string) bool { return f == Format || f == FormatV1 }
+
+// CutFormat cuts the start every writer gives a record's line, its format
+// field of a known format ({"format":"livecb.capture.v2"), off line: what
+// follows, and whether it was there. A reader that sees only a line's
+// start (a sniff, a seek) recognises a record so.
+func CutFormat(line []byte) (rest []byte, ok bool) {
+	rest, ok = bytes.CutPrefix(line, []byte(`{"format":"`))
+	if !ok {
+		return line, false
+	}
+	for _, f := range []string{Format, FormatV1} {
+		if r, ok := bytes.CutPrefix(rest, []byte(f+`"`)); ok {
+			return r, true
+		}
+	}
+	return line, false
+}
 
 // Record is one received request.
 type Record struct {
@@ -118,7 +136,7 @@ func (r *Record) jsonBody() (obj, tail string, ok bool) {
 		return "", "", false
 	}
 	end := len(r.Body)
-	for end > 0 && isJSONSpace(r.Body[end-1]) {
+	for end > 0 && jsonx.IsSpace(r.Body[end-1]) {
 		end--
 	}
 	if end == 0 || r.Body[0] != '{' || r.Body[end-1] != '}' || !jsonx.RawSafe(r.Body[:end]) {
@@ -126,8 +144,6 @@ func (r *Record) jsonBody() (obj, tail string, ok bool) {
 	}
 	return r.Body[:end], r.Body[end:], true
 }
-
-func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // UnmarshalJSON decodes a record as encoding/json decodes its fields, with
 // the body held either way: a string (its text, or base64), or a JSON

@@ -319,3 +319,21 @@ func TestParseSaysWhatIsWrongWithABody(t *testing.T) {
 		t.Errorf("got %+v, %v", r, err)
 	}
 }
+
+// TestCutFormat: a line's start is a record's for the formats a reader
+// reads, and no other.
+func TestCutFormat(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"format":"livecb.capture.v2","seq":1}`: `,"seq":1}`,
+		`{"format":"livecb.capture.v1","seq":2}`: `,"seq":2}`,
+		`{"format":"livecb.capture.v3","seq":3}`: "",
+		`{"format":"livecb.capture.v2x"}`:        "",
+		`{"seq":1,"format":"livecb.capture.v2"}`: "",
+		`{"format":"livecb.capture.v2`:           "",
+	} {
+		rest, ok := CutFormat([]byte(line))
+		if ok != (want != "") || ok && string(rest) != want {
+			t.Errorf("CutFormat(%s) = %q, %v; want %q", line, rest, ok, want)
+		}
+	}
+}

@@ -102,24 +102,6 @@ func decodeLine(line []byte, guess bool) (r *Record, ok, guessed bool) {
 	return r, true, guessed
 }
 
-// escapedSpace reports whether s is the rest of a string the encoder writes
-// of white space (spaces and \t \n \r escapes) and its closing quote.
-func escapedSpace(s string) bool {
-	if !strings.HasSuffix(s, `"`) {
-		return false
-	}
-	for i := 0; i < len(s)-1; i++ {
-		switch {
-		case s[i] == ' ':
-		case s[i] == '\\' && i+1 < len(s)-1 && (s[i+1] == 'n' || s[i+1] == 'r' || s[i+1] == 't'):
-			i++
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // jsonBody reads a body held as a JSON object at d.i. The listener wrote
 // the body's size before it, and its tail (if any) right after it: the
 // object is taken to end where that says, without being read, and
@@ -127,24 +109,21 @@ func escapedSpace(s string) bool {
 // hold, which is for any body but the one the listener sealed (a
 // hand-edited line, a body with no kind). Reading the object cost more
 // than unescaping a string; this costs nothing per byte.
-func (d *decoder) jsonBody(r *Record, sized bool) bool {
+func (d *decoder) jsonBody(r *Record) bool {
 	start := d.i
 	end := -1
-	if n := int(r.Size); d.guess && sized && n >= 2 && n <= len(d.s)-start {
-		// The tail, white space, is at most a few bytes: the object ends
-		// at the first '}' before the size's end that the encoder's next
-		// field follows.
-		const tailKey = `,"body_tail":"`
-		for p := start + n; p > start+n-maxTail && p > start+1; p-- {
-			if d.s[p-1] != '}' {
-				continue
-			}
+	if n := int(r.Size); d.guess && d.sized && n >= 2 && n <= len(d.s)-start {
+		// The object's last '}' is the last one before the size's end:
+		// its tail, white space, is written after it as "body_tail", at
+		// most maxTail bytes later. The encoder's next field follows it.
+		lo := max(start+1, start+n-maxTail)
+		if k := strings.LastIndexByte(d.s[lo:start+n], '}'); k >= 0 {
+			p := lo + k + 1
 			if p == start+n && p < len(d.s) && (d.s[p] == ',' || d.s[p] == '}') ||
-				p < start+n && strings.HasPrefix(d.s[p:], tailKey) {
+				p < start+n && strings.HasPrefix(d.s[p:], `,"body_tail":"`) {
 				end = p
 				d.objStart, d.objEnd = start, end
 			}
-			break
 		}
 	}
 	if end < 0 {
@@ -321,7 +300,7 @@ func (d *decoder) record(r *Record) bool {
 			r.TrailerRaw, ok = d.header()
 		case "body":
 			if d.i < len(d.b) && d.b[d.i] == '{' {
-				ok = d.jsonBody(r, d.sized)
+				ok = d.jsonBody(r)
 				break
 			}
 			d.body = true

@@ -339,3 +339,19 @@ func TestReadsWhileAdding(t *testing.T) {
 	}
 	t.Logf("%d reads while adding", reads)
 }
+
+// TestSeqOfReadsEitherFormat: a log appended to by an older livecb and
+// this one holds records of both formats, each found by its seq.
+func TestSeqOfReadsEitherFormat(t *testing.T) {
+	for head, want := range map[string]uint64{
+		`{"format":"` + capture.Format + `","seq":42,"time"`:    42,
+		`{"format":"` + capture.FormatV1 + `","seq":7,"time"`:   7,
+		`{"format":"livecb.capture.v9","seq":5,"time"`:          0,
+		`{"format":"` + capture.Format + `","time":"x","seq":1`: 0,
+	} {
+		got, ok := seqOf([]byte(head))
+		if got != want || ok != (want != 0) {
+			t.Errorf("seqOf(%s) = %d, %v; want %d", head, got, ok, want)
+		}
+	}
+}

@@ -347,23 +347,11 @@ func ignoreEOF(err error) error {
 	return err
 }
 
-// recordPrefixes are how every line a listener writes starts, up to the
-// seq: this one's, and an older one's (a log appended to by several runs).
-var recordPrefixes = [][]byte{
-	[]byte(`{"format":"` + capture.Format + `","seq":`),
-	[]byte(`{"format":"` + capture.FormatV1 + `","seq":`),
-}
-
 // seqOf reads the seq from the start of a record line.
 func seqOf(head []byte) (uint64, bool) {
-	var rest []byte
-	ok := false
-	for _, p := range recordPrefixes {
-		if rest, ok = bytes.CutPrefix(head, p); ok {
-			break
-		}
-	}
-	if !ok {
+	rest, known := capture.CutFormat(head)
+	rest, ok := bytes.CutPrefix(rest, []byte(`,"seq":`))
+	if !known || !ok {
 		return 0, false
 	}
 	i := 0

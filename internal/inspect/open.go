@@ -88,8 +88,8 @@ func sniffCapture(f *os.File) (bool, error) {
 		if t := bytes.TrimSpace(line); len(t) > 0 {
 			// A capture record begins with its format: the first 64 KiB
 			// of the line say enough.
-			return bytes.HasPrefix(t, []byte(`{"format":"`+capture.Format+`"`)) || bytes.HasPrefix(t, []byte(`{"format":"`+capture.FormatV1+`"`)) ||
-				(err == nil && capture.IsRecord(t)), nil
+			_, known := capture.CutFormat(t)
+			return known || (err == nil && capture.IsRecord(t)), nil
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull) {
